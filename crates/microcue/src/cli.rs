@@ -1,0 +1,27 @@
+//! Command-line structure (clap derive types only).
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Local, privacy-first micro-expression spotting, coaching and training.
+///
+/// Results are hypotheses with a confidence, never verdicts: no lie detection, no diagnosis.
+#[derive(Debug, Parser)]
+#[command(name = "microcue", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Spot and label brief facial movements in a video, a signals file or an OpenFace CSV.
+    Analyze(commands::analyze::AnalyzeArgs),
+    /// Print the lexicon of twelve cues.
+    Lexicon(commands::lexicon::LexiconArgs),
+    /// Print the response playbook entry for one cue.
+    Coach(commands::coach::CoachArgs),
+    /// Write a synthetic signal trace with injected cue events (for tests and demos).
+    Synth(commands::synth::SynthArgs),
+}

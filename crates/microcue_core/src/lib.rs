@@ -1,0 +1,19 @@
+//! # microcue_core
+//!
+//! The pure core of microcue: per-frame face signals in, labelled events, hypotheses and
+//! response suggestions out. No I/O, no clock, no threads: the same signals give the same
+//! events whether they are fed frame by frame, in chunks or all at once.
+//!
+//! Main types: [`FaceSignals`] (one face in one frame), [`Event`] (one spotted movement with
+//! its [`CueId`]), the [`lexicon`] of twelve cues.
+
+pub mod cue;
+pub mod event;
+pub mod signals;
+
+pub use cue::{CueId, ResponseFamily, Scale, Side, Valence};
+pub use event::{Event, Evidence, temporal_iou};
+pub use signals::{
+    BLENDSHAPE_COUNT, BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, HeadPose, LANDMARK_COUNT,
+    Region, RegionMotion, TrackId,
+};
