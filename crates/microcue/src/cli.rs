@@ -16,12 +16,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole pipeline on the clip bundled in the binary.
+    Demo(commands::demo::DemoArgs),
     /// Spot and label brief facial movements in a video, a signals file or an OpenFace CSV.
     Analyze(commands::analyze::AnalyzeArgs),
     /// Print the lexicon of twelve cues.
     Lexicon(commands::lexicon::LexiconArgs),
     /// Print the response playbook entry for one cue.
     Coach(commands::coach::CoachArgs),
+    /// Measure per-stage time per frame, frames/s and peak memory on a video.
+    Bench(commands::bench::BenchArgs),
     /// Write a synthetic signal trace with injected cue events (for tests and demos).
     Synth(commands::synth::SynthArgs),
 }

@@ -2,6 +2,8 @@
 
 mod cli;
 mod commands;
+mod output;
+mod progress;
 
 use std::process::ExitCode;
 

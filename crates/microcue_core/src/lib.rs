@@ -17,3 +17,25 @@ pub use signals::{
     BLENDSHAPE_COUNT, BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, HeadPose, LANDMARK_COUNT,
     Region, RegionMotion, TrackId,
 };
+
+pub mod coach;
+#[cfg(feature = "formats")]
+pub mod formats;
+pub mod lexicon;
+
+pub use coach::{Outcome, OutcomeWatcher, PreResponseLevels, Suggestion, suggest};
+pub use lexicon::{CueEntry, entry, lexicon};
+
+pub mod baseline;
+pub mod eval;
+pub mod reader;
+pub mod spotter;
+#[cfg(feature = "synth")]
+pub mod synth;
+
+pub use baseline::{Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
+pub use eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
+pub use reader::{
+    ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, ReaderConfig, Support, hypothesize,
+};
+pub use spotter::{Spotter, SpotterConfig, SpotterStats, analyze_all};

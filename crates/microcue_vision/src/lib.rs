@@ -7,3 +7,16 @@
 pub mod frame;
 
 pub use frame::Frame;
+pub mod error;
+pub mod models;
+pub mod crop;
+pub mod detector;
+pub mod landmarks;
+pub mod blendshapes;
+pub mod pose;
+pub mod tracker;
+pub use error::VisionError;
+pub use models::FaceModels;
+pub use tracker::{CropSmoothing, FaceTracker, TrackerConfig, TrackerStats};
+pub mod warp;
+pub mod source;

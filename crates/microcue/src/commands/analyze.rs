@@ -1,12 +1,276 @@
-//! `microcue analyze` (placeholder until implemented).
+//! `microcue analyze`: video, face-signals JSON Lines or OpenFace CSV in; events out.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use microcue_core::formats::{read_openface, read_signals};
+use microcue_core::lexicon::LIMITS;
+use microcue_core::spotter::{Spotter, SpotterConfig};
+use microcue_core::{CueId, Event, FaceSignals};
+use microcue_vision::analysis::{AnalysisOptions, BackgroundSource, FrameAnalyzer};
+use microcue_vision::models::FaceModels;
+use microcue_vision::source::{FrameSource, SourceSpec, open_source};
+use microcue_vision::tracker::TrackerConfig;
+
+use crate::output::{EventFormat, EventWriter};
+use crate::progress::Progress;
 
 /// Arguments of `microcue analyze`.
 #[derive(Debug, clap::Args)]
-pub struct AnalyzeArgs {}
+pub struct AnalyzeArgs {
+    /// Video file (MP4/MOV H.264 natively; other formats through ffmpeg), a folder of image
+    /// frames (with --fps), a .y4m file, or `-` for Y4M on stdin.
+    #[arg(value_name = "VIDEO", required_unless_present_any = ["signals", "openface"], conflicts_with_all = ["signals", "openface"])]
+    pub input: Option<PathBuf>,
+    /// Read per-frame face signals (JSON Lines, docs/formats.md) instead of a video.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with = "openface")]
+    pub signals: Option<PathBuf>,
+    /// Read OpenFace 2.x CSV output instead of a video.
+    #[arg(long, value_name = "FILE.csv")]
+    pub openface: Option<PathBuf>,
+    /// Write events here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Event format.
+    #[arg(long, value_enum, default_value_t = EventFormat::Jsonl)]
+    pub format: EventFormat,
+    /// Also write the per-frame face signals (JSON Lines, the schema `--signals` reads).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub signals_out: Option<PathBuf>,
+    /// Frame rate of an image folder (files carry their own timestamps).
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Most faces to track at once.
+    #[arg(long, default_value_t = 1)]
+    pub max_faces: usize,
+    /// Whose recording this is: `self` (you) or `given` (everyone on it agreed). Asked
+    /// interactively when missing.
+    #[arg(long, value_enum)]
+    pub consent: Option<Consent>,
+    /// Never call the ffmpeg CLI (only H.264 MP4/MOV, Y4M and image folders).
+    #[arg(long)]
+    pub no_ffmpeg: bool,
+    /// Skip the region motion (optical flow) signals.
+    #[arg(long)]
+    pub no_region_motion: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Whose face a recording shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Consent {
+    /// The recording shows only me.
+    #[value(name = "self")]
+    OnlyMe,
+    /// Everyone on the recording agreed to this analysis.
+    Given,
+}
 
 /// Runs `microcue analyze`.
-pub fn run(_args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`microcue analyze` is not implemented yet")
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let mut writer = EventWriter::create(args.format, args.out.as_deref())?;
+    if let Some(path) = &args.signals {
+        let file = open(path)?;
+        let mut spotter = Spotter::new(SpotterConfig::default());
+        let mut events = Vec::new();
+        let mut frames = 0_u64;
+        for signals in read_signals(BufReader::new(file)) {
+            let signals = signals.with_context(|| format!("in `{}`", path.display()))?;
+            frames += 1;
+            spotter.push(&signals, &mut events);
+            drain(&mut events, &mut |event| writer.write(event))?;
+        }
+        spotter.finish(&mut events);
+        drain(&mut events, &mut |event| writer.write(event))?;
+        print_summary(frames, writer.written(), &[]);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &args.openface {
+        let import = read_openface(open(path)?).with_context(|| format!("in `{}`", path.display()))?;
+        for note in &import.notes {
+            eprintln!("note: {note}");
+        }
+        let config = SpotterConfig { unavailable_cues: import.unavailable_cues.clone(), ..SpotterConfig::default() };
+        let events = microcue_core::spotter::analyze_all(&import.signals, &config);
+        for event in &events {
+            writer.write(event)?;
+        }
+        print_summary(import.signals.len() as u64, writer.written(), &import.unavailable_cues);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(input) = &args.input else { bail!("give a VIDEO, --signals FILE or --openface FILE") };
+    confirm_consent(args.consent, input)?;
+    let mut spec = SourceSpec::new(input).with_ffmpeg(!args.no_ffmpeg);
+    if let Some(fps) = args.fps {
+        spec = spec.with_fps(fps);
+    }
+    let source = open_source(&spec)?;
+    let options = VideoOptions {
+        max_faces: args.max_faces,
+        region_motion: !args.no_region_motion,
+        progress: !args.quiet,
+        signals_out: args.signals_out.clone(),
+    };
+    analyze_video(source, &input.display().to_string(), &options, &mut |event| writer.write(event))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Settings of one video analysis.
+pub struct VideoOptions {
+    pub max_faces: usize,
+    pub region_motion: bool,
+    pub progress: bool,
+    pub signals_out: Option<PathBuf>,
+}
+
+/// What one video analysis saw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VideoSummary {
+    pub frames: u64,
+    pub frames_with_face: u64,
+    pub events: usize,
+}
+
+/// Runs the full pipeline on a frame source, handing each event to `on_event` as soon as it is
+/// found. On a decoding error the events found before it have been handed over already and the
+/// error names the file and the frame.
+pub fn analyze_video(
+    source: Box<dyn FrameSource>,
+    name: &str,
+    options: &VideoOptions,
+    on_event: &mut dyn FnMut(&Event) -> anyhow::Result<()>,
+) -> anyhow::Result<VideoSummary> {
+    let models = FaceModels::load().context("cannot load the embedded face models")?;
+    let analysis = AnalysisOptions {
+        tracker: TrackerConfig { max_faces: options.max_faces.max(1), ..TrackerConfig::default() },
+        spotter: SpotterConfig::default(),
+        region_motion: options.region_motion,
+    };
+    let mut analyzer = FrameAnalyzer::new(&models, &analysis)?;
+    let mut signals_out = match &options.signals_out {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
+        )),
+        None => None,
+    };
+    let info = source.info().clone();
+    let mut progress = Progress::new(options.progress, info.frame_count, name);
+    let mut frames = BackgroundSource::spawn(source, 4);
+    let mut events = Vec::new();
+    let mut frame_count = 0_u64;
+    let mut event_count = 0_usize;
+    let mut failure = None;
+    while let Some(next) = frames.next() {
+        let frame = match next {
+            Ok(frame) => frame,
+            Err(error) => {
+                failure = Some(anyhow::Error::new(error));
+                break;
+            }
+        };
+        let faces = analyzer.process(&frame, &mut events).with_context(|| {
+            format!("face analysis failed on frame {} of `{name}`", frame.index)
+        })?;
+        if let Some(out) = &mut signals_out {
+            write_signals(out, faces, options.signals_out.as_deref())?;
+        }
+        frame_count += 1;
+        progress.tick(frame.pts_s);
+        frames.give_back(frame);
+        event_count += drain(&mut events, on_event)?;
+    }
+    analyzer.finish(&mut events);
+    event_count += drain(&mut events, on_event)?;
+    if let Some(out) = &mut signals_out {
+        out.flush().context("cannot write the signals file")?;
+    }
+    progress.finish();
+    if let Some(error) = failure {
+        eprintln!("kept {event_count} event(s) from the {frame_count} frame(s) decoded before the error");
+        return Err(error);
+    }
+    if frame_count == 0 {
+        bail!("`{name}` has no frames; hint: is it a video microcue can read (see `microcue analyze --help`)?");
+    }
+    let summary = VideoSummary { frames: frame_count, frames_with_face: analyzer.frames_with_face(), events: event_count };
+    if analyzer.frames_with_face() == 0 {
+        eprintln!(
+            "no face found in `{name}` ({frame_count} frames): no events. \
+             hint: the face must be visible, lit and at least ~10% of the frame height"
+        );
+        return Ok(summary);
+    }
+    eprintln!(
+        "faces in {} of {frame_count} frames ({:.0}%)",
+        analyzer.frames_with_face(),
+        100.0 * analyzer.frames_with_face() as f64 / frame_count as f64
+    );
+    print_summary(frame_count, event_count, &[]);
+    Ok(summary)
+}
+
+fn write_signals(out: &mut BufWriter<File>, faces: &[FaceSignals], path: Option<&Path>) -> anyhow::Result<()> {
+    for face in faces {
+        serde_json::to_writer(&mut *out, face)?;
+        out.write_all(b"\n")
+            .with_context(|| format!("cannot write `{}`", path.map(|p| p.display().to_string()).unwrap_or_default()))?;
+    }
+    Ok(())
+}
+
+fn drain(events: &mut Vec<Event>, on_event: &mut dyn FnMut(&Event) -> anyhow::Result<()>) -> anyhow::Result<usize> {
+    let count = events.len();
+    for event in events.drain(..) {
+        on_event(&event)?;
+    }
+    Ok(count)
+}
+
+fn open(path: &Path) -> anyhow::Result<File> {
+    File::open(path).with_context(|| format!("cannot open `{}`", path.display()))
+}
+
+/// Asks for consent unless `--consent` was given; refuses without a terminal to ask on.
+fn confirm_consent(consent: Option<Consent>, input: &Path) -> anyhow::Result<()> {
+    if consent.is_some() {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if input.as_os_str() == "-" || !stdin.is_terminal() {
+        bail!(
+            "whose recording is `{}`? microcue analyses other people only with their consent.\n\
+             hint: add `--consent self` (only you are on it) or `--consent given` (everyone on it agreed)",
+            input.display()
+        );
+    }
+    eprint!(
+        "Is `{}` a recording of you, or has everyone on it agreed to this analysis? [y/N] ",
+        input.display()
+    );
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).context("cannot read the answer")?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        bail!("not analysed: consent not confirmed")
+    }
+}
+
+/// The closing lines on stderr: what was found, and the limits of what it means.
+pub fn print_summary(frames: u64, events: usize, unavailable: &[CueId]) {
+    eprintln!("{events} event(s) in {frames} frame(s). Each is a hypothesis with a confidence, not a verdict.");
+    if !unavailable.is_empty() {
+        let names: Vec<&str> = unavailable.iter().map(|c| c.as_str()).collect();
+        eprintln!("unavailable from this input (not guessed): {}", names.join(", "));
+    }
+    eprintln!("limits:");
+    for limit in LIMITS {
+        eprintln!("  - {}: {}", limit.topic, limit.text);
+    }
 }

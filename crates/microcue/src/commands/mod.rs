@@ -1,7 +1,9 @@
 //! One module per subcommand; each receives its parsed arguments and does the work.
 
 pub mod analyze;
+pub mod bench;
 pub mod coach;
+pub mod demo;
 pub mod lexicon;
 pub mod synth;
 
@@ -12,7 +14,9 @@ use crate::cli::Command;
 /// Runs one subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Lexicon(args) => lexicon::run(args),
         Command::Coach(args) => coach::run(args),
         Command::Synth(args) => synth::run(args),

@@ -1,0 +1,125 @@
+//! `microcue bench`: per-stage time per frame (medians), end-to-end frames/s, peak memory.
+//!
+//! Runs on one thread (decode, then analysis, frame after frame) so that the figures compare
+//! with a single-threaded peer; `microcue analyze` itself decodes on a second thread.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use microcue_vision::Frame;
+use microcue_vision::analysis::{AnalysisOptions, FrameAnalyzer};
+use microcue_vision::models::FaceModels;
+use microcue_vision::source::{SourceSpec, open_source};
+
+/// Arguments of `microcue bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The video to measure on.
+    pub video: PathBuf,
+    /// Frame rate of an image folder.
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Also write the per-frame face signals (for the MediaPipe comparison).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub signals_out: Option<PathBuf>,
+    /// Skip the region motion (optical flow) stage.
+    #[arg(long)]
+    pub no_region_motion: bool,
+    /// Analyse at most this many frames.
+    #[arg(long)]
+    pub max_frames: Option<u64>,
+}
+
+/// Runs `microcue bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let load_start = Instant::now();
+    let models = FaceModels::load().context("cannot load the embedded face models")?;
+    let load_time = load_start.elapsed();
+    let options = AnalysisOptions { region_motion: !args.no_region_motion, ..AnalysisOptions::default() };
+    let mut analyzer = FrameAnalyzer::new(&models, &options)?;
+    let mut spec = SourceSpec::new(&args.video);
+    if let Some(fps) = args.fps {
+        spec = spec.with_fps(fps);
+    }
+    let mut source = open_source(&spec)?;
+    let info = source.info().clone();
+    let mut signals_out = match &args.signals_out {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
+        )),
+        None => None,
+    };
+    let capacity = info.frame_count.unwrap_or(1024) as usize;
+    let mut decode = Vec::with_capacity(capacity);
+    let mut tracking = Vec::with_capacity(capacity);
+    let mut motion = Vec::with_capacity(capacity);
+    let mut spotting = Vec::with_capacity(capacity);
+    let mut frame = Frame::default();
+    let mut events = Vec::new();
+    let mut event_count = 0;
+    let started = Instant::now();
+    loop {
+        if args.max_frames.is_some_and(|max| decode.len() as u64 >= max) {
+            break;
+        }
+        let decode_start = Instant::now();
+        if !source.next_frame(&mut frame)? {
+            break;
+        }
+        decode.push(decode_start.elapsed());
+        let faces = analyzer.process(&frame, &mut events)?;
+        if let Some(out) = &mut signals_out {
+            for face in faces {
+                serde_json::to_writer(&mut *out, face)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        let timings = analyzer.last_timings();
+        tracking.push(timings.tracking);
+        motion.push(timings.region_motion);
+        spotting.push(timings.spotting);
+        event_count += events.len();
+        events.clear();
+    }
+    analyzer.finish(&mut events);
+    event_count += events.len();
+    let wall = started.elapsed();
+    if let Some(out) = &mut signals_out {
+        out.flush()?;
+    }
+    let frames = decode.len();
+    anyhow::ensure!(frames > 0, "`{}` has no frames", args.video.display());
+    println!("video: {} ({}x{}, {frames} frames)", args.video.display(), info.width, info.height);
+    println!("model_load_ms: {:.1}", load_time.as_secs_f64() * 1e3);
+    println!("stage medians per frame (ms):");
+    println!("  decode:        {:.3}", median_ms(&mut decode));
+    println!("  tracking:      {:.3}  (detector, landmarks, blendshapes, head pose)", median_ms(&mut tracking));
+    println!("  region_motion: {:.3}", median_ms(&mut motion));
+    println!("  spotting:      {:.3}", median_ms(&mut spotting));
+    println!("frames_with_face: {}", analyzer.frames_with_face());
+    println!("events: {event_count}");
+    println!("end_to_end_fps: {:.1}", frames as f64 / wall.as_secs_f64());
+    if let Some(peak_kib) = peak_resident_kib() {
+        println!("peak_rss_mb: {:.1}", peak_kib as f64 / 1024.0);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn median_ms(samples: &mut [Duration]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    samples.sort_unstable();
+    samples[samples.len() / 2].as_secs_f64() * 1e3
+}
+
+/// Peak resident set size (VmHWM) of this process, on Linux.
+fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -1,0 +1,282 @@
+//! `microcue drill`: record drill results, draw roleplay cue cards, and run the flash drill's
+//! engine with a simulated observer to show how the exposure staircase works.
+//!
+//! A real flash drill needs pictures (the web UI renders them); the terminal records results
+//! produced elsewhere (`drill record`) and demonstrates the engine (`drill flash --demo`).
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use microcue_core::{CueId, lexicon};
+use microcue_train::flash::{FlashConfig, FlashDrill, FlashStep, SimulatedObserver};
+use microcue_train::roleplay::RoleplayDeck;
+use microcue_train::{DrillKind, TrialPhase, TrialRecord};
+
+use super::journal::JournalLocation;
+use super::log::parse_cue;
+
+/// Arguments of `microcue drill`.
+#[derive(Debug, clap::Args)]
+pub struct DrillArgs {
+    #[command(subcommand)]
+    pub action: DrillAction,
+    #[command(flatten)]
+    pub location: JournalLocation,
+}
+
+/// Which drill action.
+#[derive(Debug, clap::Subcommand)]
+pub enum DrillAction {
+    /// Record one trial result produced elsewhere (web UI, a partner, a video test).
+    Record(RecordArgs),
+    /// Run the flash drill engine. Only `--demo` exists in the terminal: a simulated observer
+    /// answers, to show the staircase; nothing is saved.
+    Flash(FlashArgs),
+    /// Draw roleplay cue cards for a partner to perform (then `drill record --kind roleplay`).
+    Card {
+        /// How many cards.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Seed of the shuffle (default: from the clock).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+/// One trial result.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Which drill produced it.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: DrillKind,
+    /// The cue shown or requested; `none` for a catch trial (nothing shown).
+    #[arg(long, value_parser = parse_optional_cue)]
+    pub cue: OptionalCue,
+    /// The answer; `none` for "saw nothing".
+    #[arg(long, value_parser = parse_optional_cue)]
+    pub answered: OptionalCue,
+    /// Exposure of the flash, ms (flash drill); duration of the movement (mirror).
+    #[arg(long, value_name = "MS")]
+    pub exposure_ms: Option<f64>,
+    /// Reaction time, ms.
+    #[arg(long, value_name = "MS")]
+    pub rt_ms: Option<f64>,
+    /// pre_test, practice, post_test or test (practice is not counted in accuracy KPIs).
+    #[arg(long, value_parser = parse_phase, default_value = "test")]
+    pub phase: TrialPhase,
+    /// Groups the trials of one session.
+    #[arg(long)]
+    pub session: Option<String>,
+}
+
+/// `--demo` settings.
+#[derive(Debug, clap::Args)]
+pub struct FlashArgs {
+    /// Run with a simulated observer (required: a real drill needs the web UI's pictures).
+    #[arg(long, required = true)]
+    pub demo: bool,
+    /// Trials per test phase (pre-test, practice, post-test).
+    #[arg(long, default_value_t = 30)]
+    pub trials: u32,
+    /// The simulated observer's 75%-correct exposure before practice, ms.
+    #[arg(long, default_value_t = 160.0)]
+    pub threshold_ms: f64,
+    /// How much practice lowers that threshold, as a factor (0.6 = 40 % shorter).
+    #[arg(long, default_value_t = 0.6)]
+    pub practice_gain: f64,
+    /// Seed of the trial order and the simulated answers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print every trial.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// A cue or "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalCue(pub Option<CueId>);
+
+fn parse_optional_cue(text: &str) -> Result<OptionalCue, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        Ok(OptionalCue(None))
+    } else {
+        parse_cue(text).map(|c| OptionalCue(Some(c)))
+    }
+}
+
+fn parse_kind(text: &str) -> Result<DrillKind, String> {
+    DrillKind::parse(text).ok_or_else(|| format!("unknown drill `{text}`; one of: flash, slow_motion, mirror, roleplay"))
+}
+
+fn parse_phase(text: &str) -> Result<TrialPhase, String> {
+    TrialPhase::parse(text).ok_or_else(|| format!("unknown phase `{text}`; one of: pre_test, practice, post_test, test"))
+}
+
+/// Runs `microcue drill`.
+pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        DrillAction::Record(record) => {
+            let date = args.location.today()?;
+            let trial = TrialRecord {
+                date,
+                kind: record.kind,
+                phase: record.phase,
+                target: record.cue.0,
+                response: record.answered.0,
+                exposure_ms: record.exposure_ms,
+                reaction_ms: record.rt_ms,
+                session: record.session,
+            };
+            let mut journal = args.location.open()?;
+            journal.add_trial(&trial)?;
+            let same_day: Vec<TrialRecord> = journal
+                .trials()?
+                .into_iter()
+                .map(|t| t.record)
+                .filter(|t| t.date == date && t.kind == trial.kind && t.phase.is_test() && !t.is_catch())
+                .collect();
+            let correct = same_day.iter().filter(|t| t.correct()).count();
+            println!(
+                "recorded {} trial ({}) on {date}: {}",
+                trial.kind.as_str(),
+                trial.phase.as_str(),
+                if trial.correct() { "correct" } else { "wrong" }
+            );
+            if !same_day.is_empty() {
+                println!("{} test accuracy today: {correct}/{}", trial.kind.as_str(), same_day.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DrillAction::Flash(flash) => demo(&flash),
+        DrillAction::Card { count, seed } => {
+            let seed = seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+            });
+            let mut deck = RoleplayDeck::new(&[], seed);
+            for _ in 0..count {
+                let card = deck.draw();
+                let entry = lexicon::entry(card.cue);
+                let side = match card.side {
+                    microcue_core::Side::Both => String::new(),
+                    side => format!(" on your {} side", side.as_str()),
+                };
+                println!("Card {}: {} — {}{side}", card.id, entry.name, entry.looks_like);
+                println!("  Read any line and flash it once, under 0.5 s. The spotter answers, then responds.");
+                if let Some(family) = card.expected_response {
+                    println!("  Expected response: {} — {}", lexicon::family_name(family), entry.response);
+                }
+                println!("  Record: microcue drill record --kind roleplay --cue {} --answered CUE|none", card.cue);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn demo(args: &FlashArgs) -> anyhow::Result<ExitCode> {
+    if !(args.threshold_ms > 0.0 && args.threshold_ms.is_finite()) {
+        bail!("--threshold-ms must be a positive number, got {}", args.threshold_ms);
+    }
+    if !(args.practice_gain > 0.0 && args.practice_gain <= 1.0) {
+        bail!("--practice-gain must be in (0, 1], got {}", args.practice_gain);
+    }
+    let config = FlashConfig {
+        pre_test_trials: args.trials,
+        practice_trials: args.trials,
+        post_test_trials: args.trials,
+        ..FlashConfig::default()
+    };
+    let choices = config.cues.len();
+    let mut drill = FlashDrill::new(config, args.seed)?;
+    let mut before = SimulatedObserver::with_threshold(args.threshold_ms, 0.75, choices, 3.0, args.seed);
+    let mut after =
+        SimulatedObserver::with_threshold(args.threshold_ms * args.practice_gain, 0.75, choices, 3.0, args.seed ^ 0x5EED);
+    println!("SIMULATION — a simulated observer answers, not a person; nothing is saved to the journal.");
+    println!(
+        "Observer: 75% correct at {:.0} ms before practice, {:.0} ms after (--practice-gain {}); {} cues + \"nothing\".",
+        args.threshold_ms,
+        args.threshold_ms * args.practice_gain,
+        args.practice_gain,
+        choices
+    );
+    println!();
+    let mut learned = false;
+    let mut phase_trace: Vec<String> = Vec::new();
+    loop {
+        match drill.next_step() {
+            FlashStep::Trial(trial) => {
+                let observer = if learned { &mut after } else { &mut before };
+                let (response, reaction_ms) = observer.respond(&trial);
+                let feedback = drill.answer(trial.id, response, reaction_ms)?;
+                let ok = trial.stimulus.cue == response;
+                if args.verbose {
+                    println!(
+                        "{:<9} #{:<3} {:>4.0} ms  shown {:<21} answered {:<21} {}",
+                        trial.phase.as_str(),
+                        trial.number_in_phase,
+                        trial.stimulus.exposure_ms,
+                        trial.stimulus.cue.map_or("nothing", CueId::as_str),
+                        response.map_or("nothing", CueId::as_str),
+                        if ok { "✓" } else { "✗" }
+                    );
+                } else if trial.stimulus.cue.is_some() {
+                    phase_trace.push(format!("{:.0}{}", trial.stimulus.exposure_ms, if ok { "" } else { "✗" }));
+                }
+                if feedback.phase_finished && !args.verbose {
+                    println!("{} exposures (ms, ✗ = wrong):", trial.phase.as_str());
+                    for chunk in phase_trace.chunks(15) {
+                        println!("  {}", chunk.join(" "));
+                    }
+                    phase_trace.clear();
+                }
+            }
+            FlashStep::Learn(cards) => {
+                println!(
+                    "learn: {} cards (components, apex still, 0.25x slow motion) — {}",
+                    cards.len(),
+                    cards.iter().map(|c| c.entry.id.as_str()).collect::<Vec<_>>().join(", ")
+                );
+                drill.finish_learning()?;
+                learned = true;
+            }
+            FlashStep::Finished => break,
+        }
+    }
+    let summary = drill.summary();
+    println!();
+    println!("phase      accuracy         threshold   false alarms   median RT");
+    for phase in &summary.phases {
+        let accuracy = phase
+            .accuracy
+            .map_or_else(|| "–".to_owned(), |a| format!("{:.0}% ({}/{})", a * 100.0, phase.flash_correct, phase.flash_trials));
+        let threshold = match (phase.threshold_ms, phase.at_floor) {
+            (Some(t), _) => format!("{t:.0} ms"),
+            (None, true) => "<= 40 ms".to_owned(),
+            (None, false) => "–".to_owned(),
+        };
+        println!(
+            "{:<10} {:<16} {:<11} {:<14} {}",
+            phase.phase.as_str(),
+            accuracy,
+            threshold,
+            format!("{}/{}", phase.false_alarms, phase.catch_trials),
+            phase.median_reaction_ms.map_or_else(|| "–".to_owned(), |r| format!("{r:.0} ms"))
+        );
+    }
+    let confusions = summary.confusion.top_confusions(5);
+    if !confusions.is_empty() {
+        println!();
+        println!("most frequent mix-ups (shown → answered):");
+        for (shown, answered, count) in confusions {
+            println!("  {shown} → {answered}: {count}");
+        }
+    }
+    println!();
+    println!(
+        "The staircase aims at 75% correct: after a right answer the flash gets shorter, after a wrong one \
+         three times as much longer (log scale). The threshold is the mean exposure at the reversals."
+    );
+    println!("Record real results with: microcue drill record --kind flash --cue CUE --answered CUE|none --exposure-ms MS --rt-ms MS");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,943 @@
+//! The reader: labels a spotted movement with a lexicon cue, and forms cautious hypotheses.
+//!
+//! **Labelling** ([`read_expression`]) happens at the apex of a segment. The reader turns the
+//! channel deltas over the person's baseline into 22 signature *features* (noise-gated, positive
+//! changes only), compares them with one template per cue by cosine similarity, and keeps the
+//! best cue that passes its *gate*. Gates make the textbook distinctions explicit:
+//!
+//! | pair | rule |
+//! |---|---|
+//! | genuine vs polite smile | eye squint (or cheek squint, or upward lower-lid region motion) rises by at least `duchenne_ratio` × the smile — MediaPipe's `cheekSquint` stays near 0 on real smiles, so `eyeSquint` is the Duchenne marker |
+//! | unilateral lip corner vs smile | corner asymmetry ≥ `unilateral_asymmetry` |
+//! | micro-surprise vs eyebrow flash | eye widening ≥ `surprise_eye_ratio` × the brow raise |
+//! | micro-anger vs micro-frown | lip press ≥ `anger_press_ratio` × the brow lowering |
+//!
+//! Confidence grows with the template match, the margin over the runner-up, how clearly the
+//! gate was passed, and the signal-to-noise ratio of the peak. Blink clusters and gaze aversions
+//! come from their own detectors and are read by [`read_blink_cluster`] and [`read_gaze`].
+//!
+//! **Hypotheses** ([`hypothesize`]) follow the guide's rule: a single cue is never a verdict.
+//! A hypothesis needs two supporting signals — two cues of compatible valence within ~2 s, or a
+//! cue plus a context tag (joke, question, compliment, touch, vocal cue) in the ~2 s before it.
+//! Otherwise the state is [`HypothesisState::Watch`].
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::{CHANNELS, Channel, ChannelRole, ChannelValues};
+use crate::cue::{CueId, Side, Valence};
+use crate::event::{Event, Evidence};
+use crate::signals::TrackId;
+
+/// Settings of the reader.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(default))]
+pub struct ReaderConfig {
+    /// Smallest cosine similarity between the movement and a cue's template for a label; a
+    /// movement that matches no cue this well is not reported.
+    pub min_signature_match: f32,
+    /// Channel deltas below `noise_multiple` × the channel's spread count as no change.
+    pub noise_multiple: f32,
+    /// Eye-squint rise / smile rise at or above which a smile is read as genuine.
+    pub duchenne_ratio: f32,
+    /// Converts upward motion of the eye regions (inter-ocular distances) into eye-squint units
+    /// when the source provides region motion.
+    pub duchenne_motion_gain: f32,
+    /// Corner asymmetry (|left − right| / max) at or above which a smile is one-sided.
+    pub unilateral_asymmetry: f32,
+    /// Asymmetry at or above which any other cue is reported as one-sided.
+    pub one_sided_asymmetry: f32,
+    /// Eye-widening / brow-raise ratio at or above which a brow raise is a micro-surprise.
+    pub surprise_eye_ratio: f32,
+    /// Lip-press / brow-lowering ratio at or above which a frown is micro-anger.
+    pub anger_press_ratio: f32,
+    /// At most this many evidence channels per event.
+    pub max_evidence: usize,
+}
+
+impl Default for ReaderConfig {
+    fn default() -> Self {
+        ReaderConfig {
+            min_signature_match: 0.6,
+            noise_multiple: 2.0,
+            duchenne_ratio: 0.2,
+            duchenne_motion_gain: 20.0,
+            unilateral_asymmetry: 0.6,
+            one_sided_asymmetry: 0.75,
+            surprise_eye_ratio: 0.35,
+            anger_press_ratio: 0.3,
+            max_evidence: 5,
+        }
+    }
+}
+
+impl ReaderConfig {
+    /// Checks the settings; returns a description of the first problem.
+    pub fn validate(&self) -> Result<(), String> {
+        let unit = [
+            ("min_signature_match", self.min_signature_match),
+            ("unilateral_asymmetry", self.unilateral_asymmetry),
+            ("one_sided_asymmetry", self.one_sided_asymmetry),
+        ];
+        for (name, value) in unit {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!("reader.{name} must be in [0, 1], got {value}"));
+            }
+        }
+        let non_negative = [
+            ("noise_multiple", self.noise_multiple),
+            ("duchenne_ratio", self.duchenne_ratio),
+            ("duchenne_motion_gain", self.duchenne_motion_gain),
+            ("surprise_eye_ratio", self.surprise_eye_ratio),
+            ("anger_press_ratio", self.anger_press_ratio),
+        ];
+        for (name, value) in non_negative {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!("reader.{name} must be a number >= 0, got {value}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the reader sees at the apex of an expression segment.
+#[derive(Debug, Clone, Copy)]
+pub struct ApexSnapshot<'a> {
+    /// Channel values minus the baseline level at the apex.
+    pub deltas: &'a ChannelValues,
+    /// Baseline spread of each channel.
+    pub spreads: &'a ChannelValues,
+    /// Largest delta of each channel anywhere in the segment (region motion peaks during the
+    /// movement, not at its apex).
+    pub segment_max: &'a ChannelValues,
+    /// Peak normalised deviation (z) of the segment.
+    pub peak_z: f32,
+}
+
+/// A label for one movement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The cue.
+    pub cue: CueId,
+    /// Side from the subject's view.
+    pub side: Side,
+    /// Peak change over the baseline, 0..1.
+    pub intensity: f32,
+    /// Confidence in the label, 0..1.
+    pub confidence: f32,
+    /// The cue's usual valence.
+    pub valence: Valence,
+    /// Strongest channels, strongest first.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Signature features, indices into the reader's feature vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feature {
+    BrowDownLeft,
+    BrowDownRight,
+    BrowInnerUp,
+    BrowOuterUpLeft,
+    BrowOuterUpRight,
+    SquintLeft,
+    SquintRight,
+    EyeWideLeft,
+    EyeWideRight,
+    JawOpen,
+    SmileLeft,
+    SmileRight,
+    DimpleLeft,
+    DimpleRight,
+    PressLeft,
+    PressRight,
+    RollLower,
+    RollUpper,
+    UpperUpLeft,
+    UpperUpRight,
+    SneerLeft,
+    SneerRight,
+}
+
+const FEATURE_COUNT: usize = 22;
+
+/// Features that have a mirror on the other side: (left, right).
+const SIDE_PAIRS: [(Feature, Feature); 9] = [
+    (Feature::BrowDownLeft, Feature::BrowDownRight),
+    (Feature::BrowOuterUpLeft, Feature::BrowOuterUpRight),
+    (Feature::SquintLeft, Feature::SquintRight),
+    (Feature::EyeWideLeft, Feature::EyeWideRight),
+    (Feature::SmileLeft, Feature::SmileRight),
+    (Feature::DimpleLeft, Feature::DimpleRight),
+    (Feature::PressLeft, Feature::PressRight),
+    (Feature::UpperUpLeft, Feature::UpperUpRight),
+    (Feature::SneerLeft, Feature::SneerRight),
+];
+
+/// One cue's signature: features and their relative weights (blendshape units).
+struct Template {
+    cue: CueId,
+    side: Side,
+    weights: &'static [(Feature, f32)],
+}
+
+use Feature as F;
+
+/// Cue templates, from the lexicon's MediaPipe signatures (see DESIGN.md).
+const TEMPLATES: [Template; 11] = [
+    Template {
+        cue: CueId::GenuineSmile,
+        side: Side::Both,
+        weights: &[(F::SmileLeft, 1.0), (F::SmileRight, 1.0), (F::SquintLeft, 0.5), (F::SquintRight, 0.5)],
+    },
+    Template { cue: CueId::PoliteSmile, side: Side::Both, weights: &[(F::SmileLeft, 1.0), (F::SmileRight, 1.0)] },
+    Template {
+        cue: CueId::UnilateralLipCorner,
+        side: Side::Left,
+        weights: &[(F::SmileLeft, 1.0), (F::DimpleLeft, 0.5)],
+    },
+    Template {
+        cue: CueId::UnilateralLipCorner,
+        side: Side::Right,
+        weights: &[(F::SmileRight, 1.0), (F::DimpleRight, 0.5)],
+    },
+    Template {
+        cue: CueId::EyebrowFlash,
+        side: Side::Both,
+        weights: &[(F::BrowInnerUp, 1.0), (F::BrowOuterUpLeft, 0.8), (F::BrowOuterUpRight, 0.8)],
+    },
+    Template {
+        cue: CueId::MicroSurprise,
+        side: Side::Both,
+        weights: &[
+            (F::BrowInnerUp, 1.0),
+            (F::BrowOuterUpLeft, 0.8),
+            (F::BrowOuterUpRight, 0.8),
+            (F::EyeWideLeft, 0.8),
+            (F::EyeWideRight, 0.8),
+            (F::JawOpen, 0.3),
+        ],
+    },
+    Template {
+        cue: CueId::MicroFrown,
+        side: Side::Both,
+        weights: &[(F::BrowDownLeft, 1.0), (F::BrowDownRight, 1.0)],
+    },
+    Template {
+        cue: CueId::MicroAnger,
+        side: Side::Both,
+        weights: &[
+            (F::BrowDownLeft, 1.0),
+            (F::BrowDownRight, 1.0),
+            (F::SquintLeft, 0.5),
+            (F::SquintRight, 0.5),
+            (F::PressLeft, 0.7),
+            (F::PressRight, 0.7),
+        ],
+    },
+    Template {
+        cue: CueId::LipCompression,
+        side: Side::Both,
+        weights: &[(F::PressLeft, 1.0), (F::PressRight, 1.0), (F::RollLower, 0.5), (F::RollUpper, 0.4)],
+    },
+    Template {
+        cue: CueId::NoseWrinkle,
+        side: Side::Both,
+        weights: &[(F::SneerLeft, 1.0), (F::SneerRight, 1.0), (F::UpperUpLeft, 0.6), (F::UpperUpRight, 0.6)],
+    },
+    // Pupil dilation has no template: it is never read from ordinary video.
+    Template { cue: CueId::PupilDilation, side: Side::Both, weights: &[] },
+];
+
+/// Labels an expression segment from its apex. `None` when no supported, available cue matches
+/// the movement well enough (it is then not reported).
+pub fn read_expression(apex: &ApexSnapshot<'_>, config: &ReaderConfig, unavailable: &[CueId]) -> Option<Reading> {
+    let features = features(apex, config);
+    let norm = features.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm <= 0.0 {
+        return None;
+    }
+    let f = |feature: Feature| features[feature as usize];
+
+    // Gates.
+    let corner_left = f(F::SmileLeft) + 0.5 * f(F::DimpleLeft);
+    let corner_right = f(F::SmileRight) + 0.5 * f(F::DimpleRight);
+    let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
+    let one_sided_smile = corner_asymmetry >= config.unilateral_asymmetry;
+    let corner_side = if corner_left >= corner_right { Side::Left } else { Side::Right };
+    let smile = 0.5 * (f(F::SmileLeft) + f(F::SmileRight));
+    let squint = 0.5 * (f(F::SquintLeft) + f(F::SquintRight));
+    let duchenne = ratio(squint, smile);
+    let raise = (f(F::BrowInnerUp) + f(F::BrowOuterUpLeft) + f(F::BrowOuterUpRight)) / 3.0;
+    let wide = 0.5 * (f(F::EyeWideLeft) + f(F::EyeWideRight));
+    let widening = ratio(wide, raise);
+    let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight));
+    let press = (0.5 * (f(F::PressLeft) + f(F::PressRight))).max(0.5 * (f(F::RollLower) + f(F::RollUpper)));
+    let pressing = ratio(press, lowering);
+
+    // (gate passed, how clearly: 0 = on the threshold, 1 = far from it)
+    let gate = |cue: CueId, side: Side| -> Option<f32> {
+        let clarity = |value: f32, threshold: f32| ((value - threshold).abs() / threshold.max(1e-3)).min(1.0);
+        match cue {
+            CueId::UnilateralLipCorner => (one_sided_smile && side == corner_side)
+                .then(|| clarity(corner_asymmetry, config.unilateral_asymmetry)),
+            CueId::GenuineSmile | CueId::PoliteSmile => {
+                let genuine = duchenne >= config.duchenne_ratio;
+                let wanted = cue == CueId::GenuineSmile;
+                (!one_sided_smile && genuine == wanted).then(|| {
+                    clarity(duchenne, config.duchenne_ratio).min(clarity(corner_asymmetry, config.unilateral_asymmetry))
+                })
+            }
+            CueId::MicroSurprise | CueId::EyebrowFlash => {
+                let surprise = widening >= config.surprise_eye_ratio;
+                (surprise == (cue == CueId::MicroSurprise)).then(|| clarity(widening, config.surprise_eye_ratio))
+            }
+            CueId::MicroAnger | CueId::MicroFrown => {
+                let anger = pressing >= config.anger_press_ratio;
+                (anger == (cue == CueId::MicroAnger)).then(|| clarity(pressing, config.anger_press_ratio))
+            }
+            CueId::PupilDilation => None,
+            _ => Some(1.0),
+        }
+    };
+
+    let mut best: Option<(&Template, f32, f32)> = None;
+    let mut runner_up = 0.0f32;
+    for template in TEMPLATES.iter() {
+        if template.weights.is_empty() || !template.cue.is_supported() || unavailable.contains(&template.cue) {
+            continue;
+        }
+        let Some(clarity) = gate(template.cue, template.side) else { continue };
+        let cosine = cosine(&features, norm, template.weights);
+        match best {
+            Some((_, best_cosine, _)) if cosine <= best_cosine => runner_up = runner_up.max(cosine),
+            _ => {
+                if let Some((_, previous, _)) = best {
+                    runner_up = runner_up.max(previous);
+                }
+                best = Some((template, cosine, clarity));
+            }
+        }
+    }
+    let (template, cosine, clarity) = best?;
+    if cosine < config.min_signature_match {
+        return None;
+    }
+
+    let side = if template.cue == CueId::UnilateralLipCorner {
+        template.side
+    } else {
+        template_side(&features, template.weights, config.one_sided_asymmetry)
+    };
+    let intensity = template
+        .weights
+        .iter()
+        .map(|&(feature, _)| features[feature as usize])
+        .fold(0.0f32, f32::max)
+        .clamp(0.0, 1.0);
+    let margin = ((cosine - runner_up) / 0.3).clamp(0.0, 1.0);
+    let snr = ((apex.peak_z - 2.0) / 15.0).clamp(0.0, 1.0);
+    let confidence =
+        (cosine * (0.55 + 0.45 * margin) * (0.6 + 0.4 * clarity) * (0.5 + 0.5 * snr)).clamp(0.0, 1.0);
+
+    Some(Reading {
+        cue: template.cue,
+        side,
+        intensity,
+        confidence,
+        valence: template.cue.valence(),
+        evidence: expression_evidence(apex, config),
+    })
+}
+
+/// Signature features from the apex deltas: positive changes above the noise, 0 otherwise.
+fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COUNT] {
+    let gated = |values: &ChannelValues, channel: Channel| {
+        let value = values[channel.index()];
+        let spread = apex.spreads[channel.index()];
+        if value.is_finite() && value > config.noise_multiple * spread { value } else { 0.0 }
+    };
+    let d = |channel: Channel| gated(apex.deltas, channel);
+    let squint = |eye: Channel, cheek: Channel, region_up: Channel| {
+        let motion = gated(apex.segment_max, region_up) * config.duchenne_motion_gain;
+        d(eye).max(d(cheek)).max(motion)
+    };
+    let mut features = [0.0f32; FEATURE_COUNT];
+    let mut set = |feature: Feature, value: f32| features[feature as usize] = value;
+    set(F::BrowDownLeft, d(Channel::BrowDownLeft));
+    set(F::BrowDownRight, d(Channel::BrowDownRight));
+    set(F::BrowInnerUp, d(Channel::BrowInnerUp));
+    set(F::BrowOuterUpLeft, d(Channel::BrowOuterUpLeft));
+    set(F::BrowOuterUpRight, d(Channel::BrowOuterUpRight));
+    set(F::SquintLeft, squint(Channel::EyeSquintLeft, Channel::CheekSquintLeft, Channel::UpEyeLeft));
+    set(F::SquintRight, squint(Channel::EyeSquintRight, Channel::CheekSquintRight, Channel::UpEyeRight));
+    set(F::EyeWideLeft, d(Channel::EyeWideLeft));
+    set(F::EyeWideRight, d(Channel::EyeWideRight));
+    set(F::JawOpen, d(Channel::JawOpen));
+    set(F::SmileLeft, d(Channel::MouthSmileLeft));
+    set(F::SmileRight, d(Channel::MouthSmileRight));
+    set(F::DimpleLeft, d(Channel::MouthDimpleLeft));
+    set(F::DimpleRight, d(Channel::MouthDimpleRight));
+    set(F::PressLeft, d(Channel::MouthPressLeft));
+    set(F::PressRight, d(Channel::MouthPressRight));
+    set(F::RollLower, d(Channel::MouthRollLower));
+    set(F::RollUpper, d(Channel::MouthRollUpper));
+    set(F::UpperUpLeft, d(Channel::MouthUpperUpLeft));
+    set(F::UpperUpRight, d(Channel::MouthUpperUpRight));
+    set(F::SneerLeft, d(Channel::NoseSneerLeft));
+    set(F::SneerRight, d(Channel::NoseSneerRight));
+    features
+}
+
+fn cosine(features: &[f32; FEATURE_COUNT], norm: f32, weights: &[(Feature, f32)]) -> f32 {
+    let dot: f32 = weights.iter().map(|&(feature, weight)| features[feature as usize] * weight).sum();
+    let weight_norm = weights.iter().map(|&(_, weight)| weight * weight).sum::<f32>().sqrt();
+    if weight_norm <= 0.0 { 0.0 } else { dot / (norm * weight_norm) }
+}
+
+/// `numerator / denominator`, 0 when the denominator is 0.
+fn ratio(numerator: f32, denominator: f32) -> f32 {
+    if denominator > 0.0 { numerator / denominator } else { 0.0 }
+}
+
+/// Signed asymmetry in [-1, 1]: +1 all left, −1 all right, 0 symmetric or no movement.
+fn asymmetry(left: f32, right: f32) -> f32 {
+    let larger = left.max(right);
+    if larger <= 0.0 { 0.0 } else { (left - right) / larger }
+}
+
+/// Side of a bilateral cue: one side when its paired features are clearly one-sided.
+fn template_side(features: &[f32; FEATURE_COUNT], weights: &[(Feature, f32)], threshold: f32) -> Side {
+    let (mut left, mut right) = (0.0f32, 0.0f32);
+    for &(feature, weight) in weights {
+        for &(l, r) in SIDE_PAIRS.iter() {
+            if feature == l {
+                left += weight * features[l as usize];
+                right += weight * features[r as usize];
+            }
+        }
+    }
+    let asym = asymmetry(left, right);
+    if asym >= threshold {
+        Side::Left
+    } else if asym <= -threshold {
+        Side::Right
+    } else {
+        Side::Both
+    }
+}
+
+/// Strongest facial channels (apex deltas), then region motion channels (segment peaks).
+fn expression_evidence(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> Vec<Evidence> {
+    let mut ranked: Vec<(usize, f32)> = Vec::with_capacity(CHANNELS.len());
+    for (index, spec) in CHANNELS.iter().enumerate() {
+        let value = match spec.role {
+            ChannelRole::Trigger | ChannelRole::Support => apex.deltas[index],
+            _ => continue,
+        };
+        if value.is_finite() && value > config.noise_multiple * apex.spreads[index] {
+            ranked.push((index, value));
+        }
+    }
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(config.max_evidence);
+    let mut motion: Vec<(usize, f32)> = CHANNELS
+        .iter()
+        .enumerate()
+        .filter(|(_, spec)| spec.role == ChannelRole::Motion)
+        .map(|(index, _)| (index, apex.segment_max[index]))
+        .filter(|&(index, value)| value.is_finite() && value > config.noise_multiple * apex.spreads[index])
+        .collect();
+    motion.sort_by(|a, b| b.1.total_cmp(&a.1));
+    motion.truncate(2);
+    ranked
+        .into_iter()
+        .chain(motion)
+        .map(|(index, delta)| Evidence { channel: CHANNELS[index].name.to_string(), delta })
+        .collect()
+}
+
+/// What the gaze detector saw at the apex of a glance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GazeApex {
+    /// Eye gaze change towards the subject's left (+), blendshape units.
+    pub horizontal: f32,
+    /// Eye gaze change up (+).
+    pub vertical: f32,
+    /// Head yaw change, degrees (+: towards the subject's left).
+    pub yaw_deg: f32,
+    /// Head pitch change, degrees (+: up).
+    pub pitch_deg: f32,
+    /// Spreads of the same four channels.
+    pub spreads: [f32; 4],
+    /// Peak normalised deviation.
+    pub peak_z: f32,
+}
+
+/// Reads a gaze aversion: side from the direction of the glance (horizontal glances are
+/// left/right from the subject's view, vertical ones `both`).
+pub fn read_gaze(apex: &GazeApex) -> Reading {
+    let z = |value: f32, spread: f32| value / spread.max(1e-6);
+    let horizontal = z(apex.horizontal, apex.spreads[0]) + z(apex.yaw_deg, apex.spreads[2]);
+    let vertical = z(apex.vertical, apex.spreads[1]) + z(apex.pitch_deg, apex.spreads[3]);
+    let side = if horizontal.abs() >= vertical.abs() {
+        if horizontal > 0.0 { Side::Left } else { Side::Right }
+    } else {
+        Side::Both
+    };
+    let intensity = apex
+        .horizontal
+        .abs()
+        .max(apex.vertical.abs())
+        .max(apex.yaw_deg.abs() / 30.0)
+        .max(apex.pitch_deg.abs() / 30.0)
+        .clamp(0.0, 1.0);
+    let snr = ((apex.peak_z - 2.0) / 15.0).clamp(0.0, 1.0);
+    let mut evidence: Vec<Evidence> = [
+        (Channel::GazeHorizontal, apex.horizontal),
+        (Channel::GazeVertical, apex.vertical),
+        (Channel::HeadYaw, apex.yaw_deg),
+        (Channel::HeadPitch, apex.pitch_deg),
+    ]
+    .into_iter()
+    .zip(apex.spreads)
+    .filter(|&((_, delta), spread)| delta.abs() > 2.0 * spread)
+    .map(|((channel, delta), _)| Evidence { channel: channel.name().to_string(), delta })
+    .collect();
+    evidence.sort_by(|a, b| b.delta.abs().total_cmp(&a.delta.abs()));
+    Reading {
+        cue: CueId::GazeAversion,
+        side,
+        intensity,
+        confidence: (0.45 + 0.45 * snr).clamp(0.0, 1.0),
+        valence: CueId::GazeAversion.valence(),
+        evidence,
+    }
+}
+
+/// What the blink detector saw in a cluster.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlinkClusterSummary {
+    /// Blinks in the cluster.
+    pub blinks: usize,
+    /// Blinks the person's own rate predicts for the same time span.
+    pub expected_blinks: f32,
+    /// Mean eyelid-closure change over baseline at the blink peaks.
+    pub mean_peak_delta: f32,
+}
+
+/// Reads a blink cluster: more blinks and a lower expected count give more confidence.
+pub fn read_blink_cluster(summary: &BlinkClusterSummary) -> Reading {
+    let excess = 1.0 - (summary.expected_blinks / summary.blinks.max(1) as f32).clamp(0.0, 1.0);
+    let extra = (summary.blinks.saturating_sub(3) as f32 * 0.1).min(0.2);
+    Reading {
+        cue: CueId::BlinkCluster,
+        side: Side::Both,
+        intensity: summary.mean_peak_delta.clamp(0.0, 1.0),
+        confidence: (0.35 + 0.4 * excess + extra).clamp(0.0, 0.95),
+        valence: CueId::BlinkCluster.valence(),
+        evidence: vec![
+            Evidence { channel: Channel::EyeBlinkLeft.name().to_string(), delta: summary.mean_peak_delta },
+            Evidence { channel: Channel::EyeBlinkRight.name().to_string(), delta: summary.mean_peak_delta },
+        ],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hypotheses
+// ---------------------------------------------------------------------------------------------
+
+/// Whether the reader dares a hypothesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+pub enum HypothesisState {
+    /// Not enough agreeing signals: keep watching.
+    Watch,
+    /// Two supporting signals agree: a cautious hypothesis (never a verdict).
+    Hypothesis,
+}
+
+/// What happened just before a cue, supplied by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+pub enum ContextKind {
+    Joke,
+    Question,
+    Compliment,
+    Touch,
+    /// A vocal cue (laugh, sigh, pause, tone), described by the caller.
+    Vocal(String),
+}
+
+impl ContextKind {
+    /// A short lowercase name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContextKind::Joke => "joke",
+            ContextKind::Question => "question",
+            ContextKind::Compliment => "compliment",
+            ContextKind::Touch => "touch",
+            ContextKind::Vocal(text) => text,
+        }
+    }
+}
+
+/// A context tag at a moment of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ContextTag {
+    /// When it happened, seconds on the same clock as the events.
+    pub at_s: f64,
+    /// What happened.
+    pub kind: ContextKind,
+}
+
+/// One signal that supports a hypothesis.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+pub enum Support {
+    /// A spotted cue.
+    Cue {
+        cue: CueId,
+        track: TrackId,
+        apex_s: f64,
+        confidence: f32,
+    },
+    /// A context tag.
+    Context(ContextTag),
+}
+
+/// The reader's hypothesis at one moment.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Hypothesis {
+    /// `watch` or `hypothesis`.
+    pub state: HypothesisState,
+    /// Positive, neutral or negative for a hypothesis; `unknown` while watching.
+    pub valence: Valence,
+    /// The signals considered (two when a hypothesis is formed).
+    pub supporting: Vec<Support>,
+    /// 0..1 (0 while watching). Capped below 1: never a verdict.
+    pub confidence: f32,
+    /// A sentence for people, e.g. "Possibly positive interest (confidence 0.62) — a
+    /// hypothesis, not a verdict".
+    pub phrase: String,
+}
+
+/// Settings of [`hypothesize`]. Times in seconds.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(default))]
+pub struct HypothesisConfig {
+    /// Two cues agree when their apexes are at most this far apart.
+    pub pair_window_s: f64,
+    /// A context tag supports a cue when it comes at most this long before the apex.
+    pub context_window_s: f64,
+    /// Only events whose apex lies within this long before `at_s` are considered.
+    pub lookback_s: f64,
+    /// Events less confident than this are ignored.
+    pub min_event_confidence: f32,
+    /// Highest confidence a hypothesis can have.
+    pub max_confidence: f32,
+}
+
+impl Default for HypothesisConfig {
+    fn default() -> Self {
+        HypothesisConfig {
+            pair_window_s: 2.0,
+            context_window_s: 2.0,
+            lookback_s: 3.0,
+            min_event_confidence: 0.2,
+            max_confidence: 0.9,
+        }
+    }
+}
+
+/// Forms a hypothesis at `at_s` from the events and context tags seen so far.
+///
+/// Two supporting signals are needed: two cues of one track with compatible valence whose apexes
+/// are within `pair_window_s`, or one cue plus a context tag in the `context_window_s` before its
+/// apex. Positive and negative cues in the same window conflict: the answer is `watch`.
+/// Ambiguous cues (one-sided lip corner, gaze aversion) can join a cue of definite valence but
+/// cannot make a hypothesis with a context tag alone: context decides, and a tag alone does not
+/// say which way.
+pub fn hypothesize(events: &[Event], context: &[ContextTag], at_s: f64, config: &HypothesisConfig) -> Hypothesis {
+    let considered: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            e.cue.is_supported()
+                && e.apex_s <= at_s
+                && e.apex_s >= at_s - config.lookback_s
+                && e.confidence >= config.min_event_confidence
+        })
+        .collect();
+    if considered.is_empty() {
+        return watch(Vec::new(), "Watch: nothing to read yet");
+    }
+
+    // Conflicts: a positive and a negative cue of one track within the pair window.
+    for (i, a) in considered.iter().enumerate() {
+        for b in considered.iter().skip(i + 1) {
+            if a.track == b.track
+                && (a.apex_s - b.apex_s).abs() <= config.pair_window_s
+                && conflicting(a.valence, b.valence)
+            {
+                return watch(
+                    vec![cue_support(a), cue_support(b)],
+                    &format!("Watch: {} and {} point in opposite directions — keep observing", a.cue, b.cue),
+                );
+            }
+        }
+    }
+
+    // Best agreeing pair of cues.
+    let mut best: Option<(f32, Valence, Vec<Support>)> = None;
+    for (i, a) in considered.iter().enumerate() {
+        for b in considered.iter().skip(i + 1) {
+            if a.track != b.track || (a.apex_s - b.apex_s).abs() > config.pair_window_s {
+                continue;
+            }
+            let Some((valence, agreement)) = combine(a.valence, b.valence) else { continue };
+            let confidence = 0.5 * (a.confidence + b.confidence) * agreement;
+            if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
+                best = Some((confidence, valence, vec![cue_support(a), cue_support(b)]));
+            }
+        }
+    }
+    // Cue plus context tag.
+    for event in considered.iter() {
+        if !matches!(event.valence, Valence::Positive | Valence::Negative | Valence::Neutral) {
+            continue;
+        }
+        let tag = context
+            .iter()
+            .filter(|tag| tag.at_s <= event.apex_s && tag.at_s >= event.apex_s - config.context_window_s)
+            .max_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        if let Some(tag) = tag {
+            let confidence = event.confidence * 0.85;
+            if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
+                best = Some((confidence, event.valence, vec![cue_support(event), Support::Context(tag.clone())]));
+            }
+        }
+    }
+
+    match best {
+        Some((confidence, valence, supporting)) => {
+            let confidence = confidence.clamp(0.0, config.max_confidence);
+            let phrase = format!(
+                "Possibly {} (confidence {confidence:.2}) — a hypothesis, not a verdict",
+                valence_phrase(valence)
+            );
+            Hypothesis { state: HypothesisState::Hypothesis, valence, supporting, confidence, phrase }
+        }
+        None => {
+            let latest = considered.iter().max_by(|a, b| a.apex_s.total_cmp(&b.apex_s));
+            let supporting = latest.map(|e| vec![cue_support(e)]).unwrap_or_default();
+            let phrase = match latest {
+                Some(e) => format!("Watch: {} alone is not enough — a single cue is never a verdict", e.cue),
+                None => "Watch: nothing to read yet".to_string(),
+            };
+            watch(supporting, &phrase)
+        }
+    }
+}
+
+fn watch(supporting: Vec<Support>, phrase: &str) -> Hypothesis {
+    Hypothesis {
+        state: HypothesisState::Watch,
+        valence: Valence::Unknown,
+        supporting,
+        confidence: 0.0,
+        phrase: phrase.to_string(),
+    }
+}
+
+fn cue_support(event: &Event) -> Support {
+    Support::Cue { cue: event.cue, track: event.track, apex_s: event.apex_s, confidence: event.confidence }
+}
+
+fn conflicting(a: Valence, b: Valence) -> bool {
+    matches!((a, b), (Valence::Positive, Valence::Negative) | (Valence::Negative, Valence::Positive))
+}
+
+/// The shared valence of two cues and how well they agree, or `None` when they do not.
+fn combine(a: Valence, b: Valence) -> Option<(Valence, f32)> {
+    use Valence::*;
+    match (a, b) {
+        (Positive, Positive) | (Negative, Negative) | (Neutral, Neutral) => Some((a, 1.0)),
+        (Ambiguous, definite @ (Positive | Negative | Neutral)) | (definite @ (Positive | Negative | Neutral), Ambiguous) => {
+            Some((definite, 0.8))
+        }
+        _ => None,
+    }
+}
+
+fn valence_phrase(valence: Valence) -> &'static str {
+    match valence {
+        Valence::Positive => "positive interest",
+        Valence::Negative => "discomfort or tension",
+        Valence::Neutral => "polite neutrality",
+        Valence::Ambiguous | Valence::Unknown => "an unclear reaction",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::CHANNEL_COUNT;
+    use crate::cue::Scale;
+
+    struct Apex {
+        deltas: ChannelValues,
+        spreads: ChannelValues,
+        segment_max: ChannelValues,
+    }
+
+    impl Apex {
+        fn new(moves: &[(Channel, f32)]) -> Self {
+            let mut deltas = [0.0; CHANNEL_COUNT];
+            for &(channel, delta) in moves {
+                deltas[channel.index()] = delta;
+            }
+            Apex { deltas, spreads: [0.01; CHANNEL_COUNT], segment_max: deltas }
+        }
+
+        fn read(&self) -> Option<Reading> {
+            let snapshot =
+                ApexSnapshot { deltas: &self.deltas, spreads: &self.spreads, segment_max: &self.segment_max, peak_z: 20.0 };
+            read_expression(&snapshot, &ReaderConfig::default(), &[])
+        }
+    }
+
+    use Channel as C;
+
+    #[test]
+    fn eye_squint_separates_genuine_from_polite_smiles() {
+        let genuine = Apex::new(&[
+            (C::MouthSmileLeft, 0.4),
+            (C::MouthSmileRight, 0.42),
+            (C::EyeSquintLeft, 0.15),
+            (C::EyeSquintRight, 0.14),
+        ]);
+        let reading = genuine.read().unwrap();
+        assert_eq!((reading.cue, reading.side), (CueId::GenuineSmile, Side::Both));
+        assert_eq!(reading.valence, Valence::Positive);
+        assert_eq!(reading.evidence[0].channel, "mouthSmileRight");
+        let polite = Apex::new(&[(C::MouthSmileLeft, 0.4), (C::MouthSmileRight, 0.42)]);
+        assert_eq!(polite.read().unwrap().cue, CueId::PoliteSmile);
+    }
+
+    #[test]
+    fn a_one_sided_corner_is_unilateral_with_its_side() {
+        let right = Apex::new(&[(C::MouthSmileRight, 0.3), (C::MouthDimpleRight, 0.1), (C::MouthSmileLeft, 0.03)]);
+        let reading = right.read().unwrap();
+        assert_eq!((reading.cue, reading.side), (CueId::UnilateralLipCorner, Side::Right));
+    }
+
+    #[test]
+    fn brows_and_eyes_and_mouth_give_their_cues() {
+        let cases: [(&[(Channel, f32)], CueId); 6] = [
+            (&[(C::BrowInnerUp, 0.3), (C::BrowOuterUpLeft, 0.25), (C::BrowOuterUpRight, 0.25)], CueId::EyebrowFlash),
+            (
+                &[
+                    (C::BrowInnerUp, 0.3),
+                    (C::BrowOuterUpLeft, 0.25),
+                    (C::BrowOuterUpRight, 0.25),
+                    (C::EyeWideLeft, 0.2),
+                    (C::EyeWideRight, 0.22),
+                    (C::JawOpen, 0.1),
+                ],
+                CueId::MicroSurprise,
+            ),
+            (&[(C::BrowDownLeft, 0.3), (C::BrowDownRight, 0.28)], CueId::MicroFrown),
+            (
+                &[
+                    (C::BrowDownLeft, 0.3),
+                    (C::BrowDownRight, 0.3),
+                    (C::EyeSquintLeft, 0.15),
+                    (C::EyeSquintRight, 0.15),
+                    (C::MouthPressLeft, 0.2),
+                    (C::MouthPressRight, 0.22),
+                ],
+                CueId::MicroAnger,
+            ),
+            (&[(C::MouthPressLeft, 0.3), (C::MouthPressRight, 0.3), (C::MouthRollLower, 0.15)], CueId::LipCompression),
+            (
+                &[(C::NoseSneerLeft, 0.3), (C::NoseSneerRight, 0.3), (C::MouthUpperUpLeft, 0.2), (C::MouthUpperUpRight, 0.2)],
+                CueId::NoseWrinkle,
+            ),
+        ];
+        for (moves, cue) in cases {
+            let reading = Apex::new(moves).read().unwrap();
+            assert_eq!(reading.cue, cue, "{moves:?}");
+            assert!(reading.confidence > 0.3 && reading.confidence <= 1.0, "{reading:?}");
+        }
+    }
+
+    #[test]
+    fn one_sided_brow_raise_reports_its_side_and_unavailable_cues_are_skipped() {
+        let left = Apex::new(&[(C::BrowOuterUpLeft, 0.3), (C::BrowInnerUp, 0.1)]);
+        let reading = left.read().unwrap();
+        assert_eq!((reading.cue, reading.side), (CueId::EyebrowFlash, Side::Left));
+        let snapshot =
+            ApexSnapshot { deltas: &left.deltas, spreads: &left.spreads, segment_max: &left.segment_max, peak_z: 20.0 };
+        assert_eq!(read_expression(&snapshot, &ReaderConfig::default(), &[CueId::EyebrowFlash]), None);
+    }
+
+    #[test]
+    fn region_motion_under_the_eyes_is_a_duchenne_marker() {
+        let mut smile = Apex::new(&[(C::MouthSmileLeft, 0.4), (C::MouthSmileRight, 0.4)]);
+        assert_eq!(smile.read().unwrap().cue, CueId::PoliteSmile);
+        smile.segment_max[C::UpEyeLeft.index()] = 0.01;
+        smile.segment_max[C::UpEyeRight.index()] = 0.012;
+        let reading = smile.read().unwrap();
+        assert_eq!(reading.cue, CueId::GenuineSmile);
+        assert!(reading.evidence.iter().any(|e| e.channel == "region:eye_right_up"));
+    }
+
+    #[test]
+    fn talking_mouth_alone_is_not_a_cue() {
+        assert_eq!(Apex::new(&[(C::JawOpen, 0.4)]).read(), None);
+        assert_eq!(Apex::new(&[]).read(), None);
+    }
+
+    #[test]
+    fn gaze_side_follows_the_glance_direction() {
+        let apex = GazeApex {
+            horizontal: -0.4,
+            vertical: 0.02,
+            yaw_deg: -8.0,
+            pitch_deg: 0.0,
+            spreads: [0.03, 0.03, 1.2, 1.2],
+            peak_z: 12.0,
+        };
+        let reading = read_gaze(&apex);
+        assert_eq!((reading.cue, reading.side), (CueId::GazeAversion, Side::Right));
+        assert_eq!(reading.evidence[0].channel, "gaze:horizontal");
+        let down = GazeApex { horizontal: 0.0, vertical: -0.4, yaw_deg: 0.0, ..apex };
+        assert_eq!(read_gaze(&down).side, Side::Both);
+    }
+
+    fn event(cue: CueId, apex_s: f64, confidence: f32) -> Event {
+        Event {
+            track: TrackId(0),
+            onset_s: apex_s - 0.1,
+            apex_s,
+            offset_s: apex_s + 0.1,
+            duration_ms: 200.0,
+            scale: Scale::Micro,
+            cue,
+            side: Side::Both,
+            intensity: 0.3,
+            confidence,
+            valence: cue.valence(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn hypothesis_phrase_reads_well() {
+        let events = [event(CueId::GenuineSmile, 10.0, 0.7), event(CueId::EyebrowFlash, 11.0, 0.6)];
+        let h = hypothesize(&events, &[], 11.5, &HypothesisConfig::default());
+        assert_eq!(h.state, HypothesisState::Hypothesis);
+        assert_eq!(h.phrase, "Possibly positive interest (confidence 0.65) — a hypothesis, not a verdict");
+    }
+}

@@ -1,0 +1,177 @@
+//! The video pipeline: a decoder thread feeding the tracker and the spotter.
+//!
+//! [`BackgroundSource`] runs any [`FrameSource`] on its own thread behind a bounded channel
+//! (frames wait for inference instead of piling up) with a second channel that hands frame
+//! buffers back for reuse. [`FrameAnalyzer`] turns each frame into [`FaceSignals`] (tracker,
+//! region motion) and the signals into labelled [`Event`]s (spotter).
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use microcue_core::spotter::{Spotter, SpotterConfig};
+use microcue_core::{Event, FaceSignals};
+
+use crate::error::VisionError;
+use crate::flow::RegionMotionEstimator;
+use crate::models::FaceModels;
+use crate::source::{FrameSource, SourceError, SourceInfo};
+use crate::tracker::{FaceTracker, TrackerConfig};
+use crate::Frame;
+
+/// A frame source decoding on a background thread, `capacity` frames ahead at most.
+pub struct BackgroundSource {
+    frames: Receiver<Result<Frame, SourceError>>,
+    recycled: SyncSender<Frame>,
+    info: SourceInfo,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl BackgroundSource {
+    /// Starts decoding `source` on a new thread.
+    pub fn spawn(mut source: Box<dyn FrameSource>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let info = source.info().clone();
+        let (frame_sender, frames) = sync_channel::<Result<Frame, SourceError>>(capacity);
+        let (recycled, recycled_receiver) = sync_channel::<Frame>(capacity + 2);
+        let thread = std::thread::Builder::new()
+            .name("microcue-decode".into())
+            .spawn(move || {
+                loop {
+                    let mut frame = recycled_receiver.try_recv().unwrap_or_default();
+                    let message = match source.next_frame(&mut frame) {
+                        Ok(true) => Ok(frame),
+                        Ok(false) => break,
+                        Err(error) => Err(error),
+                    };
+                    let stop = message.is_err();
+                    if frame_sender.send(message).is_err() || stop {
+                        break;
+                    }
+                }
+            })
+            .ok();
+        BackgroundSource { frames, recycled, info, thread }
+    }
+
+    /// The next decoded frame; `None` at the end of the source.
+    pub fn next(&mut self) -> Option<Result<Frame, SourceError>> {
+        self.frames.recv().ok()
+    }
+
+    /// Hands a frame buffer back to the decoder for reuse.
+    pub fn give_back(&self, frame: Frame) {
+        match self.recycled.try_send(frame) {
+            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// What the source is.
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+}
+
+impl Drop for BackgroundSource {
+    fn drop(&mut self) {
+        // Unblock the decoder (its send fails once `frames` is gone), then wait for it.
+        let (_, empty) = sync_channel(1);
+        drop(std::mem::replace(&mut self.frames, empty));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Settings of a [`FrameAnalyzer`].
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    /// Face tracking.
+    pub tracker: TrackerConfig,
+    /// Spotting and reading.
+    pub spotter: SpotterConfig,
+    /// Whether to compute region motion (optical flow) signals.
+    pub region_motion: bool,
+}
+
+/// Frames in, face signals and labelled events out.
+pub struct FrameAnalyzer {
+    tracker: FaceTracker,
+    motion: Option<RegionMotionEstimator>,
+    spotter: Spotter,
+    faces: Vec<FaceSignals>,
+    frames_with_face: u64,
+    last_timings: StageTimings,
+}
+
+/// Time spent in each stage of [`FrameAnalyzer::process`] for the last frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimings {
+    /// Detection, landmarks, blendshapes and head pose.
+    pub tracking: Duration,
+    /// Region motion (optical flow).
+    pub region_motion: Duration,
+    /// Spotting and reading.
+    pub spotting: Duration,
+}
+
+impl FrameAnalyzer {
+    /// A new analyzer using the loaded models.
+    pub fn new(models: &FaceModels, options: &AnalysisOptions) -> Result<Self, VisionError> {
+        Ok(FrameAnalyzer {
+            tracker: FaceTracker::new(models, options.tracker.clone())?,
+            motion: options.region_motion.then(RegionMotionEstimator::default),
+            spotter: Spotter::new(options.spotter.clone()),
+            faces: Vec::new(),
+            frames_with_face: 0,
+            last_timings: StageTimings::default(),
+        })
+    }
+
+    /// Analyses one frame: appends finished events to `events_out` and returns the signals of
+    /// the faces in this frame (empty when none).
+    pub fn process(&mut self, frame: &Frame, events_out: &mut Vec<Event>) -> Result<&[FaceSignals], VisionError> {
+        let start = Instant::now();
+        self.tracker.process(frame, &mut self.faces)?;
+        let tracked = Instant::now();
+        if !self.faces.is_empty() {
+            self.frames_with_face += 1;
+        }
+        if let Some(motion) = &mut self.motion {
+            for face in &mut self.faces {
+                motion.update(frame, face);
+            }
+        }
+        let moved = Instant::now();
+        for face in &self.faces {
+            self.spotter.push(face, events_out);
+        }
+        let spotted = Instant::now();
+        self.last_timings = StageTimings {
+            tracking: tracked - start,
+            region_motion: moved - tracked,
+            spotting: spotted - moved,
+        };
+        Ok(&self.faces)
+    }
+
+    /// Ends the stream: closes open movements.
+    pub fn finish(&mut self, events_out: &mut Vec<Event>) {
+        self.spotter.finish(events_out);
+    }
+
+    /// Frames in which at least one face was tracked.
+    pub fn frames_with_face(&self) -> u64 {
+        self.frames_with_face
+    }
+
+    /// Stage timings of the last [`FrameAnalyzer::process`] call.
+    pub fn last_timings(&self) -> StageTimings {
+        self.last_timings
+    }
+
+    /// The tracker (for its stage timings).
+    pub fn tracker(&self) -> &FaceTracker {
+        &self.tracker
+    }
+}

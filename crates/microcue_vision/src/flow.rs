@@ -1,0 +1,939 @@
+//! Region motion: optical flow of brows, lower lids, nose wings, mouth corners and upper lip,
+//! referenced to the nose, with head motion removed.
+//!
+//! Blendshapes miss some movements (MediaPipe's `cheekSquint` stays near 0 on real smiles) and
+//! are noisy for small ones. The best training-free micro-expression spotters measure optical
+//! flow in facial regions relative to the nose instead. [`RegionMotionEstimator`] does this
+//! cheaply, per tracked face:
+//!
+//! 1. Each frame, a small grey crop of the face is sampled with a similarity transform from the
+//!    landmarks (eyes level, inter-ocular distance = [`RegionMotionConfig::crop_iod_px`]), so head
+//!    translation, roll and distance are mostly gone before any flow is computed. The crop and a
+//!    3-level pyramid with gradients go into a per-track history (buffers reused).
+//! 2. The reference is the history entry closest to `pts - reference_lag_s` (100 ms by default,
+//!    chosen by presentation time, never by a frame count).
+//! 3. Pyramidal Lucas–Kanade (bias-compensated, 15x15 window) tracks a few points per region,
+//!    placed from the reference frame's landmarks, from the reference crop into the current crop.
+//! 4. A similarity (shift, scale, rotation) fitted to the rigid points (nose bridge and tip, inner
+//!    eye corners) is subtracted: what is left is facial movement relative to the nose.
+//! 5. Each region's value is the median of its points, in inter-ocular distances, rotated back to
+//!    image axes (x right, y down), written to [`FaceSignals::region_motion`].
+//!
+//! Regions (subject's left/right; landmark indices of MediaPipe's mesh):
+//! brows (outer and middle: 296/334/293, 66/105/63), inner brows (107/55/336/285), eyes = lower
+//! lid and the skin under it (374/450/348, 145/230/119: the cheek raise of a genuine smile, not
+//! blinks), nose wings (278/279/294, 48/49/64), mouth corners (291/287/375, 61/57/146), lips =
+//! upper lip (0/37/267: down for lip compression, up for a nose wrinkle / upper-lip raise).
+//! A region whose points all fail to track reports `[0, 0]`.
+//!
+//! The value is a difference over ~100 ms, so a brief movement gives a pulse at its rise and an
+//! opposite pulse at its fall; a slow drift gives almost nothing.
+//!
+//! ```
+//! use microcue_core::{FaceSignals, TrackId};
+//! use microcue_vision::flow::{RegionMotionConfig, RegionMotionEstimator};
+//! use microcue_vision::Frame;
+//!
+//! let mut estimator = RegionMotionEstimator::new(RegionMotionConfig::default());
+//! let frame = Frame { width: 4, height: 4, rgb: vec![0; 48], ..Frame::default() };
+//! let mut signals = FaceSignals::neutral(TrackId(0), 0.0);
+//! // No landmarks, no region motion.
+//! estimator.update(&frame, &mut signals);
+//! assert!(signals.region_motion.is_none());
+//! ```
+
+use std::collections::VecDeque;
+
+use microcue_core::{FaceSignals, Region, RegionMotion, TrackId};
+
+use crate::frame::Frame;
+use crate::warp::FaceAxes;
+
+/// Settings of [`RegionMotionEstimator`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionMotionConfig {
+    /// How far back the reference frame is, seconds.
+    pub reference_lag_s: f64,
+    /// Inter-ocular distance in the normalised crop, pixels (sets the crop size: 2.6 x 2.5 IOD).
+    pub crop_iod_px: f32,
+    /// Half-size of the Lucas–Kanade window at every pyramid level, pixels.
+    pub window_radius_px: usize,
+    /// Lucas–Kanade iterations per pyramid level, at most.
+    pub max_iterations: usize,
+    /// A gap between two frames of one track longer than this restarts its history, seconds.
+    pub max_gap_s: f64,
+    /// Tracks kept at once; the least recently seen is dropped beyond this.
+    pub max_tracks: usize,
+}
+
+impl Default for RegionMotionConfig {
+    fn default() -> Self {
+        RegionMotionConfig {
+            reference_lag_s: 0.1,
+            crop_iod_px: 40.0,
+            window_radius_px: 7,
+            max_iterations: 10,
+            max_gap_s: 0.5,
+            max_tracks: 4,
+        }
+    }
+}
+
+/// Crop layout in inter-ocular distances: width, and extent above and below the eye line.
+const CROP_WIDTH_IOD: f32 = 2.6;
+const CROP_ABOVE_EYES_IOD: f32 = 0.9;
+const CROP_BELOW_EYES_IOD: f32 = 1.6;
+/// Pyramid levels (full, half, quarter).
+const LEVELS: usize = 3;
+
+/// Points of the rigid reference (nose bridge and tip, inner eye corners).
+const RIGID_LANDMARKS: [usize; 8] = [168, 6, 197, 195, 5, 4, 133, 362];
+
+/// Points of each region, in the order of [`Region::ALL`].
+const REGION_LANDMARKS: [&[usize]; Region::COUNT] = [
+    &[296, 334, 293],      // BrowLeft
+    &[66, 105, 63],        // BrowRight
+    &[107, 55, 336, 285],  // BrowInner
+    &[374, 450, 348],      // EyeLeft (lower lid and below)
+    &[145, 230, 119],      // EyeRight
+    &[278, 279, 294],      // NoseLeft
+    &[48, 49, 64],         // NoseRight
+    &[291, 287, 375],      // MouthCornerLeft
+    &[61, 57, 146],        // MouthCornerRight
+    &[0, 37, 267],         // Lips (upper lip)
+];
+
+/// Total number of tracked points: rigid ones first, then each region's in order.
+const POINT_COUNT: usize = {
+    let mut count = RIGID_LANDMARKS.len();
+    let mut region = 0;
+    while region < Region::COUNT {
+        count += REGION_LANDMARKS[region].len();
+        region += 1;
+    }
+    count
+};
+
+/// The landmark index of every tracked point.
+const POINT_LANDMARKS: [usize; POINT_COUNT] = {
+    let mut out = [0usize; POINT_COUNT];
+    let mut i = 0;
+    while i < RIGID_LANDMARKS.len() {
+        out[i] = RIGID_LANDMARKS[i];
+        i += 1;
+    }
+    let mut region = 0;
+    while region < Region::COUNT {
+        let mut j = 0;
+        while j < REGION_LANDMARKS[region].len() {
+            out[i] = REGION_LANDMARKS[region][j];
+            i += 1;
+            j += 1;
+        }
+        region += 1;
+    }
+    out
+};
+
+/// Largest believable displacement between the reference and the current crop, in IODs.
+const MAX_DISPLACEMENT_IOD: f32 = 0.5;
+/// Smallest eigenvalue of the structure tensor, per window pixel (grey levels 0..255), below
+/// which a window has too little texture to track.
+const MIN_EIGENVALUE_PER_PIXEL: f32 = 0.01;
+
+/// One pyramid level: intensity (grey levels 0..255) and its central-difference gradients.
+#[derive(Debug, Clone, Default)]
+struct Level {
+    width: usize,
+    height: usize,
+    intensity: Vec<f32>,
+    grad_x: Vec<f32>,
+    grad_y: Vec<f32>,
+}
+
+impl Level {
+    fn resize(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        let len = width * height;
+        self.intensity.resize(len, 0.0);
+        self.grad_x.resize(len, 0.0);
+        self.grad_y.resize(len, 0.0);
+    }
+
+    fn compute_gradients(&mut self) {
+        let (w, h) = (self.width, self.height);
+        for y in 0..h {
+            let up = y.saturating_sub(1);
+            let down = (y + 1).min(h - 1);
+            for x in 0..w {
+                let left = x.saturating_sub(1);
+                let right = (x + 1).min(w - 1);
+                let i = y * w + x;
+                self.grad_x[i] = 0.5 * (self.intensity[y * w + right] - self.intensity[y * w + left]);
+                self.grad_y[i] = 0.5 * (self.intensity[down * w + x] - self.intensity[up * w + x]);
+            }
+        }
+    }
+
+    /// Bilinear sample of `values` (one of this level's planes) at pixel coordinates (pixel
+    /// centres at integers), clamped to the edge.
+    fn sample(&self, values: &[f32], x: f32, y: f32) -> f32 {
+        let x = x.clamp(0.0, (self.width - 1) as f32);
+        let y = y.clamp(0.0, (self.height - 1) as f32);
+        let x0 = x as usize;
+        let y0 = y as usize;
+        let x1 = (x0 + 1).min(self.width - 1);
+        let y1 = (y0 + 1).min(self.height - 1);
+        let fx = x - x0 as f32;
+        let fy = y - y0 as f32;
+        let top = values[y0 * self.width + x0] * (1.0 - fx) + values[y0 * self.width + x1] * fx;
+        let bottom = values[y1 * self.width + x0] * (1.0 - fx) + values[y1 * self.width + x1] * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+}
+
+/// A normalised face crop with its pyramid, time and point positions.
+#[derive(Debug, Clone, Default)]
+struct CropPyramid {
+    pts_s: f64,
+    levels: [Level; LEVELS],
+    /// Tracked points in level-0 crop pixels.
+    points: Vec<[f32; 2]>,
+}
+
+impl CropPyramid {
+    /// Samples the crop of `frame` for a face with `axes` and fills the pyramid and points.
+    fn fill(&mut self, frame: &Frame, landmarks_in_image: &[[f32; 3]], axes: &FaceAxes, crop_iod_px: f32) {
+        let width = (CROP_WIDTH_IOD * crop_iod_px).round() as usize;
+        let height = ((CROP_ABOVE_EYES_IOD + CROP_BELOW_EYES_IOD) * crop_iod_px).round() as usize;
+        let geometry = CropGeometry::new(axes, crop_iod_px, width);
+        self.levels[0].resize(width, height);
+        let frame_width = frame.width as usize;
+        let frame_height = frame.height as usize;
+        for y in 0..height {
+            for x in 0..width {
+                let [ix, iy] = geometry.image_from_crop([x as f32, y as f32]);
+                self.levels[0].intensity[y * width + x] = sample_grey(&frame.rgb, frame_width, frame_height, ix - 0.5, iy - 0.5);
+            }
+        }
+        self.levels[0].compute_gradients();
+        for level in 1..LEVELS {
+            let (lower, upper) = self.levels.split_at_mut(level);
+            let source = &lower[level - 1];
+            let target = &mut upper[0];
+            target.resize(source.width.div_ceil(2), source.height.div_ceil(2));
+            for y in 0..target.height {
+                for x in 0..target.width {
+                    let x0 = 2 * x;
+                    let y0 = 2 * y;
+                    let x1 = (x0 + 1).min(source.width - 1);
+                    let y1 = (y0 + 1).min(source.height - 1);
+                    let s = &source.intensity;
+                    target.intensity[y * target.width + x] = 0.25
+                        * (s[y0 * source.width + x0] + s[y0 * source.width + x1] + s[y1 * source.width + x0] + s[y1 * source.width + x1]);
+                }
+            }
+            target.compute_gradients();
+        }
+        self.points.clear();
+        for &landmark in &POINT_LANDMARKS {
+            let p = landmarks_in_image[landmark];
+            self.points.push(geometry.crop_from_image([p[0], p[1]]));
+        }
+        self.pts_s = frame.pts_s;
+    }
+}
+
+/// The similarity between image pixels and level-0 crop pixels (pixel centres at integers in
+/// the crop; at `i + 0.5` in the image, as landmarks are).
+struct CropGeometry {
+    axes: FaceAxes,
+    /// Crop pixels per image pixel.
+    scale: f32,
+    /// Crop coordinates of the eye midpoint.
+    eye_mid_in_crop: [f32; 2],
+}
+
+impl CropGeometry {
+    fn new(axes: &FaceAxes, crop_iod_px: f32, width: usize) -> Self {
+        CropGeometry {
+            axes: *axes,
+            scale: crop_iod_px / axes.iod_px,
+            eye_mid_in_crop: [0.5 * (width as f32 - 1.0), CROP_ABOVE_EYES_IOD * crop_iod_px - 0.5],
+        }
+    }
+
+    fn image_from_crop(&self, p: [f32; 2]) -> [f32; 2] {
+        let along = (p[0] - self.eye_mid_in_crop[0]) / self.scale;
+        let down = (p[1] - self.eye_mid_in_crop[1]) / self.scale;
+        let u = self.axes.toward_left;
+        let up = self.axes.up;
+        [self.axes.eye_mid[0] + along * u[0] - down * up[0], self.axes.eye_mid[1] + along * u[1] - down * up[1]]
+    }
+
+    fn crop_from_image(&self, p: [f32; 2]) -> [f32; 2] {
+        let rel = [p[0] - self.axes.eye_mid[0], p[1] - self.axes.eye_mid[1]];
+        let along = rel[0] * self.axes.toward_left[0] + rel[1] * self.axes.toward_left[1];
+        let down = -(rel[0] * self.axes.up[0] + rel[1] * self.axes.up[1]);
+        [self.eye_mid_in_crop[0] + along * self.scale, self.eye_mid_in_crop[1] + down * self.scale]
+    }
+}
+
+/// Bilinear grey (BT.601 luma, 0..255) sample of an RGB8 image at pixel coordinates (centres at
+/// integers), clamped to the edge.
+fn sample_grey(rgb: &[u8], width: usize, height: usize, x: f32, y: f32) -> f32 {
+    let luma = |i: usize| 0.299 * rgb[i] as f32 + 0.587 * rgb[i + 1] as f32 + 0.114 * rgb[i + 2] as f32;
+    let x = x.clamp(0.0, (width - 1) as f32);
+    let y = y.clamp(0.0, (height - 1) as f32);
+    let x0 = x as usize;
+    let y0 = y as usize;
+    let x1 = (x0 + 1).min(width - 1);
+    let y1 = (y0 + 1).min(height - 1);
+    let fx = x - x0 as f32;
+    let fy = y - y0 as f32;
+    let top = luma((y0 * width + x0) * 3) * (1.0 - fx) + luma((y0 * width + x1) * 3) * fx;
+    let bottom = luma((y1 * width + x0) * 3) * (1.0 - fx) + luma((y1 * width + x1) * 3) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+/// Scratch buffers of one Lucas–Kanade window.
+#[derive(Debug, Clone, Default)]
+struct Window {
+    template: Vec<f32>,
+    grad_x: Vec<f32>,
+    grad_y: Vec<f32>,
+}
+
+/// Pyramidal, bias-compensated Lucas–Kanade: where did the content at `point` (level-0 pixels of
+/// `reference`) go in `current`? `None` when the window has too little texture or the
+/// iteration runs away.
+fn track_point(
+    reference: &CropPyramid,
+    current: &CropPyramid,
+    point: [f32; 2],
+    radius: usize,
+    max_iterations: usize,
+    max_displacement_px: f32,
+    window: &mut Window,
+) -> Option<[f32; 2]> {
+    let side = 2 * radius + 1;
+    let n = side * side;
+    window.template.resize(n, 0.0);
+    window.grad_x.resize(n, 0.0);
+    window.grad_y.resize(n, 0.0);
+    let r = radius as f32;
+    let mut guess = [0.0f32; 2];
+    let mut level_point = point;
+    let mut level_points = [[0.0f32; 2]; LEVELS];
+    for entry in level_points.iter_mut() {
+        *entry = level_point;
+        // Level l+1 pixel i averages level-l pixels 2i and 2i+1 (centre 2i + 0.5).
+        level_point = [(level_point[0] - 0.5) * 0.5, (level_point[1] - 0.5) * 0.5];
+    }
+    for level in (0..LEVELS).rev() {
+        let ref_level = &reference.levels[level];
+        let cur_level = &current.levels[level];
+        let p = level_points[level];
+        let (mut gxx, mut gxy, mut gyy, mut template_sum) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for (k, ((t, gx), gy)) in window.template.iter_mut().zip(window.grad_x.iter_mut()).zip(window.grad_y.iter_mut()).enumerate() {
+            let ox = (k % side) as f32 - r;
+            let oy = (k / side) as f32 - r;
+            let (x, y) = (p[0] + ox, p[1] + oy);
+            *t = ref_level.sample(&ref_level.intensity, x, y);
+            *gx = ref_level.sample(&ref_level.grad_x, x, y);
+            *gy = ref_level.sample(&ref_level.grad_y, x, y);
+            gxx += *gx * *gx;
+            gxy += *gx * *gy;
+            gyy += *gy * *gy;
+            template_sum += *t;
+        }
+        let half_trace = 0.5 * (gxx + gyy);
+        let min_eigenvalue = half_trace - (0.25 * (gxx - gyy) * (gxx - gyy) + gxy * gxy).sqrt();
+        if !(min_eigenvalue >= MIN_EIGENVALUE_PER_PIXEL * n as f32) {
+            return None;
+        }
+        let determinant = gxx * gyy - gxy * gxy;
+        let template_mean = template_sum / n as f32;
+        let mut v = [0.0f32; 2];
+        for _ in 0..max_iterations {
+            let base = [p[0] + guess[0] + v[0], p[1] + guess[1] + v[1]];
+            let mut current_sum = 0.0f32;
+            for k in 0..n {
+                let ox = (k % side) as f32 - r;
+                let oy = (k / side) as f32 - r;
+                current_sum += cur_level.sample(&cur_level.intensity, base[0] + ox, base[1] + oy);
+            }
+            let bias = template_mean - current_sum / n as f32;
+            let (mut bx, mut by) = (0.0f32, 0.0f32);
+            for k in 0..n {
+                let ox = (k % side) as f32 - r;
+                let oy = (k / side) as f32 - r;
+                let j = cur_level.sample(&cur_level.intensity, base[0] + ox, base[1] + oy);
+                let error = window.template[k] - j - bias;
+                bx += error * window.grad_x[k];
+                by += error * window.grad_y[k];
+            }
+            let step = [(gyy * bx - gxy * by) / determinant, (gxx * by - gxy * bx) / determinant];
+            v[0] += step[0];
+            v[1] += step[1];
+            if step[0] * step[0] + step[1] * step[1] < 1e-4 {
+                break;
+            }
+        }
+        guess = [guess[0] + v[0], guess[1] + v[1]];
+        if level > 0 {
+            guess = [guess[0] * 2.0, guess[1] * 2.0];
+        }
+        if !(guess[0].is_finite() && guess[1].is_finite()) {
+            return None;
+        }
+    }
+    if guess[0].hypot(guess[1]) > max_displacement_px { None } else { Some(guess) }
+}
+
+/// History and scratch of one tracked face.
+#[derive(Debug, Default)]
+struct TrackState {
+    track: TrackId,
+    last_pts_s: f64,
+    history: VecDeque<CropPyramid>,
+}
+
+/// Computes [`RegionMotion`] for each tracked face, frame by frame (see the module doc).
+///
+/// Holds one history per [`TrackId`]; all buffers are reused once the history has filled, so
+/// the per-frame path does not allocate in steady state.
+#[derive(Debug)]
+pub struct RegionMotionEstimator {
+    config: RegionMotionConfig,
+    tracks: Vec<TrackState>,
+    /// Crops no longer needed, kept for reuse.
+    spare: Vec<CropPyramid>,
+    window: Window,
+    displacements: Vec<Option<[f32; 2]>>,
+}
+
+impl RegionMotionEstimator {
+    /// A new estimator with no history.
+    pub fn new(config: RegionMotionConfig) -> Self {
+        RegionMotionEstimator {
+            config,
+            tracks: Vec::new(),
+            spare: Vec::new(),
+            window: Window::default(),
+            displacements: Vec::with_capacity(POINT_COUNT),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RegionMotionConfig {
+        &self.config
+    }
+
+    /// Forgets all history (e.g. after a seek).
+    pub fn reset(&mut self) {
+        for mut state in self.tracks.drain(..) {
+            self.spare.extend(state.history.drain(..));
+        }
+    }
+
+    /// Measures region motion of the face in `signals` (its landmarks, track and pts) on `frame`
+    /// and sets `signals.region_motion`: `Some` once the track has a reference frame about
+    /// `reference_lag_s` old, `None` without landmarks, at the start of a track or after a gap.
+    pub fn update(&mut self, frame: &Frame, signals: &mut FaceSignals) {
+        signals.region_motion = None;
+        let frame_ok = frame.width > 0
+            && frame.height > 0
+            && frame.rgb.len() >= frame.width as usize * frame.height as usize * 3;
+        let Some(axes) = FaceAxes::from_landmarks(&signals.landmarks_in_image) else {
+            return;
+        };
+        if !frame_ok || !signals.pts_s.is_finite() {
+            return;
+        }
+        let index = self.track_index(signals.track, signals.pts_s);
+        let lag_s = self.config.reference_lag_s;
+
+        let mut crop = self.spare.pop().unwrap_or_default();
+        crop.fill(frame, &signals.landmarks_in_image, &axes, self.config.crop_iod_px);
+
+        let state = &mut self.tracks[index];
+        // The history entry closest to `pts - lag` (at most half a lag off).
+        let target_s = signals.pts_s - lag_s;
+        let reference = state
+            .history
+            .iter()
+            .filter(|entry| entry.pts_s < signals.pts_s && (entry.pts_s - target_s).abs() <= 0.5 * lag_s)
+            .min_by(|a, b| (a.pts_s - target_s).abs().total_cmp(&(b.pts_s - target_s).abs()));
+        if let Some(reference) = reference {
+            signals.region_motion = measure(
+                reference,
+                &crop,
+                &axes,
+                &self.config,
+                &mut self.window,
+                &mut self.displacements,
+            );
+        }
+
+        // Keep what may still serve as a reference; recycle the rest.
+        while state.history.front().is_some_and(|entry| entry.pts_s < signals.pts_s - 1.5 * lag_s) {
+            if let Some(old) = state.history.pop_front() {
+                self.spare.push(old);
+            }
+        }
+        state.history.push_back(crop);
+        state.last_pts_s = signals.pts_s;
+    }
+
+    /// Index of the state of `track`, created (or restarted after a gap) as needed.
+    fn track_index(&mut self, track: TrackId, pts_s: f64) -> usize {
+        if let Some(index) = self.tracks.iter().position(|state| state.track == track) {
+            let state = &mut self.tracks[index];
+            let gap_s = pts_s - state.last_pts_s;
+            if !(0.0..=self.config.max_gap_s).contains(&gap_s) || gap_s == 0.0 {
+                self.spare.extend(state.history.drain(..));
+            }
+            return index;
+        }
+        if self.tracks.len() >= self.config.max_tracks.max(1) {
+            // Drop the least recently seen track.
+            let oldest = self
+                .tracks
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.last_pts_s.total_cmp(&b.1.last_pts_s))
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            let mut state = self.tracks.swap_remove(oldest);
+            self.spare.extend(state.history.drain(..));
+        }
+        self.tracks.push(TrackState { track, last_pts_s: pts_s, history: VecDeque::new() });
+        self.tracks.len() - 1
+    }
+}
+
+/// Tracks all points from `reference` to `current`, removes the rigid motion and returns each
+/// region's median motion in IODs, image axes. `None` when the rigid reference fails.
+fn measure(
+    reference: &CropPyramid,
+    current: &CropPyramid,
+    axes: &FaceAxes,
+    config: &RegionMotionConfig,
+    window: &mut Window,
+    displacements: &mut Vec<Option<[f32; 2]>>,
+) -> Option<RegionMotion> {
+    let max_displacement_px = MAX_DISPLACEMENT_IOD * config.crop_iod_px;
+    displacements.clear();
+    for &point in &reference.points {
+        displacements.push(track_point(
+            reference,
+            current,
+            point,
+            config.window_radius_px,
+            config.max_iterations,
+            max_displacement_px,
+            window,
+        ));
+    }
+    let rigid = fit_similarity(&reference.points[..RIGID_LANDMARKS.len()], &displacements[..RIGID_LANDMARKS.len()])?;
+
+    let mut motion = RegionMotion::default();
+    let mut start = RIGID_LANDMARKS.len();
+    for (region, landmarks) in REGION_LANDMARKS.iter().enumerate() {
+        let end = start + landmarks.len();
+        let mut xs = [0.0f32; 4];
+        let mut ys = [0.0f32; 4];
+        let mut count = 0;
+        for (point, displacement) in reference.points[start..end].iter().zip(&displacements[start..end]) {
+            if let Some(d) = displacement {
+                let predicted = rigid.displacement_at(*point);
+                xs[count] = d[0] - predicted[0];
+                ys[count] = d[1] - predicted[1];
+                count += 1;
+            }
+        }
+        start = end;
+        if count == 0 {
+            continue;
+        }
+        let along = median(&mut xs[..count]) / config.crop_iod_px;
+        let down = median(&mut ys[..count]) / config.crop_iod_px;
+        // Crop x is `toward_left`, crop y is "down the face" (= -up).
+        motion.values[region] = [
+            along * axes.toward_left[0] - down * axes.up[0],
+            along * axes.toward_left[1] - down * axes.up[1],
+        ];
+    }
+    Some(motion)
+}
+
+/// A small similarity motion `d(p) = shift + [[a, -b], [b, a]] (p - centre)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Similarity {
+    centre: [f32; 2],
+    shift: [f32; 2],
+    a: f32,
+    b: f32,
+}
+
+impl Similarity {
+    fn displacement_at(&self, p: [f32; 2]) -> [f32; 2] {
+        let q = [p[0] - self.centre[0], p[1] - self.centre[1]];
+        [self.shift[0] + self.a * q[0] - self.b * q[1], self.shift[1] + self.b * q[0] + self.a * q[1]]
+    }
+}
+
+/// Least-squares similarity motion of the tracked rigid points, refitted once without points
+/// far off the first fit. `None` with fewer than 3 tracked points.
+fn fit_similarity(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>]) -> Option<Similarity> {
+    let mut use_point = [false; RIGID_LANDMARKS.len()];
+    for (flag, displacement) in use_point.iter_mut().zip(displacements) {
+        *flag = displacement.is_some();
+    }
+    let mut fit = fit_similarity_subset(points, displacements, &use_point)?;
+    let mut residuals = [0.0f32; RIGID_LANDMARKS.len()];
+    let mut count = 0;
+    for ((point, displacement), flag) in points.iter().zip(displacements).zip(&use_point) {
+        if let (Some(d), true) = (displacement, flag) {
+            let predicted = fit.displacement_at(*point);
+            residuals[count] = (d[0] - predicted[0]).hypot(d[1] - predicted[1]);
+            count += 1;
+        }
+    }
+    let limit = (3.0 * median(&mut residuals[..count])).max(0.3);
+    let mut changed = false;
+    for ((point, displacement), flag) in points.iter().zip(displacements).zip(use_point.iter_mut()) {
+        if let (Some(d), true) = (displacement, *flag) {
+            let predicted = fit.displacement_at(*point);
+            if (d[0] - predicted[0]).hypot(d[1] - predicted[1]) > limit {
+                *flag = false;
+                changed = true;
+            }
+        }
+    }
+    if changed && let Some(refit) = fit_similarity_subset(points, displacements, &use_point) {
+        fit = refit;
+    }
+    Some(fit)
+}
+
+fn fit_similarity_subset(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>], use_point: &[bool]) -> Option<Similarity> {
+    let selected = || {
+        points
+            .iter()
+            .zip(displacements)
+            .zip(use_point)
+            .filter_map(|((p, d), flag)| if *flag { d.map(|d| (*p, d)) } else { None })
+    };
+    let count = selected().count();
+    if count < 3 {
+        return None;
+    }
+    let n = count as f32;
+    let (mut centre, mut shift) = ([0.0f32; 2], [0.0f32; 2]);
+    for (p, d) in selected() {
+        centre[0] += p[0] / n;
+        centre[1] += p[1] / n;
+        shift[0] += d[0] / n;
+        shift[1] += d[1] / n;
+    }
+    let (mut spread, mut dot, mut cross) = (0.0f32, 0.0f32, 0.0f32);
+    for (p, d) in selected() {
+        let q = [p[0] - centre[0], p[1] - centre[1]];
+        let e = [d[0] - shift[0], d[1] - shift[1]];
+        spread += q[0] * q[0] + q[1] * q[1];
+        dot += q[0] * e[0] + q[1] * e[1];
+        cross += q[0] * e[1] - q[1] * e[0];
+    }
+    if spread <= f32::EPSILON {
+        return None;
+    }
+    Some(Similarity { centre, shift, a: dot / spread, b: cross / spread })
+}
+
+/// Median of a small slice (reorders it); 0 for an empty slice.
+fn median(values: &mut [f32]) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f32::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 { values[mid] } else { 0.5 * (values[mid - 1] + values[mid]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::warp::{WarpSpec, warp_frame};
+    use microcue_core::{CueId, LANDMARK_COUNT, Side};
+
+    fn shared_file(relative: &str) -> Option<std::path::PathBuf> {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).join(relative);
+        if path.exists() {
+            Some(path)
+        } else {
+            eprintln!("skipping: {} is absent (the shared data folder is not mounted)", path.display());
+            None
+        }
+    }
+
+    fn astronaut() -> Option<(Frame, Vec<[f32; 3]>)> {
+        let image_path = shared_file("models/reference/astronaut.png")?;
+        let json_path = shared_file("models/reference/ref.json")?;
+        let image = image::open(&image_path).expect("astronaut.png decodes").to_rgb8();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).expect("ref.json reads")).expect("ref.json parses");
+        let landmarks: Vec<[f32; 3]> = json["landmarks"]
+            .as_array()
+            .expect("landmarks array")
+            .iter()
+            .map(|p| {
+                let v: Vec<f32> = p.as_array().expect("point").iter().map(|c| c.as_f64().expect("number") as f32).collect();
+                [v[0], v[1], v[2]]
+            })
+            .collect();
+        let frame = Frame { pts_s: 0.0, index: 0, width: image.width(), height: image.height(), rgb: image.into_raw() };
+        Some((frame, landmarks))
+    }
+
+    /// A smooth, textured test image: sum of a few sinusoids.
+    fn texture(width: u32, height: u32, shift: [f32; 2]) -> Frame {
+        let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+        for y in 0..height {
+            for x in 0..width {
+                let (fx, fy) = (x as f32 - shift[0], y as f32 - shift[1]);
+                let v = 128.0
+                    + 40.0 * (0.21 * fx + 0.05 * fy).sin()
+                    + 30.0 * (0.13 * fy - 0.07 * fx).cos()
+                    + 25.0 * (0.31 * fx * 0.7 + 0.27 * fy).sin();
+                let g = v.clamp(0.0, 255.0) as u8;
+                rgb.extend_from_slice(&[g, g, g]);
+            }
+        }
+        Frame { pts_s: 0.0, index: 0, width, height, rgb }
+    }
+
+    /// Shifts `src` by `shift` pixels (bilinear): content at p moves to p + shift.
+    fn translate(src: &Frame, shift: [f32; 2]) -> Frame {
+        let mut out = src.clone();
+        let w = src.width as usize;
+        let h = src.height as usize;
+        for y in 0..h {
+            for x in 0..w {
+                let sx = (x as f32 - shift[0]).clamp(0.0, (w - 1) as f32);
+                let sy = (y as f32 - shift[1]).clamp(0.0, (h - 1) as f32);
+                let (x0, y0) = (sx as usize, sy as usize);
+                let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+                let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+                for c in 0..3 {
+                    let v = |xx: usize, yy: usize| src.rgb[(yy * w + xx) * 3 + c] as f32;
+                    let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
+                    let bottom = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
+                    out.rgb[(y * w + x) * 3 + c] = (top * (1.0 - fy) + bottom * fy + 0.5) as u8;
+                }
+            }
+        }
+        out
+    }
+
+    /// A landmark set laid out like a face over a 200x200 image (only the points used here
+    /// matter: eye corners and tracked points), for synthetic-texture tests.
+    fn synthetic_landmarks(scale: f32, offset: [f32; 2]) -> Vec<[f32; 3]> {
+        let mut landmarks = vec![[100.0, 110.0, 0.0]; LANDMARK_COUNT];
+        let mut set = |i: usize, x: f32, y: f32| landmarks[i] = [offset[0] + scale * x, offset[1] + scale * y, 0.0];
+        set(33, 60.0, 80.0);
+        set(133, 85.0, 80.0);
+        set(362, 115.0, 80.0);
+        set(263, 140.0, 80.0);
+        let mut k = 0;
+        for &index in &POINT_LANDMARKS {
+            if [33, 133, 362, 263].contains(&index) {
+                continue;
+            }
+            // Spread the tracked points over the face area.
+            let gx = 60.0 + 16.0 * (k % 6) as f32;
+            let gy = 70.0 + 14.0 * (k / 6) as f32;
+            set(index, gx, gy);
+            k += 1;
+        }
+        set(133, 85.0, 80.0);
+        set(362, 115.0, 80.0);
+        landmarks
+    }
+
+    fn signals_at(pts_s: f64, landmarks: &[[f32; 3]]) -> FaceSignals {
+        let mut signals = FaceSignals::neutral(TrackId(1), pts_s);
+        signals.landmarks_in_image = landmarks.to_vec();
+        signals
+    }
+
+    #[test]
+    fn lucas_kanade_recovers_a_subpixel_shift() {
+        let landmarks = synthetic_landmarks(1.0, [0.0, 0.0]);
+        let axes = FaceAxes::from_landmarks(&landmarks).expect("axes");
+        let mut reference = CropPyramid::default();
+        let mut current = CropPyramid::default();
+        let shift = [1.3f32, -0.7];
+        reference.fill(&texture(200, 200, [0.0, 0.0]), &landmarks, &axes, 40.0);
+        current.fill(&texture(200, 200, shift), &landmarks, &axes, 40.0);
+        let crop_per_image = 40.0 / axes.iod_px;
+        let mut window = Window::default();
+        for &point in &[[40.0f32, 40.0], [60.0, 70.0], [25.0, 55.0]] {
+            let d = track_point(&reference, &current, point, 7, 10, 20.0, &mut window).expect("textured point tracks");
+            let expected = [shift[0] * crop_per_image, shift[1] * crop_per_image];
+            assert!((d[0] - expected[0]).abs() < 0.05 && (d[1] - expected[1]).abs() < 0.05, "{d:?} vs {expected:?}");
+        }
+        // A flat window does not track.
+        let flat = Frame { width: 200, height: 200, rgb: vec![90; 200 * 200 * 3], ..Frame::default() };
+        reference.fill(&flat, &landmarks, &axes, 40.0);
+        current.fill(&flat, &landmarks, &axes, 40.0);
+        assert!(track_point(&reference, &current, [40.0, 40.0], 7, 10, 20.0, &mut window).is_none());
+    }
+
+    #[test]
+    fn similarity_fit_recovers_shift_scale_and_rotation() {
+        let points = [[10.0f32, 10.0], [30.0, 12.0], [20.0, 40.0], [25.0, 25.0], [5.0, 30.0]];
+        let truth = Similarity { centre: [18.0, 23.4], shift: [0.5, -0.25], a: 0.02, b: -0.01 };
+        let displacements: Vec<Option<[f32; 2]>> = points.iter().map(|p| Some(truth.displacement_at(*p))).collect();
+        let mut padded_points = [[0.0f32; 2]; RIGID_LANDMARKS.len()];
+        let mut padded = [None; RIGID_LANDMARKS.len()];
+        padded_points[..5].copy_from_slice(&points);
+        padded[..5].copy_from_slice(&displacements);
+        let fit = fit_similarity(&padded_points, &padded).expect("fit");
+        for p in points {
+            let a = fit.displacement_at(p);
+            let b = truth.displacement_at(p);
+            assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4);
+        }
+        assert!(fit_similarity(&padded_points, &[None; RIGID_LANDMARKS.len()]).is_none());
+    }
+
+    #[test]
+    fn reference_is_chosen_by_time_and_gaps_restart_the_history() {
+        let landmarks = synthetic_landmarks(1.0, [0.0, 0.0]);
+        let frame = texture(200, 200, [0.0, 0.0]);
+        let mut estimator = RegionMotionEstimator::new(RegionMotionConfig::default());
+        let mut signals = signals_at(0.0, &landmarks);
+        // 50 fps: nothing until a frame ~100 ms old exists (>= 50 ms with the half-lag tolerance).
+        let mut first_some = None;
+        for i in 0..20 {
+            signals.pts_s = i as f64 * 0.02;
+            estimator.update(&frame, &mut signals);
+            if signals.region_motion.is_some() && first_some.is_none() {
+                first_some = Some(i);
+            }
+        }
+        assert_eq!(first_some, Some(3), "first reference at >= 50 ms back");
+        let motion = signals.region_motion.expect("motion on a static texture");
+        for value in motion.values {
+            assert!(value[0].abs() < 1e-3 && value[1].abs() < 1e-3, "static image gives no motion: {value:?}");
+        }
+        // A 1 s gap restarts the history.
+        signals.pts_s += 1.0;
+        estimator.update(&frame, &mut signals);
+        assert!(signals.region_motion.is_none());
+        // No landmarks, no motion.
+        signals.pts_s += 0.02;
+        signals.landmarks_in_image.clear();
+        estimator.update(&frame, &mut signals);
+        assert!(signals.region_motion.is_none());
+    }
+
+    /// Runs neutral frames for 200 ms at 30 fps, then `moved` at the next frame, and returns the
+    /// motion reported for it.
+    fn motion_after(neutral: &Frame, neutral_landmarks: &[[f32; 3]], moved: &Frame, moved_landmarks: &[[f32; 3]]) -> RegionMotion {
+        let mut estimator = RegionMotionEstimator::new(RegionMotionConfig::default());
+        let mut signals = signals_at(0.0, neutral_landmarks);
+        for i in 0..6 {
+            signals.pts_s = i as f64 / 30.0;
+            estimator.update(neutral, &mut signals);
+        }
+        let mut signals = signals_at(6.0 / 30.0, moved_landmarks);
+        estimator.update(moved, &mut signals);
+        signals.region_motion.expect("region motion")
+    }
+
+    #[test]
+    fn astronaut_head_translation_is_removed() {
+        let Some((frame, landmarks)) = astronaut() else { return };
+        let shift = [2.6f32, -1.7];
+        let moved = translate(&frame, shift);
+        let moved_landmarks: Vec<[f32; 3]> = landmarks.iter().map(|p| [p[0] + shift[0], p[1] + shift[1], p[2]]).collect();
+        let motion = motion_after(&frame, &landmarks, &moved, &moved_landmarks);
+        for (region, value) in Region::ALL.iter().zip(motion.values) {
+            assert!(value[0].abs() < 0.004 && value[1].abs() < 0.004, "{region:?}: {value:?}");
+        }
+        // Even with landmarks that did not follow the head (crop misplaced by the full shift),
+        // the rigid fit removes the shift.
+        let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
+        for (region, value) in Region::ALL.iter().zip(motion.values) {
+            assert!(value[0].abs() < 0.006 && value[1].abs() < 0.006, "stale landmarks, {region:?}: {value:?}");
+        }
+    }
+
+    #[test]
+    fn astronaut_injected_movements_show_in_their_regions() {
+        let Some((frame, landmarks)) = astronaut() else { return };
+        let amplitude_iod = 0.04;
+        let mut moved = Frame::default();
+
+        let spec = WarpSpec { cue: CueId::EyebrowFlash, side: Side::Both, amplitude_iod };
+        warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
+        let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
+        for region in [Region::BrowLeft, Region::BrowRight, Region::BrowInner] {
+            let [dx, dy] = motion.get(region);
+            assert!(dy < -0.6 * amplitude_iod && dx.abs() < 0.01, "eyebrow flash, {region:?}: {:?}", motion.get(region));
+        }
+        for region in [Region::MouthCornerLeft, Region::MouthCornerRight, Region::Lips, Region::NoseLeft] {
+            let [dx, dy] = motion.get(region);
+            assert!(dx.abs() < 0.005 && dy.abs() < 0.005, "eyebrow flash, {region:?} still: {:?}", motion.get(region));
+        }
+
+        let spec = WarpSpec { cue: CueId::UnilateralLipCorner, side: Side::Left, amplitude_iod };
+        warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
+        let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
+        let [dx, dy] = motion.get(Region::MouthCornerLeft);
+        assert!(dx > 0.3 * amplitude_iod && dy < -0.3 * amplitude_iod, "subject's left corner up/out (image right): {dx} {dy}");
+        let [dx, dy] = motion.get(Region::MouthCornerRight);
+        assert!(dx.abs() < 0.005 && dy.abs() < 0.005, "other corner still: {dx} {dy}");
+
+        let spec = WarpSpec { cue: CueId::LipCompression, side: Side::Both, amplitude_iod };
+        warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
+        let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
+        assert!(motion.get(Region::Lips)[1] > 0.4 * amplitude_iod, "upper lip down: {:?}", motion.get(Region::Lips));
+
+        let spec = WarpSpec { cue: CueId::GenuineSmile, side: Side::Both, amplitude_iod };
+        warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
+        let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
+        for region in [Region::EyeLeft, Region::EyeRight] {
+            assert!(motion.get(region)[1] < -0.3 * amplitude_iod, "genuine smile lifts under the eyes, {region:?}: {:?}", motion.get(region));
+        }
+        let polite = WarpSpec { cue: CueId::PoliteSmile, side: Side::Both, amplitude_iod };
+        warp_frame(&frame, &landmarks, &polite, 1.0, &mut moved);
+        let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
+        for region in [Region::EyeLeft, Region::EyeRight] {
+            assert!(motion.get(region)[1].abs() < 0.1 * amplitude_iod, "polite smile leaves the eyes, {region:?}: {:?}", motion.get(region));
+        }
+    }
+
+    /// Cost per frame (run in release: `cargo test --release -p microcue_vision --lib
+    /// flow::tests::cost_per_frame -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn cost_per_frame() {
+        let Some((frame, landmarks)) = astronaut() else { return };
+        let mut estimator = RegionMotionEstimator::new(RegionMotionConfig::default());
+        let mut signals = signals_at(0.0, &landmarks);
+        let frames = 600;
+        let start = std::time::Instant::now();
+        for i in 0..frames {
+            signals.pts_s = i as f64 / 30.0;
+            estimator.update(&frame, &mut signals);
+        }
+        let per_frame_ms = start.elapsed().as_secs_f64() * 1000.0 / frames as f64;
+        eprintln!("region motion: {per_frame_ms:.3} ms per frame ({POINT_COUNT} points, 3 levels)");
+        assert!(signals.region_motion.is_some());
+    }
+}

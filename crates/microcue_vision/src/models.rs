@@ -1,0 +1,226 @@
+//! The four MediaPipe face models, embedded in the binary and prepared once.
+//!
+//! The ONNX files in `models/` (converted from MediaPipe's TFLite files, weights unchanged; see
+//! `models/PROVENANCE.md`) are compiled in with `include_bytes!`, so a fresh `cargo build` needs
+//! no setup step. [`FaceModels::load`] parses each one with `tract-onnx`, fixes its input shape,
+//! declutters and optimises it and turns it into a runnable plan. That costs a few hundred
+//! milliseconds and happens once at start-up; the per-frame path only runs the plans through a
+//! [`ModelRunner`], which keeps the tract state and the input tensor from call to call.
+//!
+//! Inference is single-threaded (tract's default executor), which suits a 2-core laptop that also
+//! decodes video.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use crate::error::VisionError;
+
+/// A model's static description: where its bytes are, the fixed input shape, the outputs used.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    /// File stem in `models/`, used in error messages.
+    pub name: &'static str,
+    /// The ONNX file's bytes.
+    pub onnx: &'static [u8],
+    /// The one input's fixed shape.
+    pub input_shape: &'static [usize],
+    /// The outputs to keep, in the order the runner returns them. Unused outputs are dropped so
+    /// that tract prunes the branches that compute them.
+    pub output_names: &'static [&'static str],
+}
+
+/// BlazeFace short range: 1x128x128x3 RGB in [-1, 1] -> 896 anchors.
+pub const FACE_DETECTOR_SHORT_RANGE: ModelSpec = ModelSpec {
+    name: "face_detector",
+    onnx: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/face_detector.onnx")),
+    input_shape: &[1, 128, 128, 3],
+    output_names: &["regressors", "classificators"],
+};
+
+/// BlazeFace full range: 1x192x192x3 RGB in [-1, 1] -> 2304 anchors.
+pub const FACE_DETECTOR_FULL_RANGE: ModelSpec = ModelSpec {
+    name: "face_detection_full_range",
+    onnx: include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/face_detection_full_range.onnx"
+    )),
+    input_shape: &[1, 192, 192, 3],
+    output_names: &["reshaped_regressor_face_4", "reshaped_classifier_face_4"],
+};
+
+/// Face mesh: 1x256x256x3 RGB in [0, 1] -> 478 x (x, y, z) crop pixels, presence logit.
+pub const FACE_LANDMARKS: ModelSpec = ModelSpec {
+    name: "face_landmarks_detector",
+    onnx: include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/face_landmarks_detector.onnx"
+    )),
+    input_shape: &[1, 256, 256, 3],
+    output_names: &["Identity", "Identity_1"],
+};
+
+/// Blendshapes: 1x146x2 landmark (x, y) image pixels -> 52 scores.
+pub const FACE_BLENDSHAPES: ModelSpec = ModelSpec {
+    name: "face_blendshapes",
+    onnx: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/face_blendshapes.onnx")),
+    input_shape: &[1, 146, 2],
+    output_names: &["Identity"],
+};
+
+/// A loaded, optimised, runnable model. Cheap to clone (shared plan).
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    spec: ModelSpec,
+    plan: Arc<TypedSimplePlan>,
+}
+
+impl LoadedModel {
+    /// Parses, types, optimises and plans one model. Slow (milliseconds to a second): do it once.
+    pub fn load(spec: ModelSpec) -> Result<Self, VisionError> {
+        let err = |e: TractError| VisionError::model_load(spec.name, e);
+        let mut model = onnx().model_for_read(&mut &*spec.onnx).map_err(err)?;
+        model
+            .set_input_fact(0, f32::fact(spec.input_shape).into())
+            .map_err(err)?;
+        model.select_outputs_by_name(spec.output_names).map_err(err)?;
+        let plan = model
+            .into_optimized()
+            .and_then(|typed| typed.into_runnable())
+            .map_err(err)?;
+        Ok(LoadedModel { spec, plan })
+    }
+
+    /// The model's description.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+}
+
+/// The four face models, loaded once. Share it (`&FaceModels`) between trackers: each
+/// [`crate::FaceTracker`] keeps its own per-run state and buffers.
+#[derive(Debug, Clone)]
+pub struct FaceModels {
+    /// BlazeFace short range (faces within ~2 m, 128x128 input).
+    pub detector_short_range: LoadedModel,
+    /// BlazeFace full range (small, far or several faces, 192x192 input).
+    pub detector_full_range: LoadedModel,
+    /// The 478-point face mesh with iris.
+    pub landmarks: LoadedModel,
+    /// The 52 blendshapes.
+    pub blendshapes: LoadedModel,
+}
+
+impl FaceModels {
+    /// Loads and optimises the four embedded models.
+    pub fn load() -> Result<Self, VisionError> {
+        Ok(FaceModels {
+            detector_short_range: LoadedModel::load(FACE_DETECTOR_SHORT_RANGE)?,
+            detector_full_range: LoadedModel::load(FACE_DETECTOR_FULL_RANGE)?,
+            landmarks: LoadedModel::load(FACE_LANDMARKS)?,
+            blendshapes: LoadedModel::load(FACE_BLENDSHAPES)?,
+        })
+    }
+}
+
+/// Runs one model again and again with no per-call setup: the tract state and the input tensor
+/// are kept, the caller writes the next input in place ([`ModelRunner::input_mut`]), runs, and
+/// reads the outputs as slices ([`ModelRunner::output`]) without copying them.
+#[derive(Debug)]
+pub struct ModelRunner {
+    spec: ModelSpec,
+    state: TypedSimpleState,
+    /// The input tensor. Tract holds a second reference only while running, so between runs
+    /// `Arc::make_mut` hands it back without copying.
+    input: Arc<Tensor>,
+    outputs: TVec<TValue>,
+}
+
+impl ModelRunner {
+    /// A runner for `model` with a zeroed input.
+    pub fn new(model: &LoadedModel) -> Result<Self, VisionError> {
+        let spec = model.spec;
+        let state = model.plan.spawn().map_err(|e| VisionError::model_load(spec.name, e))?;
+        let input = Tensor::zero::<f32>(spec.input_shape)
+            .map_err(|e| VisionError::model_load(spec.name, e))?;
+        Ok(ModelRunner { spec, state, input: Arc::new(input), outputs: TVec::new() })
+    }
+
+    /// The model's description.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// Number of f32 values of the input.
+    pub fn input_len(&self) -> usize {
+        self.spec.input_shape.iter().product()
+    }
+
+    /// Lets `fill` overwrite the input tensor's values (row-major, the model's layout) in place.
+    pub fn fill_input<R>(&mut self, fill: impl FnOnce(&mut [f32]) -> R) -> Result<R, VisionError> {
+        let name = self.spec.name;
+        // No copy: tract dropped its reference to the input at the end of the last run.
+        let tensor = Arc::make_mut(&mut self.input);
+        let mut view = tensor.try_as_plain_ram_mut().map_err(|e| VisionError::inference(name, e))?;
+        let values = view.as_slice_mut::<f32>().map_err(|e| VisionError::inference(name, e))?;
+        Ok(fill(values))
+    }
+
+    /// Copies `input` into the input tensor and runs the model.
+    pub fn run_with(&mut self, input: &[f32]) -> Result<(), VisionError> {
+        let expected = self.input_len();
+        if input.len() != expected {
+            return Err(VisionError::InputLength {
+                model: self.spec.name,
+                expected,
+                actual: input.len(),
+            });
+        }
+        self.fill_input(|values| values.copy_from_slice(input))?;
+        self.run()
+    }
+
+    /// Runs the model on the current input tensor.
+    pub fn run(&mut self) -> Result<(), VisionError> {
+        let name = self.spec.name;
+        self.outputs.clear();
+        self.outputs = self
+            .state
+            .run(tvec![TValue::from_const(Arc::clone(&self.input))])
+            .map_err(|e| VisionError::inference(name, e))?;
+        Ok(())
+    }
+
+    /// Output `index` of the last run (in [`ModelSpec::output_names`] order), flattened.
+    pub fn output(&self, index: usize) -> Result<&[f32], VisionError> {
+        let name = self.spec.name;
+        let value = self.outputs.get(index).ok_or_else(|| VisionError::ModelOutput {
+            model: name,
+            detail: format!("{} outputs, expected at least {}", self.outputs.len(), index + 1),
+        })?;
+        let view = value.try_as_plain_ram().map_err(|e| VisionError::inference(name, e))?;
+        view.as_slice::<f32>().map_err(|e| VisionError::inference(name, e))
+    }
+
+    /// Output `index` of the last run, checked to hold exactly `expected_len` values.
+    pub fn output_checked(&self, index: usize, expected_len: usize) -> Result<&[f32], VisionError> {
+        let values = self.output(index)?;
+        if values.len() != expected_len {
+            return Err(VisionError::ModelOutput {
+                model: self.spec.name,
+                detail: format!(
+                    "{} values in output `{}`, expected {expected_len}",
+                    values.len(),
+                    self.spec.output_names.get(index).copied().unwrap_or("?")
+                ),
+            });
+        }
+        Ok(values)
+    }
+
+    /// True when the input tensor is not shared with tract (so the next `fill_input` is free).
+    pub fn input_is_exclusive(&self) -> bool {
+        Arc::strong_count(&self.input) == 1
+    }
+}
+

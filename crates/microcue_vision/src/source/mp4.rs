@@ -1,0 +1,799 @@
+//! MP4/MOV H.264 decoding: `re_mp4` demuxes the sample tables, `openh264` decodes.
+//!
+//! Timestamps come from the container: each sample's composition time (decode time plus its
+//! `ctts` offset) mapped through the track's edit list, as ffmpeg does (frames before the
+//! edit's media start are decoded as references but not shown). openh264 runs with
+//! [`Flush::NoFlush`] so that it reorders B-frames into presentation order; the k-th decoded
+//! picture is therefore the sample with the k-th smallest composition time, which is how each
+//! picture gets its `pts_s` (openh264 itself does not carry timestamps through).
+//!
+//! Corrupt input never panics: the `moov` index is parsed and its sample tables checked
+//! before `re_mp4` builds its sample list (whose indexing would panic on inconsistent tables),
+//! sample offsets are checked against the file length, and decoder errors become
+//! [`SourceError::Decode`] with the frame index.
+
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use openh264::OpenH264API;
+use openh264::decoder::{Decoder, DecoderConfig, Flush};
+use openh264::formats::YUVSource;
+use re_mp4::{BoxHeader, MoovBox, Mp4, ReadBox, StsdBoxContent, TrakBox};
+
+use super::{
+    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, io_error,
+    median_rate,
+};
+use crate::Frame;
+
+/// The largest `moov` index read into memory (real files: kilobytes to a few megabytes).
+const MAX_MOOV_BYTES: u64 = 512 << 20;
+
+/// An H.264 track in an MP4/MOV file (or in memory), decoded to RGB frames.
+pub struct Mp4Source {
+    info: SourceInfo,
+    bytes: Bytes,
+    /// Non-empty samples of the video track, in decode order.
+    samples: Vec<SampleLocation>,
+    /// For the k-th decoded picture (presentation order): its pts, or `None` when the edit
+    /// list hides it.
+    presentation_s: Vec<Option<f64>>,
+    /// Median frame interval, used only if the decoder outputs more pictures than samples.
+    frame_interval_s: f64,
+    /// SPS and PPS from the `avcC` box, Annex-B framed.
+    parameter_sets: Vec<u8>,
+    nal_length_size: usize,
+    decoder: Decoder,
+    started: bool,
+    next_sample: usize,
+    pictures_decoded: usize,
+    yielded: u64,
+    sample_buffer: Vec<u8>,
+    annex_b: Vec<u8>,
+    /// Pictures returned by `flush_remaining` at the end of the stream.
+    flushed: Vec<FlushedPicture>,
+    flushed_next: usize,
+    drained: bool,
+    finished: bool,
+}
+
+struct FlushedPicture {
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SampleLocation {
+    offset_bytes: u64,
+    size_bytes: u64,
+}
+
+/// Where sample bytes are read from.
+enum Bytes {
+    File { file: File, len_bytes: u64 },
+    Memory(Vec<u8>),
+}
+
+impl Bytes {
+    fn len_bytes(&self) -> u64 {
+        match self {
+            Self::File { len_bytes, .. } => *len_bytes,
+            Self::Memory(bytes) => bytes.len() as u64,
+        }
+    }
+
+    /// Fills `buffer` from `offset`; the caller has checked the range against the length.
+    fn read_exact_at(&mut self, offset: u64, buffer: &mut [u8]) -> std::io::Result<()> {
+        match self {
+            Self::File { file, .. } => {
+                file.seek(SeekFrom::Start(offset))?;
+                file.read_exact(buffer)
+            }
+            Self::Memory(bytes) => {
+                let start = usize::try_from(offset).map_err(std::io::Error::other)?;
+                let source = bytes
+                    .get(start..start + buffer.len())
+                    .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+                buffer.copy_from_slice(source);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Mp4Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mp4Source")
+            .field("info", &self.info)
+            .field("samples", &self.samples.len())
+            .field("next_sample", &self.next_sample)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mp4Source {
+    /// Opens an MP4/MOV file. Errors with [`SourceError::NeedsFfmpeg`] when the video track is
+    /// not H.264 (e.g. HEVC from phones).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SourceError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| io_error(path, source))?;
+        let len_bytes = file
+            .metadata()
+            .map_err(|source| io_error(path, source))?
+            .len();
+        Self::from_parts(path, Bytes::File { file, len_bytes })
+    }
+
+    /// Decodes a clip held in memory (e.g. one embedded in the binary); `name` stands for its
+    /// path in [`SourceInfo`] and error messages.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Self, SourceError> {
+        Self::from_parts(Path::new(name), Bytes::Memory(bytes))
+    }
+
+    /// Number of video samples in the file, including any the edit list hides.
+    pub fn sample_count(&self) -> usize {
+        self.samples.len()
+    }
+
+    fn from_parts(path: &Path, mut bytes: Bytes) -> Result<Self, SourceError> {
+        let container = |reason: String| SourceError::Container {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mp4 = parse_container(&mut bytes).map_err(|failure| match failure {
+            ParseFailure::Io(source) => io_error(path, source),
+            ParseFailure::Invalid(reason) => container(reason),
+        })?;
+        let track = mp4
+            .tracks()
+            .values()
+            .find(|track| {
+                let trak = track.trak(&mp4);
+                &trak.mdia.hdlr.handler_type.value == b"vide" && !track.samples.is_empty()
+            })
+            .ok_or_else(|| SourceError::NoVideoTrack {
+                path: path.to_path_buf(),
+            })?;
+        let trak = track.trak(&mp4);
+        let avc1 = match &trak.mdia.minf.stbl.stsd.contents {
+            StsdBoxContent::Avc1(avc1) => avc1,
+            other => {
+                return Err(SourceError::NeedsFfmpeg {
+                    path: path.to_path_buf(),
+                    codec: codec_name(other),
+                });
+            }
+        };
+        let media_timescale = trak.mdia.mdhd.timescale;
+        if media_timescale == 0 {
+            return Err(container("the video track's timescale is 0".to_owned()));
+        }
+
+        // Composition times in the track's media timescale, undoing re_mp4's shift (it moves
+        // the earliest composition time to 0; edit lists refer to unshifted times). Its first
+        // sample's unshifted composition time is the first `ctts` offset.
+        let first_composition_offset = trak
+            .mdia
+            .minf
+            .stbl
+            .ctts
+            .as_ref()
+            .and_then(|ctts| ctts.entries.first())
+            .map_or(0, |entry| i64::from(entry.sample_offset));
+        let shift = if trak.mdia.minf.stbl.stsz.sample_count > 0 {
+            first_composition_offset - track.samples[0].composition_timestamp
+        } else {
+            0
+        };
+        let mut samples = Vec::with_capacity(track.samples.len());
+        let mut composition_times = Vec::with_capacity(track.samples.len());
+        for sample in track.samples.iter().filter(|sample| sample.size > 0) {
+            samples.push(SampleLocation {
+                offset_bytes: sample.offset,
+                size_bytes: sample.size,
+            });
+            composition_times.push(sample.composition_timestamp + shift);
+        }
+        composition_times.sort_unstable();
+
+        let timeline = Timeline::new(
+            trak,
+            mp4.moov.mvhd.timescale,
+            media_timescale,
+            &composition_times,
+        );
+        let presentation_s: Vec<Option<f64>> = composition_times
+            .iter()
+            .map(|&composition| timeline.pts_s(composition))
+            .collect();
+        let frame_count = presentation_s.iter().flatten().count();
+        if frame_count == 0 {
+            return Err(container(
+                "its edit list hides every frame of the video track".to_owned(),
+            ));
+        }
+        let nominal_fps = median_rate(presentation_s.iter().flatten().copied());
+        let duration_s = timeline.duration_s.or_else(|| {
+            (trak.mdia.mdhd.duration > 0)
+                .then(|| trak.mdia.mdhd.duration as f64 / f64::from(media_timescale))
+        });
+
+        let mut parameter_sets = Vec::new();
+        for unit in avc1
+            .avcc
+            .sequence_parameter_sets
+            .iter()
+            .chain(&avc1.avcc.picture_parameter_sets)
+        {
+            parameter_sets.extend_from_slice(&[0, 0, 0, 1]);
+            parameter_sets.extend_from_slice(&unit.bytes);
+        }
+        let nal_length_size = usize::from(avc1.avcc.length_size_minus_one & 0x3) + 1;
+
+        let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
+        let decoder = Decoder::with_api_config(OpenH264API::from_source(), config).map_err(
+            |error| SourceError::Decode {
+                path: path.to_path_buf(),
+                frame_index: 0,
+                source: h264_failure(&error),
+            },
+        )?;
+
+        let mut info = SourceInfo::new(
+            path,
+            SourceKind::Mp4H264,
+            track
+                .codec_string(&mp4)
+                .map_or_else(|| "h264".to_owned(), |codec| format!("h264 ({codec})")),
+            PtsOrigin::Container,
+        );
+        info.width = u32::from(avc1.width);
+        info.height = u32::from(avc1.height);
+        info.frame_count = Some(frame_count as u64);
+        info.duration_s = duration_s;
+        info.nominal_fps = nominal_fps;
+
+        Ok(Self {
+            info,
+            bytes,
+            samples,
+            presentation_s,
+            frame_interval_s: nominal_fps.map_or(1.0 / 30.0, |fps| 1.0 / fps),
+            parameter_sets,
+            nal_length_size,
+            decoder,
+            started: false,
+            next_sample: 0,
+            pictures_decoded: 0,
+            yielded: 0,
+            sample_buffer: Vec::new(),
+            annex_b: Vec::new(),
+            flushed: Vec::new(),
+            flushed_next: 0,
+            drained: false,
+            finished: false,
+        })
+    }
+
+    fn decode_error(&self, frame_index: usize, source: DecodeFailure) -> SourceError {
+        SourceError::Decode {
+            path: self.info.path.clone(),
+            frame_index: frame_index as u64,
+            source,
+        }
+    }
+
+    fn advance(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+        if !self.started {
+            self.started = true;
+            if !self.parameter_sets.is_empty() {
+                let result = self.decoder.decode(&self.parameter_sets).map(|_| ());
+                result.map_err(|error| self.decode_error(0, h264_failure(&error)))?;
+            }
+        }
+        loop {
+            if let Some(picture) = self.flushed.get(self.flushed_next) {
+                self.flushed_next += 1;
+                let ordinal = self.pictures_decoded;
+                self.pictures_decoded += 1;
+                let pts = presentation_at(&self.presentation_s, ordinal, self.frame_interval_s);
+                if let Some(pts_s) = pts {
+                    frame.resize(picture.width, picture.height);
+                    frame.rgb.copy_from_slice(&picture.rgb);
+                    frame.pts_s = pts_s;
+                    frame.index = self.yielded;
+                    self.yielded += 1;
+                    return Ok(true);
+                }
+                continue;
+            }
+            if self.drained {
+                return Ok(false);
+            }
+            if self.next_sample < self.samples.len() {
+                let sample_index = self.next_sample;
+                self.next_sample += 1;
+                let location = self.samples[sample_index];
+                load_annex_b(
+                    &mut self.bytes,
+                    location,
+                    self.nal_length_size,
+                    &mut self.sample_buffer,
+                    &mut self.annex_b,
+                )
+                .map_err(|failure| self.decode_error(sample_index, failure))?;
+                let picture = match self.decoder.decode(&self.annex_b) {
+                    Ok(picture) => picture,
+                    Err(error) => {
+                        let failure = h264_failure(&error);
+                        return Err(SourceError::Decode {
+                            path: self.info.path.clone(),
+                            frame_index: sample_index as u64,
+                            source: failure,
+                        });
+                    }
+                };
+                if let Some(picture) = picture {
+                    let ordinal = self.pictures_decoded;
+                    self.pictures_decoded += 1;
+                    let pts = presentation_at(&self.presentation_s, ordinal, self.frame_interval_s);
+                    if let Some(pts_s) = pts {
+                        let (width, height) = picture.dimensions();
+                        frame.resize(width as u32, height as u32);
+                        picture.write_rgb8(&mut frame.rgb);
+                        frame.pts_s = pts_s;
+                        frame.index = self.yielded;
+                        self.yielded += 1;
+                        return Ok(true);
+                    }
+                }
+                continue;
+            }
+            // All samples fed: collect the pictures the decoder still holds for reordering.
+            self.drained = true;
+            let remaining = match self.decoder.flush_remaining() {
+                Ok(remaining) => remaining,
+                Err(error) => {
+                    let failure = h264_failure(&error);
+                    return Err(SourceError::Decode {
+                        path: self.info.path.clone(),
+                        frame_index: self.samples.len() as u64,
+                        source: failure,
+                    });
+                }
+            };
+            for picture in remaining {
+                let (width, height) = picture.dimensions();
+                let mut rgb = vec![0; width * height * 3];
+                picture.write_rgb8(&mut rgb);
+                self.flushed.push(FlushedPicture {
+                    width: width as u32,
+                    height: height as u32,
+                    rgb,
+                });
+            }
+        }
+    }
+}
+
+impl FrameSource for Mp4Source {
+    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+        if self.finished {
+            return Ok(false);
+        }
+        let result = self.advance(frame);
+        if !matches!(result, Ok(true)) {
+            self.finished = true;
+        }
+        result
+    }
+
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+}
+
+/// The pts of the `ordinal`-th decoded picture; past the sample count (which a well-formed
+/// stream never reaches) it extrapolates at the median frame interval.
+fn presentation_at(presentation_s: &[Option<f64>], ordinal: usize, interval_s: f64) -> Option<f64> {
+    if let Some(pts) = presentation_s.get(ordinal) {
+        return *pts;
+    }
+    let last_s = presentation_s.iter().rev().flatten().next().copied()?;
+    Some(last_s + (ordinal + 1 - presentation_s.len()) as f64 * interval_s)
+}
+
+fn h264_failure(error: &openh264::Error) -> DecodeFailure {
+    DecodeFailure::H264 {
+        state: error.native_code(),
+    }
+}
+
+/// Reads one sample and rewrites its length-prefixed NAL units with Annex-B start codes.
+fn load_annex_b(
+    bytes: &mut Bytes,
+    location: SampleLocation,
+    nal_length_size: usize,
+    sample_buffer: &mut Vec<u8>,
+    annex_b: &mut Vec<u8>,
+) -> Result<(), DecodeFailure> {
+    let file_len_bytes = bytes.len_bytes();
+    let end = location.offset_bytes.checked_add(location.size_bytes);
+    if end.is_none_or(|end| end > file_len_bytes) {
+        return Err(DecodeFailure::Truncated {
+            offset_bytes: location.offset_bytes,
+            size_bytes: location.size_bytes,
+            file_len_bytes,
+        });
+    }
+    let size = location.size_bytes as usize;
+    sample_buffer.resize(size, 0);
+    bytes
+        .read_exact_at(location.offset_bytes, sample_buffer)
+        .map_err(DecodeFailure::Io)?;
+    annex_b.clear();
+    let mut rest: &[u8] = sample_buffer;
+    while !rest.is_empty() {
+        if rest.len() < nal_length_size {
+            return Err(DecodeFailure::BadNalLength {
+                nal_len_bytes: rest.len() as u64,
+                sample_len_bytes: size as u64,
+            });
+        }
+        let (length_bytes, tail) = rest.split_at(nal_length_size);
+        let nal_len = length_bytes
+            .iter()
+            .fold(0usize, |length, &byte| (length << 8) | usize::from(byte));
+        if nal_len > tail.len() {
+            return Err(DecodeFailure::BadNalLength {
+                nal_len_bytes: nal_len as u64,
+                sample_len_bytes: size as u64,
+            });
+        }
+        let (nal, tail) = tail.split_at(nal_len);
+        annex_b.extend_from_slice(&[0, 0, 0, 1]);
+        annex_b.extend_from_slice(nal);
+        rest = tail;
+    }
+    Ok(())
+}
+
+fn codec_name(contents: &StsdBoxContent) -> String {
+    match contents {
+        StsdBoxContent::Hvc1(_) | StsdBoxContent::Hev1(_) => "HEVC".to_owned(),
+        StsdBoxContent::Av01(_) => "AV1".to_owned(),
+        StsdBoxContent::Vp08(_) => "VP8".to_owned(),
+        StsdBoxContent::Vp09(_) => "VP9".to_owned(),
+        StsdBoxContent::Avc1(_) => "H.264".to_owned(),
+        StsdBoxContent::Mp4a(_) | StsdBoxContent::Tx3g(_) => "not video".to_owned(),
+        StsdBoxContent::Unknown(fourcc) => {
+            let code = String::from_utf8_lossy(&fourcc.value).trim().to_owned();
+            match code.as_str() {
+                "avc3" | "avc2" | "avc4" => {
+                    format!("H.264 with in-band parameter sets (`{code}`)")
+                }
+                _ => format!("codec `{code}`"),
+            }
+        }
+    }
+}
+
+/// Maps composition times to presentation times through the edit list.
+struct Timeline {
+    /// Non-empty edits; `None` when the track has no usable edit list.
+    segments: Option<Vec<EditSegment>>,
+    /// Earliest composition time (the origin when there is no edit list).
+    first_composition: i64,
+    media_timescale: f64,
+    /// Total edit-list duration, when there is one.
+    duration_s: Option<f64>,
+}
+
+struct EditSegment {
+    presentation_start_s: f64,
+    media_start: i64,
+    /// Exclusive; `i64::MAX` for an open-ended edit.
+    media_end: i64,
+}
+
+impl Timeline {
+    fn new(
+        trak: &TrakBox,
+        movie_timescale: u32,
+        media_timescale: u32,
+        sorted_compositions: &[i64],
+    ) -> Self {
+        let first_composition = sorted_compositions.first().copied().unwrap_or(0);
+        let mut timeline = Self {
+            segments: None,
+            first_composition,
+            media_timescale: f64::from(media_timescale),
+            duration_s: None,
+        };
+        let Some(elst) = trak.edts.as_ref().and_then(|edts| edts.elst.as_ref()) else {
+            return timeline;
+        };
+        if movie_timescale == 0 || elst.entries.is_empty() {
+            return timeline;
+        }
+        let mut segments = Vec::new();
+        let mut cursor_s = 0.0;
+        for entry in &elst.entries {
+            let media_time = if elst.version == 1 {
+                entry.media_time as i64
+            } else {
+                i64::from(entry.media_time as u32 as i32)
+            };
+            let duration_s = entry.segment_duration as f64 / f64::from(movie_timescale);
+            // media_time -1 is an empty edit (a gap); rate 0 is a dwell, treated as a gap.
+            if media_time >= 0 && entry.media_rate != 0 {
+                let media_end = if entry.segment_duration == 0 {
+                    i64::MAX
+                } else {
+                    let scaled = (u128::from(entry.segment_duration) * u128::from(media_timescale)
+                        + u128::from(movie_timescale / 2))
+                        / u128::from(movie_timescale);
+                    media_time.saturating_add(i64::try_from(scaled).unwrap_or(i64::MAX))
+                };
+                segments.push(EditSegment {
+                    presentation_start_s: cursor_s,
+                    media_start: media_time,
+                    media_end,
+                });
+            }
+            cursor_s += duration_s;
+        }
+        if segments.is_empty() {
+            return timeline;
+        }
+        timeline.duration_s = (cursor_s > 0.0).then_some(cursor_s);
+        timeline.segments = Some(segments);
+        timeline
+    }
+
+    fn pts_s(&self, composition: i64) -> Option<f64> {
+        match &self.segments {
+            None => Some((composition - self.first_composition) as f64 / self.media_timescale),
+            Some(segments) => segments
+                .iter()
+                .find(|segment| {
+                    composition >= segment.media_start && composition < segment.media_end
+                })
+                .map(|segment| {
+                    segment.presentation_start_s
+                        + (composition - segment.media_start) as f64 / self.media_timescale
+                }),
+        }
+    }
+}
+
+enum ParseFailure {
+    Io(std::io::Error),
+    Invalid(String),
+}
+
+impl From<std::io::Error> for ParseFailure {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+/// Top-level boxes of the file, as far as they are complete.
+struct TopLevel {
+    moov: Option<(u64, u64)>,
+    moov_cut_off: bool,
+    has_fragments: bool,
+    truncated: bool,
+}
+
+fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
+    let len_bytes = bytes.len_bytes();
+    let mut top = TopLevel {
+        moov: None,
+        moov_cut_off: false,
+        has_fragments: false,
+        truncated: false,
+    };
+    let mut offset = 0u64;
+    while offset + 8 <= len_bytes {
+        let mut header = [0u8; 8];
+        bytes.read_exact_at(offset, &mut header)?;
+        let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let kind = [header[4], header[5], header[6], header[7]];
+        let (size, header_len) = match size32 {
+            0 => (len_bytes - offset, 8),
+            1 => {
+                if offset + 16 > len_bytes {
+                    top.truncated = true;
+                    break;
+                }
+                let mut large = [0u8; 8];
+                bytes.read_exact_at(offset + 8, &mut large)?;
+                (u64::from_be_bytes(large), 16)
+            }
+            size => (u64::from(size), 8),
+        };
+        if size < header_len {
+            top.truncated = true;
+            break;
+        }
+        let complete = offset.checked_add(size).is_some_and(|end| end <= len_bytes);
+        match &kind {
+            b"moov" if complete => top.moov = Some((offset, size)),
+            b"moov" => top.moov_cut_off = true,
+            b"moof" => top.has_fragments = true,
+            _ => {}
+        }
+        if !complete {
+            top.truncated = true;
+            break;
+        }
+        offset += size;
+    }
+    if offset < len_bytes && offset + 8 > len_bytes {
+        top.truncated = true;
+    }
+    Ok(top)
+}
+
+/// Runs a `re_mp4` parse step, turning a panic on malformed tables into an error.
+fn guarded<T>(step: impl FnOnce() -> re_mp4::Result<T>) -> Result<T, ParseFailure> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(ParseFailure::Invalid(format!("{error} (corrupt file?)"))),
+        Err(_) => Err(ParseFailure::Invalid(
+            "the MP4 parser failed on malformed tables (corrupt file?)".to_owned(),
+        )),
+    }
+}
+
+fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
+    let top = walk_top_level(bytes)?;
+    let Some((moov_offset, moov_size)) = top.moov else {
+        let reason = if top.moov_cut_off {
+            "its `moov` index is cut off: the file is truncated (an interrupted recording or \
+             copy?)"
+        } else if top.truncated {
+            "no `moov` index before the data ends: the file is truncated or is not an MP4/MOV"
+        } else {
+            "no `moov` index: this is not an MP4/MOV file"
+        };
+        return Err(ParseFailure::Invalid(reason.to_owned()));
+    };
+    if moov_size > MAX_MOOV_BYTES {
+        return Err(ParseFailure::Invalid(format!(
+            "its `moov` index claims {moov_size} bytes (corrupt file?)"
+        )));
+    }
+    let mut moov_bytes = vec![0u8; moov_size as usize];
+    bytes.read_exact_at(moov_offset, &mut moov_bytes)?;
+    let moov = guarded(|| {
+        let mut cursor = Cursor::new(&moov_bytes[..]);
+        let header = BoxHeader::read(&mut cursor)?;
+        MoovBox::read_box(&mut cursor, header.size)
+    })?;
+    for trak in &moov.traks {
+        check_sample_tables(trak).map_err(|problem| {
+            ParseFailure::Invalid(format!(
+                "track {}: {problem} (corrupt file?)",
+                trak.tkhd.track_id
+            ))
+        })?;
+    }
+    if top.has_fragments && !top.truncated {
+        // Fragmented MP4: samples live in `moof` boxes, which re_mp4 reads from the whole file.
+        return match bytes {
+            Bytes::File { file, len_bytes } => {
+                let len_bytes = *len_bytes;
+                file.seek(SeekFrom::Start(0))?;
+                let mut reader = std::io::BufReader::new(&mut *file);
+                guarded(|| Mp4::read(&mut reader, len_bytes))
+            }
+            Bytes::Memory(memory) => guarded(|| Mp4::read_bytes(memory)),
+        };
+    }
+    // Everything re_mp4 needs is in `moov` (sample offsets are absolute): parse a compact copy
+    // behind a synthetic `ftyp`. This also reads files whose `mdat` is cut off after a complete
+    // `moov` (the frames present decode, then the first missing one is an error) and QuickTime
+    // files without `ftyp`.
+    let mut compact = Vec::with_capacity(moov_bytes.len() + 20);
+    compact.extend_from_slice(&20u32.to_be_bytes());
+    compact.extend_from_slice(b"ftypqt  \0\0\0\0qt  ");
+    compact.extend_from_slice(&moov_bytes);
+    guarded(|| Mp4::read_bytes(&compact))
+}
+
+/// Checks that a track's sample tables are consistent, walking them exactly as
+/// `re_mp4`'s sample-list builder does (which indexes without bounds checks).
+fn check_sample_tables(trak: &TrakBox) -> Result<(), String> {
+    let stbl = &trak.mdia.minf.stbl;
+    let sample_count = stbl.stsz.sample_count as usize;
+    if stbl.stsz.sample_size == 0 && stbl.stsz.sample_sizes.len() < sample_count {
+        return Err("the sample size table (stsz) is short".to_owned());
+    }
+    if sample_count == 0 {
+        return Ok(());
+    }
+    let chunk_count = match (&stbl.stco, &stbl.co64) {
+        (Some(stco), _) => stco.entries.len(),
+        (None, Some(co64)) => co64.entries.len(),
+        (None, None) => return Err("no chunk offset table (stco/co64)".to_owned()),
+    };
+    let runs = &stbl.stsc.entries;
+    if runs.is_empty() {
+        return Err("empty sample-to-chunk table (stsc)".to_owned());
+    }
+    if runs.iter().any(|run| run.first_chunk == 0) {
+        return Err("the sample-to-chunk table (stsc) refers to chunk 0".to_owned());
+    }
+    let mut chunk_index = 1u64;
+    let mut run = 0usize;
+    let mut last_sample_in_chunk = u64::from(runs[0].samples_per_chunk);
+    let mut last_chunk_in_run = runs
+        .get(1)
+        .map_or(u64::MAX, |next| u64::from(next.first_chunk) - 1);
+    for sample_n in 1..sample_count as u64 {
+        if sample_n < last_sample_in_chunk {
+            continue;
+        }
+        chunk_index += 1;
+        if chunk_index > last_chunk_in_run {
+            run += 1;
+            last_chunk_in_run = runs
+                .get(run + 1)
+                .map_or(u64::MAX, |next| u64::from(next.first_chunk) - 1);
+        }
+        last_sample_in_chunk += u64::from(runs[run].samples_per_chunk);
+    }
+    if chunk_index > chunk_count as u64 {
+        return Err(format!(
+            "the samples need {chunk_index} chunks but the chunk offset table lists {chunk_count}"
+        ));
+    }
+
+    let stts = &stbl.stts.entries;
+    let mut stts_run = -1i64;
+    let mut last_in_stts_run = -1i64;
+    let mut last_decode_time = 0u64;
+    for sample_n in 0..sample_count as i64 {
+        if sample_n > last_in_stts_run {
+            stts_run += 1;
+            let Some(entry) = stts.get(stts_run as usize) else {
+                return Err("the time-to-sample table (stts) is short".to_owned());
+            };
+            last_in_stts_run = last_in_stts_run.max(0) + i64::from(entry.sample_count);
+        }
+        if sample_n > 0 {
+            last_decode_time += u64::from(stts[stts_run as usize].sample_delta);
+        }
+    }
+    if last_decode_time > i64::MAX as u64 / 2 {
+        return Err("sample times overflow".to_owned());
+    }
+    if trak.mdia.mdhd.duration < last_decode_time {
+        return Err("the track duration (mdhd) ends before its last sample".to_owned());
+    }
+
+    if let Some(ctts) = &stbl.ctts {
+        let mut ctts_run = -1i64;
+        let mut last_in_ctts_run = -1i64;
+        for sample_n in 0..sample_count as i64 {
+            if sample_n >= last_in_ctts_run {
+                ctts_run += 1;
+                let Some(entry) = ctts.entries.get(ctts_run as usize) else {
+                    return Err("the composition offset table (ctts) is short".to_owned());
+                };
+                last_in_ctts_run = last_in_ctts_run.max(0) + i64::from(entry.sample_count);
+            }
+        }
+    }
+    if let Some(stss) = &stbl.stss
+        && stss.entries.contains(&0)
+    {
+        return Err("the sync sample table (stss) refers to sample 0".to_owned());
+    }
+    Ok(())
+}

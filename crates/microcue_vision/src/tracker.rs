@@ -1,0 +1,509 @@
+//! The face tracker: frames in, one [`FaceSignals`] per tracked face out.
+//!
+//! It works like MediaPipe's Face Landmarker in VIDEO mode:
+//!
+//! 1. Every tracked face is cropped where its landmarks were in the previous frame (the crop
+//!    of frame t comes from the landmarks of frame t-1: axis-aligned box of the 478 points,
+//!    rotated so that the outer eye corners 33 -> 263 are level, square, x 1.5), and the mesh
+//!    model runs on that crop. A face whose presence score falls below
+//!    [`TrackerConfig::min_presence`] is dropped.
+//! 2. The detector runs on the first frame, on any frame where a track was just lost, and
+//!    every [`TrackerConfig::redetect_interval_s`] while fewer than
+//!    [`TrackerConfig::max_faces`] faces are tracked. New faces (not overlapping a tracked one)
+//!    start tracks, cropped from the detection (1.5 x the box, eyes level).
+//! 3. The crop for the next frame is smoothed with a one-euro filter on its centre, size and
+//!    rotation ([`CropSmoothing`]), so that crop jitter does not become landmark jitter that a
+//!    spotter would read as movement. The landmarks themselves are not smoothed: brief real
+//!    movements are the signal.
+//! 4. Blendshapes and head pose are computed from each face's landmarks.
+//!
+//! Track ids are stable: a face keeps its [`TrackId`] while it is tracked, a face lost and found
+//! again at the same place within [`TrackerConfig::reacquire_window_s`] gets its id back, and an
+//! id is never given to a different face within one tracker's life (ids only increase).
+//!
+//! # Left and right
+//!
+//! MediaPipe names sides from the **subject's** point of view. Checked on
+//! `shared/models/reference/astronaut.png` (an unmirrored photo, `tests/vision.rs`): landmark 33
+//! (outer corner of the subject's right eye) lies on the image's **left**, 263 on the right,
+//! detector keypoint 0 ("right eye") on the left; and closing the eye on the image's left (by
+//! moving its lid landmarks) raises `eyeBlinkRight`, not `eyeBlinkLeft`. So in an unmirrored
+//! camera image `...Left` blendshapes describe the image's right half. A mirrored "selfie"
+//! preview flips the image, not the naming: `...Left` is still the subject's left.
+//!
+//! # Cost
+//!
+//! Per tracked face and frame: one landmark run and one blendshape run (no detector). The
+//! per-frame path reuses every buffer (model input tensors, landmark vectors, the caller's
+//! `out` vector and its elements); only tract's own intermediate tensors are allocated.
+
+use microcue_core::{FaceSignals, LANDMARK_COUNT, TrackId};
+
+use crate::blendshapes::BlendshapeModel;
+use crate::crop::{RotatedRect, check_frame, normalize_radians};
+use crate::detector::{Detection, DetectorOptions, DetectorRange, FaceDetector};
+use crate::error::VisionError;
+use crate::frame::Frame;
+use crate::landmarks::{LandmarkDetector, landmark_box, roi_from_landmarks};
+use crate::models::FaceModels;
+use crate::pose::head_pose;
+
+/// One-euro filter settings for the landmark crop (see Casiez et al., CHI 2012).
+///
+/// Speeds are measured in crop sizes per second (and radians per second for the rotation), so
+/// the same settings suit near and far faces.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropSmoothing {
+    /// Cut-off frequency when the face is still, Hz (lower = smoother, more lag).
+    pub min_cutoff_hz: f32,
+    /// How fast the cut-off rises with speed (per crop size per second).
+    pub beta: f32,
+    /// Cut-off of the speed estimate, Hz.
+    pub derivative_cutoff_hz: f32,
+}
+
+impl Default for CropSmoothing {
+    fn default() -> Self {
+        CropSmoothing { min_cutoff_hz: 1.0, beta: 10.0, derivative_cutoff_hz: 1.0 }
+    }
+}
+
+/// Settings of a [`FaceTracker`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackerConfig {
+    /// Most faces tracked at once (1 by default: the person facing the camera).
+    pub max_faces: usize,
+    /// Use the full-range detector (small, far or several faces) instead of the short-range one.
+    pub detect_full_range: bool,
+    /// Detections scoring below this are ignored.
+    pub min_detection_score: f32,
+    /// A face whose mesh presence score falls below this is dropped (MediaPipe: 0.5).
+    pub min_presence: f32,
+    /// While fewer than `max_faces` are tracked, look for new faces this often, seconds.
+    pub redetect_interval_s: f64,
+    /// A lost face found again at the same place within this time keeps its id, seconds.
+    pub reacquire_window_s: f64,
+    /// Crop smoothing; `None` uses each frame's raw landmark crop.
+    pub smoothing: Option<CropSmoothing>,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            max_faces: 1,
+            detect_full_range: false,
+            min_detection_score: 0.5,
+            min_presence: 0.5,
+            redetect_interval_s: 1.0,
+            reacquire_window_s: 1.0,
+            smoothing: Some(CropSmoothing::default()),
+        }
+    }
+}
+
+/// Counters of model runs, for tests and performance reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackerStats {
+    /// Frames processed.
+    pub frames: u64,
+    /// Detector runs.
+    pub detector_runs: u64,
+    /// Landmark model runs.
+    pub landmark_runs: u64,
+    /// Tracks started (new ids and re-acquired ones).
+    pub tracks_started: u64,
+    /// Tracks lost (presence below threshold).
+    pub tracks_lost: u64,
+}
+
+/// Overlap above which a detection or track is taken to be an already tracked face:
+/// intersection over the smaller box (detector boxes are tighter than landmark boxes).
+const SAME_FACE_OVERLAP: f32 = 0.5;
+
+/// Scalar one-euro filter state.
+#[derive(Debug, Clone, Copy, Default)]
+struct OneEuro {
+    value: f32,
+    derivative: f32,
+}
+
+fn smoothing_factor(cutoff_hz: f32, dt_s: f32) -> f32 {
+    let tau = 1.0 / (2.0 * std::f32::consts::PI * cutoff_hz.max(1e-3));
+    1.0 / (1.0 + tau / dt_s)
+}
+
+impl OneEuro {
+    fn new(value: f32) -> Self {
+        OneEuro { value, derivative: 0.0 }
+    }
+
+    /// Filters `raw`; `scale` converts the speed into the units of `beta`.
+    fn update(&mut self, raw: f32, dt_s: f32, scale: f32, settings: &CropSmoothing) -> f32 {
+        let raw_derivative = (raw - self.value) / dt_s;
+        let a_d = smoothing_factor(settings.derivative_cutoff_hz, dt_s);
+        self.derivative += a_d * (raw_derivative - self.derivative);
+        let cutoff = settings.min_cutoff_hz + settings.beta * self.derivative.abs() / scale;
+        self.value += smoothing_factor(cutoff, dt_s) * (raw - self.value);
+        self.value
+    }
+}
+
+/// One-euro filters on the crop's centre, side and rotation.
+#[derive(Debug, Clone, Copy, Default)]
+struct RoiFilter {
+    center_x: OneEuro,
+    center_y: OneEuro,
+    side: OneEuro,
+    rotation: OneEuro,
+}
+
+impl RoiFilter {
+    fn new(roi: &RotatedRect) -> Self {
+        RoiFilter {
+            center_x: OneEuro::new(roi.center_x_px),
+            center_y: OneEuro::new(roi.center_y_px),
+            side: OneEuro::new(roi.width_px),
+            rotation: OneEuro::new(roi.rotation_rad),
+        }
+    }
+
+    fn update(&mut self, raw: &RotatedRect, dt_s: f32, settings: &CropSmoothing) -> RotatedRect {
+        use std::f32::consts::{PI, TAU};
+        let scale = self.side.value.max(1.0);
+        let center_x_px = self.center_x.update(raw.center_x_px, dt_s, scale, settings);
+        let center_y_px = self.center_y.update(raw.center_y_px, dt_s, scale, settings);
+        let side_px = self.side.update(raw.width_px, dt_s, scale, settings);
+        // Unwrap the raw angle next to the filtered one so that +-pi is not a jump.
+        let mut rotation = raw.rotation_rad;
+        while rotation - self.rotation.value > PI {
+            rotation -= TAU;
+        }
+        while rotation - self.rotation.value < -PI {
+            rotation += TAU;
+        }
+        let rotation_rad = normalize_radians(self.rotation.update(rotation, dt_s, 1.0, settings));
+        RotatedRect { center_x_px, center_y_px, width_px: side_px, height_px: side_px, rotation_rad }
+    }
+}
+
+/// One tracked face.
+#[derive(Debug, Clone)]
+struct Track {
+    id: TrackId,
+    /// Crop for the next frame.
+    roi: RotatedRect,
+    filter: RoiFilter,
+    /// This frame's landmarks, image pixels.
+    landmarks_in_image: Vec<[f32; 3]>,
+    presence: f32,
+    /// `[center_x, center_y, width, height]` of this frame's landmarks.
+    box_in_image: [f32; 4],
+    last_pts_s: f64,
+}
+
+impl Track {
+    fn empty() -> Self {
+        Track {
+            id: TrackId(0),
+            roi: RotatedRect::default(),
+            filter: RoiFilter::default(),
+            landmarks_in_image: Vec::with_capacity(LANDMARK_COUNT),
+            presence: 0.0,
+            box_in_image: [0.0; 4],
+            last_pts_s: 0.0,
+        }
+    }
+}
+
+/// A face lost recently, remembered so that it can get its id back.
+#[derive(Debug, Clone, Copy)]
+struct LostTrack {
+    id: TrackId,
+    box_in_image: [f32; 4],
+    lost_at_s: f64,
+}
+
+/// Intersection of two `[center_x, center_y, width, height]` boxes over the smaller one's area.
+fn overlap_of_smaller(a: [f32; 4], b: [f32; 4]) -> f32 {
+    let overlap = |ca: f32, sa: f32, cb: f32, sb: f32| {
+        ((ca + sa / 2.0).min(cb + sb / 2.0) - (ca - sa / 2.0).max(cb - sb / 2.0)).max(0.0)
+    };
+    let intersection = overlap(a[0], a[2], b[0], b[2]) * overlap(a[1], a[3], b[1], b[3]);
+    let smaller = (a[2] * a[3]).min(b[2] * b[3]);
+    if smaller > 0.0 { intersection / smaller } else { 0.0 }
+}
+
+fn detection_box(detection: &Detection) -> [f32; 4] {
+    [detection.center_x_px, detection.center_y_px, detection.width_px, detection.height_px]
+}
+
+/// Tracks faces through a sequence of frames. Create one per source (it holds per-run state).
+#[derive(Debug)]
+pub struct FaceTracker {
+    config: TrackerConfig,
+    detector: FaceDetector,
+    landmarks: LandmarkDetector,
+    blendshapes: BlendshapeModel,
+    tracks: Vec<Track>,
+    spare_tracks: Vec<Track>,
+    lost: Vec<LostTrack>,
+    detections: Vec<Detection>,
+    next_id: u32,
+    last_detection_s: Option<f64>,
+    stats: TrackerStats,
+}
+
+impl FaceTracker {
+    /// A tracker using the loaded models (cheap: the models are shared, only state is created).
+    pub fn new(models: &FaceModels, config: TrackerConfig) -> Result<Self, VisionError> {
+        let range = if config.detect_full_range { DetectorRange::Full } else { DetectorRange::Short };
+        let options = DetectorOptions {
+            min_score: config.min_detection_score,
+            max_detections: config.max_faces.max(1) * 2,
+            ..DetectorOptions::default()
+        };
+        let max_faces = config.max_faces.max(1);
+        Ok(FaceTracker {
+            config,
+            detector: FaceDetector::new(models, range, options)?,
+            landmarks: LandmarkDetector::new(models)?,
+            blendshapes: BlendshapeModel::new(models)?,
+            tracks: Vec::with_capacity(max_faces),
+            spare_tracks: (0..max_faces + 1).map(|_| Track::empty()).collect(),
+            lost: Vec::with_capacity(max_faces * 2),
+            detections: Vec::with_capacity(options.max_detections),
+            next_id: 0,
+            last_detection_s: None,
+            stats: TrackerStats::default(),
+        })
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    /// Model-run counters since creation.
+    pub fn stats(&self) -> TrackerStats {
+        self.stats
+    }
+
+    /// Forgets all faces (e.g. at a cut or a new source). Ids keep increasing: a face seen
+    /// after a reset gets a new id.
+    pub fn reset(&mut self) {
+        self.spare_tracks.append(&mut self.tracks);
+        self.lost.clear();
+        self.last_detection_s = None;
+    }
+
+    /// Processes one frame: clears `out` and fills it with one [`FaceSignals`] per tracked face,
+    /// ordered by track id (empty when there is no face). The elements of `out` are reused from
+    /// call to call, so keep passing the same vector.
+    pub fn process(&mut self, frame: &Frame, out: &mut Vec<FaceSignals>) -> Result<(), VisionError> {
+        check_frame(frame)?;
+        let pts_s = frame.pts_s;
+        self.stats.frames += 1;
+        let lost_any = self.follow_tracks(frame)?;
+        self.drop_duplicate_tracks();
+        let max_faces = self.config.max_faces.max(1);
+        let detection_due = match self.last_detection_s {
+            None => true,
+            Some(last_s) => {
+                let elapsed_s = pts_s - last_s;
+                !(0.0..self.config.redetect_interval_s).contains(&elapsed_s)
+            }
+        };
+        if self.tracks.len() < max_faces && (self.tracks.is_empty() || lost_any || detection_due) {
+            self.detect_new_faces(frame)?;
+        }
+        self.lost.retain(|lost| {
+            let age_s = pts_s - lost.lost_at_s;
+            (0.0..=self.config.reacquire_window_s).contains(&age_s)
+        });
+        self.tracks.sort_unstable_by_key(|track| track.id);
+        self.write_signals(pts_s, out)
+    }
+
+    /// Runs the mesh on every track's predicted crop; drops faces that are gone. Returns whether
+    /// one was lost.
+    fn follow_tracks(&mut self, frame: &Frame) -> Result<bool, VisionError> {
+        let mut lost_any = false;
+        let mut index = 0;
+        while index < self.tracks.len() {
+            let track = &mut self.tracks[index];
+            let presence = self.landmarks.run(frame, &track.roi, &mut track.landmarks_in_image)?;
+            self.stats.landmark_runs += 1;
+            let raw_roi = roi_from_landmarks(&track.landmarks_in_image);
+            match raw_roi {
+                Some(raw_roi) if presence >= self.config.min_presence => {
+                    track.presence = presence;
+                    track.box_in_image = landmark_box(&track.landmarks_in_image);
+                    let dt_s = frame.pts_s - track.last_pts_s;
+                    track.roi = match &self.config.smoothing {
+                        Some(settings) if dt_s > 0.0 && dt_s < 1.0 => {
+                            track.filter.update(&raw_roi, dt_s as f32, settings)
+                        }
+                        _ => {
+                            track.filter = RoiFilter::new(&raw_roi);
+                            raw_roi
+                        }
+                    };
+                    track.last_pts_s = frame.pts_s;
+                    index += 1;
+                }
+                _ => {
+                    let track = self.tracks.swap_remove(index);
+                    self.remember_lost(&track, frame.pts_s);
+                    self.spare_tracks.push(track);
+                    self.stats.tracks_lost += 1;
+                    lost_any = true;
+                }
+            }
+        }
+        Ok(lost_any)
+    }
+
+    fn remember_lost(&mut self, track: &Track, pts_s: f64) {
+        self.lost.push(LostTrack { id: track.id, box_in_image: track.box_in_image, lost_at_s: pts_s });
+    }
+
+    /// Two tracks that converged on one face: keep the older (lower id).
+    fn drop_duplicate_tracks(&mut self) {
+        let mut index = 0;
+        while index < self.tracks.len() {
+            let duplicate_of_older = self.tracks.iter().any(|other| {
+                other.id < self.tracks[index].id
+                    && overlap_of_smaller(other.box_in_image, self.tracks[index].box_in_image)
+                        > SAME_FACE_OVERLAP
+            });
+            if duplicate_of_older {
+                let track = self.tracks.swap_remove(index);
+                self.spare_tracks.push(track);
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Runs the detector and starts a track for each new face, up to `max_faces`.
+    fn detect_new_faces(&mut self, frame: &Frame) -> Result<(), VisionError> {
+        let pts_s = frame.pts_s;
+        self.detector.detect(frame, &mut self.detections)?;
+        self.stats.detector_runs += 1;
+        self.last_detection_s = Some(pts_s);
+        let max_faces = self.config.max_faces.max(1);
+        for detection_index in 0..self.detections.len() {
+            if self.tracks.len() >= max_faces {
+                break;
+            }
+            let detection = self.detections[detection_index];
+            let candidate_box = detection_box(&detection);
+            if self
+                .tracks
+                .iter()
+                .any(|track| overlap_of_smaller(track.box_in_image, candidate_box) > SAME_FACE_OVERLAP)
+            {
+                continue;
+            }
+            let mut track = self.spare_tracks.pop().unwrap_or_else(Track::empty);
+            let roi = detection.landmark_roi();
+            let presence = self.landmarks.run(frame, &roi, &mut track.landmarks_in_image)?;
+            self.stats.landmark_runs += 1;
+            let raw_roi = roi_from_landmarks(&track.landmarks_in_image);
+            let face_box = landmark_box(&track.landmarks_in_image);
+            let duplicate = self
+                .tracks
+                .iter()
+                .any(|other| overlap_of_smaller(other.box_in_image, face_box) > SAME_FACE_OVERLAP);
+            let Some(raw_roi) = raw_roi.filter(|_| presence >= self.config.min_presence && !duplicate)
+            else {
+                self.spare_tracks.push(track);
+                continue;
+            };
+            let reacquired = self.lost.iter().position(|lost| {
+                overlap_of_smaller(lost.box_in_image, face_box) > SAME_FACE_OVERLAP
+            });
+            track.id = match reacquired {
+                Some(lost_index) => self.lost.swap_remove(lost_index).id,
+                None => {
+                    let id = TrackId(self.next_id);
+                    self.next_id += 1;
+                    id
+                }
+            };
+            track.presence = presence;
+            track.box_in_image = face_box;
+            track.roi = raw_roi;
+            track.filter = RoiFilter::new(&raw_roi);
+            track.last_pts_s = pts_s;
+            self.tracks.push(track);
+            self.stats.tracks_started += 1;
+        }
+        Ok(())
+    }
+
+    /// Fills `out` from the tracks (blendshapes and head pose computed here).
+    fn write_signals(&mut self, pts_s: f64, out: &mut Vec<FaceSignals>) -> Result<(), VisionError> {
+        out.truncate(self.tracks.len());
+        for (index, track) in self.tracks.iter().enumerate() {
+            if index == out.len() {
+                out.push(FaceSignals::neutral(track.id, pts_s));
+            }
+            let signals = &mut out[index];
+            signals.pts_s = pts_s;
+            signals.track = track.id;
+            signals.presence = track.presence.clamp(0.0, 1.0);
+            signals.landmarks_in_image.clone_from(&track.landmarks_in_image);
+            self.blendshapes.run(&track.landmarks_in_image, &mut signals.blendshapes)?;
+            signals.head_pose = head_pose(&track.landmarks_in_image).unwrap_or_default();
+            signals.region_motion = None;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_euro_is_smooth_when_still_and_follows_motion() {
+        let settings = CropSmoothing::default();
+        let mut filter = OneEuro::new(100.0);
+        // Jitter of +-1 px around 100 on a 200 px crop, 30 fps.
+        let mut max_deviation = 0.0f32;
+        for frame in 0..60 {
+            let raw = if frame % 2 == 0 { 101.0 } else { 99.0 };
+            max_deviation = max_deviation.max((filter.update(raw, 1.0 / 30.0, 200.0, &settings) - 100.0).abs());
+        }
+        assert!(max_deviation < 0.5, "still jitter passed through: {max_deviation}");
+        // A steady move of 2 crop sizes per second is followed with a small lag.
+        let mut raw = 100.0;
+        let mut filtered = 100.0;
+        for _ in 0..30 {
+            raw += 400.0 / 30.0;
+            filtered = filter.update(raw, 1.0 / 30.0, 200.0, &settings);
+        }
+        assert!((raw - filtered).abs() < 0.15 * 200.0, "lag {} px", raw - filtered);
+    }
+
+    #[test]
+    fn overlap_is_relative_to_the_smaller_box() {
+        let big = [50.0, 50.0, 100.0, 100.0];
+        let small_inside = [50.0, 50.0, 40.0, 40.0];
+        assert!((overlap_of_smaller(big, small_inside) - 1.0).abs() < 1e-6);
+        assert_eq!(overlap_of_smaller(big, [300.0, 50.0, 40.0, 40.0]), 0.0);
+    }
+
+    #[test]
+    fn rotation_filter_does_not_jump_across_pi() {
+        use std::f32::consts::PI;
+        let settings = CropSmoothing::default();
+        let start = RotatedRect { width_px: 100.0, height_px: 100.0, rotation_rad: PI - 0.01, ..Default::default() };
+        let mut filter = RoiFilter::new(&start);
+        let next = RotatedRect { rotation_rad: -PI + 0.01, ..start };
+        let smoothed = filter.update(&next, 1.0 / 30.0, &settings);
+        assert!((smoothed.rotation_rad.sin() - (PI - 0.01).sin()).abs() < 0.05, "{smoothed:?}");
+        assert!(smoothed.rotation_rad.cos() < -0.99);
+    }
+}
