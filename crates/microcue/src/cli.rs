@@ -24,6 +24,16 @@ pub enum Command {
     Lexicon(commands::lexicon::LexiconArgs),
     /// Print the response playbook entry for one cue.
     Coach(commands::coach::CoachArgs),
+    /// The 60-day training plan: today's tasks, the week, the program; mark tasks done.
+    Plan(commands::plan::PlanArgs),
+    /// The real-world log of detections (the data behind the KPIs).
+    Log(commands::log::LogArgs),
+    /// Training KPIs per plan week, the trend and the weekly targets.
+    Kpi(commands::kpi::KpiArgs),
+    /// The training journal: where it is, export, import, forget.
+    Journal(commands::journal::JournalArgs),
+    /// Drills: record results, draw roleplay cue cards, flash drill demo.
+    Drill(commands::drill::DrillArgs),
     /// Measure per-stage time per frame, frames/s and peak memory on a video.
     Bench(commands::bench::BenchArgs),
     /// Write a synthetic signal trace with injected cue events (for tests and demos).

@@ -214,7 +214,8 @@ pub fn extract_channels(signals: &FaceSignals, out: &mut ChannelValues) {
             ChannelSource::Blendshape(index) => b(index),
             ChannelSource::GazeHorizontal => {
                 // Left eye looking out and right eye looking in both point to the subject's left.
-                0.5 * (b(BlendshapeIndex::EYE_LOOK_OUT_LEFT) + b(BlendshapeIndex::EYE_LOOK_IN_RIGHT)
+                0.5 * (b(BlendshapeIndex::EYE_LOOK_OUT_LEFT)
+                    + b(BlendshapeIndex::EYE_LOOK_IN_RIGHT)
                     - b(BlendshapeIndex::EYE_LOOK_IN_LEFT)
                     - b(BlendshapeIndex::EYE_LOOK_OUT_RIGHT))
             }
@@ -281,7 +282,9 @@ impl BaselineConfig {
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
-                return Err(format!("baseline.{name} must be a positive number of seconds, got {value}"));
+                return Err(format!(
+                    "baseline.{name} must be a positive number of seconds, got {value}"
+                ));
             }
         }
         let non_negative = [
@@ -353,7 +356,8 @@ impl Baseline {
         }
         let capacity = window_len.iter().copied().max().unwrap_or(3);
         let pending_capacity =
-            ((config.commit_delay_s / config.sample_interval_s.max(1e-3)).ceil() as usize + 4).min(100_000);
+            ((config.commit_delay_s / config.sample_interval_s.max(1e-3)).ceil() as usize + 4)
+                .min(100_000);
         let mut spread = [0.0; CHANNEL_COUNT];
         for (value, spec) in spread.iter_mut().zip(CHANNELS.iter()) {
             *value = spec.spread_floor;
@@ -424,7 +428,9 @@ impl Baseline {
             }
         }
         let mut changed = false;
-        while self.pending_len > 0 && self.pending_times[self.pending_head] <= pts_s - self.config.commit_delay_s {
+        while self.pending_len > 0
+            && self.pending_times[self.pending_head] <= pts_s - self.config.commit_delay_s
+        {
             self.commit_oldest();
             changed = true;
         }
@@ -489,21 +495,22 @@ impl Baseline {
     }
 
     fn recompute(&mut self) {
-        for channel in 0..CHANNEL_COUNT {
+        for (channel, spec) in CHANNELS.iter().enumerate() {
             let count = self.count[channel];
             if count == 0 {
                 continue;
             }
             let base = channel * self.capacity;
             self.scratch.clear();
-            self.scratch.extend_from_slice(&self.history[base..base + count]);
+            self.scratch
+                .extend_from_slice(&self.history[base..base + count]);
             let median = median_in_place(&mut self.scratch);
             for value in self.scratch.iter_mut() {
                 *value = (*value - median).abs();
             }
             let mad = median_in_place(&mut self.scratch);
             self.level[channel] = median;
-            self.spread[channel] = (1.4826 * mad).max(CHANNELS[channel].spread_floor);
+            self.spread[channel] = (1.4826 * mad).max(spec.spread_floor);
         }
     }
 }
@@ -580,9 +587,14 @@ mod tests {
         for fps in [25.0, 200.0] {
             let mut baseline = Baseline::new(BaselineConfig::default());
             feed(&mut baseline, 0.0, 1.0, fps, |_| 0.2);
-            assert!(!baseline.is_ready(), "ready after 1 s at {fps} fps despite the commit delay");
+            assert!(
+                !baseline.is_ready(),
+                "ready after 1 s at {fps} fps despite the commit delay"
+            );
             // A spike every 0.5 s (like blinks) must not move the median.
-            feed(&mut baseline, 1.0, 8.0, fps, |t| if (t * 2.0).fract() < 0.08 { 0.9 } else { 0.2 });
+            feed(&mut baseline, 1.0, 8.0, fps, |t| {
+                if (t * 2.0).fract() < 0.08 { 0.9 } else { 0.2 }
+            });
             assert!(baseline.is_ready());
             let level = baseline.level()[Channel::BrowInnerUp.index()];
             assert!((level - 0.2).abs() < 1e-6, "level {level} at {fps} fps");
@@ -609,6 +621,10 @@ mod tests {
         }
         baseline.block_until(9.0 + 0.3);
         feed(&mut baseline, 9.0, 9.3, 30.0, |_| 0.6);
-        assert!((baseline.level()[0] - 0.1).abs() < 1e-6, "level learned the event: {}", baseline.level()[0]);
+        assert!(
+            (baseline.level()[0] - 0.1).abs() < 1e-6,
+            "level learned the event: {}",
+            baseline.level()[0]
+        );
     }
 }

@@ -50,7 +50,10 @@ impl TruthEvent {
         if times.iter().any(|t| !t.is_finite()) {
             return Err(format!("times must be finite numbers, got {times:?}"));
         }
-        if !(self.onset_s <= self.apex_s && self.apex_s <= self.offset_s && self.onset_s < self.offset_s) {
+        if !(self.onset_s <= self.apex_s
+            && self.apex_s <= self.offset_s
+            && self.onset_s < self.offset_s)
+        {
             return Err(format!(
                 "need onset_s <= apex_s <= offset_s and onset_s < offset_s, got {} / {} / {}",
                 self.onset_s, self.apex_s, self.offset_s
@@ -76,7 +79,11 @@ impl Default for EvalConfig {
 
 /// Duration buckets of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum DurationBucket {
     /// Shorter than 40 ms.
     Under40,
@@ -151,8 +158,20 @@ impl Counts {
     fn new(truths: usize, matched: usize, false_positives: usize) -> Counts {
         let recall = rate(matched, truths);
         let precision = rate(matched, matched + false_positives);
-        let f1 = if recall + precision > 0.0 { 2.0 * recall * precision / (recall + precision) } else { 0.0 };
-        Counts { truths, matched, false_positives, missed: truths - matched, recall, precision, f1 }
+        let f1 = if recall + precision > 0.0 {
+            2.0 * recall * precision / (recall + precision)
+        } else {
+            0.0
+        };
+        Counts {
+            truths,
+            matched,
+            false_positives,
+            missed: truths - matched,
+            recall,
+            precision,
+            f1,
+        }
     }
 }
 
@@ -238,12 +257,21 @@ pub struct EvalReport {
 }
 
 fn rate(numerator: usize, denominator: usize) -> f64 {
-    if denominator == 0 { 0.0 } else { numerator as f64 / denominator as f64 }
+    if denominator == 0 {
+        0.0
+    } else {
+        numerator as f64 / denominator as f64
+    }
 }
 
 /// Scores `detections` against `truth` (MEGC protocol, see the module docs). `clean` holds the
 /// detections of the same clip without injection, when available.
-pub fn evaluate(truth: &[TruthEvent], detections: &[Event], clean: Option<&[Event]>, config: &EvalConfig) -> EvalReport {
+pub fn evaluate(
+    truth: &[TruthEvent],
+    detections: &[Event],
+    clean: Option<&[Event]>,
+    config: &EvalConfig,
+) -> EvalReport {
     // Greedy one-to-one matching by IoU, highest first (ties: earlier truth, earlier detection).
     let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
     for (ti, t) in truth.iter().enumerate() {
@@ -272,7 +300,9 @@ pub fn evaluate(truth: &[TruthEvent], detections: &[Event], clean: Option<&[Even
         if detection_matched[di] {
             continue;
         }
-        let natural = clean.iter().any(|c| d.temporal_iou(c.onset_s, c.offset_s) >= config.min_iou);
+        let natural = clean
+            .iter()
+            .any(|c| d.temporal_iou(c.onset_s, c.offset_s) >= config.min_iou);
         if natural {
             excluded_natural += 1;
         } else {
@@ -285,21 +315,37 @@ pub fn evaluate(truth: &[TruthEvent], detections: &[Event], clean: Option<&[Even
         if let Some((di, iou)) = *m {
             let (t, d) = (&truth[ti], &detections[di]);
             let side_correct = (t.side != Side::Both).then_some(d.side == t.side);
-            matches.push(Match { truth: ti, detection: di, iou, label_correct: d.cue == t.cue, side_correct });
+            matches.push(Match {
+                truth: ti,
+                detection: di,
+                iou,
+                label_correct: d.cue == t.cue,
+                side_correct,
+            });
         }
     }
     let matched = matches.len();
     let false_positives = false_positive.iter().filter(|&&fp| fp).count();
     let labels_correct = matches.iter().filter(|m| m.label_correct).count();
     let sides_checked = matches.iter().filter(|m| m.side_correct.is_some()).count();
-    let sides_correct = matches.iter().filter(|m| m.side_correct == Some(true)).count();
+    let sides_correct = matches
+        .iter()
+        .filter(|m| m.side_correct == Some(true))
+        .count();
 
     let per_cue = CueId::ALL
         .iter()
         .filter_map(|&cue| {
             let truths = truth.iter().filter(|t| t.cue == cue).count();
-            let cue_matches: Vec<&Match> = matches.iter().filter(|m| truth[m.truth].cue == cue).collect();
-            let fps = detections.iter().zip(&false_positive).filter(|(d, fp)| **fp && d.cue == cue).count();
+            let cue_matches: Vec<&Match> = matches
+                .iter()
+                .filter(|m| truth[m.truth].cue == cue)
+                .collect();
+            let fps = detections
+                .iter()
+                .zip(&false_positive)
+                .filter(|(d, fp)| **fp && d.cue == cue)
+                .count();
             if truths == 0 && fps == 0 {
                 return None;
             }
@@ -319,20 +365,38 @@ pub fn evaluate(truth: &[TruthEvent], detections: &[Event], clean: Option<&[Even
     let per_bucket = DurationBucket::ALL
         .iter()
         .filter_map(|&bucket| {
-            let in_bucket = |duration_ms: f64| DurationBucket::of_duration_ms(duration_ms) == bucket;
+            let in_bucket =
+                |duration_ms: f64| DurationBucket::of_duration_ms(duration_ms) == bucket;
             let truths = truth.iter().filter(|t| in_bucket(t.duration_ms())).count();
-            let bucket_matched = matches.iter().filter(|m| in_bucket(truth[m.truth].duration_ms())).count();
-            let fps = detections.iter().zip(&false_positive).filter(|(d, fp)| **fp && in_bucket(d.duration_ms)).count();
-            (truths > 0 || fps > 0).then(|| BucketScore { bucket, counts: Counts::new(truths, bucket_matched, fps) })
+            let bucket_matched = matches
+                .iter()
+                .filter(|m| in_bucket(truth[m.truth].duration_ms()))
+                .count();
+            let fps = detections
+                .iter()
+                .zip(&false_positive)
+                .filter(|(d, fp)| **fp && in_bucket(d.duration_ms))
+                .count();
+            (truths > 0 || fps > 0).then(|| BucketScore {
+                bucket,
+                counts: Counts::new(truths, bucket_matched, fps),
+            })
         })
         .collect();
 
     let mut confusion: Vec<ConfusionCell> = Vec::new();
     for m in &matches {
         let (truth_cue, detected) = (truth[m.truth].cue, detections[m.detection].cue);
-        match confusion.iter_mut().find(|c| c.truth == truth_cue && c.detected == detected) {
+        match confusion
+            .iter_mut()
+            .find(|c| c.truth == truth_cue && c.detected == detected)
+        {
             Some(cell) => cell.count += 1,
-            None => confusion.push(ConfusionCell { truth: truth_cue, detected, count: 1 }),
+            None => confusion.push(ConfusionCell {
+                truth: truth_cue,
+                detected,
+                count: 1,
+            }),
         }
     }
     confusion.sort_by(|a, b| a.truth.cmp(&b.truth).then(a.detected.cmp(&b.detected)));
@@ -361,7 +425,13 @@ mod tests {
     use crate::signals::TrackId;
 
     fn truth(cue: CueId, side: Side, onset_s: f64, offset_s: f64) -> TruthEvent {
-        TruthEvent { cue, side, onset_s, apex_s: 0.5 * (onset_s + offset_s), offset_s }
+        TruthEvent {
+            cue,
+            side,
+            onset_s,
+            apex_s: 0.5 * (onset_s + offset_s),
+            offset_s,
+        }
     }
 
     fn detection(cue: CueId, side: Side, onset_s: f64, offset_s: f64) -> Event {
@@ -383,7 +453,10 @@ mod tests {
 
     #[test]
     fn matching_is_one_to_one_and_needs_iou_one_half() {
-        let truths = [truth(CueId::EyebrowFlash, Side::Both, 1.0, 1.2), truth(CueId::PoliteSmile, Side::Both, 3.0, 3.4)];
+        let truths = [
+            truth(CueId::EyebrowFlash, Side::Both, 1.0, 1.2),
+            truth(CueId::PoliteSmile, Side::Both, 3.0, 3.4),
+        ];
         let detections = [
             detection(CueId::EyebrowFlash, Side::Both, 1.02, 1.2), // IoU 0.9
             detection(CueId::EyebrowFlash, Side::Both, 1.0, 1.18), // IoU 0.9 too, but truth 0 is taken
@@ -403,7 +476,7 @@ mod tests {
     fn greedy_prefers_the_best_overlap() {
         let truths = [truth(CueId::MicroFrown, Side::Both, 1.0, 1.4)];
         let detections = [
-            detection(CueId::MicroFrown, Side::Both, 1.1, 1.4),  // IoU 0.75
+            detection(CueId::MicroFrown, Side::Both, 1.1, 1.4), // IoU 0.75
             detection(CueId::MicroFrown, Side::Both, 1.0, 1.38), // IoU 0.95
         ];
         let report = evaluate(&truths, &detections, None, &EvalConfig::default());
@@ -423,7 +496,11 @@ mod tests {
         assert_eq!(report.excluded_natural, 1);
         assert_eq!(report.overall.false_positives, 1);
         assert!((report.overall.precision - 0.5).abs() < 1e-12);
-        let nose = report.per_cue.iter().find(|c| c.cue == CueId::NoseWrinkle).unwrap();
+        let nose = report
+            .per_cue
+            .iter()
+            .find(|c| c.cue == CueId::NoseWrinkle)
+            .unwrap();
         assert_eq!(nose.false_positives, 1);
     }
 
@@ -445,7 +522,11 @@ mod tests {
         assert_eq!(report.labels_correct, 2);
         assert_eq!((report.sides_checked, report.sides_correct), (2, 1));
         assert_eq!(report.side_accuracy, Some(0.5));
-        let buckets: Vec<_> = report.per_bucket.iter().map(|b| (b.bucket, b.counts.truths, b.counts.matched)).collect();
+        let buckets: Vec<_> = report
+            .per_bucket
+            .iter()
+            .map(|b| (b.bucket, b.counts.truths, b.counts.matched))
+            .collect();
         assert_eq!(
             buckets,
             [
@@ -460,8 +541,15 @@ mod tests {
             detected: CueId::PoliteSmile,
             count: 1
         }));
-        let genuine = report.per_cue.iter().find(|c| c.cue == CueId::GenuineSmile).unwrap();
-        assert_eq!((genuine.truths, genuine.matched, genuine.labels_correct), (2, 1, 0));
+        let genuine = report
+            .per_cue
+            .iter()
+            .find(|c| c.cue == CueId::GenuineSmile)
+            .unwrap();
+        assert_eq!(
+            (genuine.truths, genuine.matched, genuine.labels_correct),
+            (2, 1, 0)
+        );
     }
 
     #[test]
@@ -473,9 +561,21 @@ mod tests {
 
     #[test]
     fn buckets_have_inclusive_lower_bounds() {
-        assert_eq!(DurationBucket::of_duration_ms(39.9), DurationBucket::Under40);
-        assert_eq!(DurationBucket::of_duration_ms(40.0), DurationBucket::From40To100);
-        assert_eq!(DurationBucket::of_duration_ms(500.0), DurationBucket::From200To500);
-        assert_eq!(DurationBucket::of_duration_ms(500.5), DurationBucket::Over500);
+        assert_eq!(
+            DurationBucket::of_duration_ms(39.9),
+            DurationBucket::Under40
+        );
+        assert_eq!(
+            DurationBucket::of_duration_ms(40.0),
+            DurationBucket::From40To100
+        );
+        assert_eq!(
+            DurationBucket::of_duration_ms(500.0),
+            DurationBucket::From200To500
+        );
+        assert_eq!(
+            DurationBucket::of_duration_ms(500.5),
+            DurationBucket::Over500
+        );
     }
 }

@@ -749,6 +749,33 @@ mod tests {
         assert!(error.contains("no `timestamp` column"), "{error}");
     }
 
+    /// The example of docs/formats.md, with the values the doc states.
+    #[test]
+    fn documented_example_gives_the_documented_values() {
+        let text = "frame, face_id, timestamp, confidence, success, gaze_angle_x, gaze_angle_y, \
+            pose_Rx, pose_Ry, pose_Rz, AU01_r, AU02_r, AU04_r, AU05_r, AU06_r, AU07_r, AU09_r, \
+            AU10_r, AU12_r, AU14_r, AU15_r, AU17_r, AU20_r, AU23_r, AU25_r, AU26_r, AU45_r\n\
+            1, 0, 0.000, 0.98, 1, 0.021, 0.105, 0.094, -0.031, 0.012, 0.00, 0.00, 0.35, 0.00, \
+            0.00, 0.21, 0.00, 0.00, 0.00, 0.41, 0.00, 0.62, 0.00, 0.00, 0.00, 0.13, 0.00\n\
+            2, 0, 0.033, 0.98, 1, 0.020, 0.104, 0.095, -0.030, 0.012, 0.00, 0.00, 0.33, 0.00, \
+            2.10, 0.25, 0.00, 0.00, 2.85, 0.40, 0.00, 0.60, 0.00, 0.00, 0.00, 0.12, 0.00\n";
+        let import = read_openface(text.as_bytes()).expect("the documented example reads");
+        let face = &import.signals[1];
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-3;
+        assert!(close(face.blendshape(B::MOUTH_SMILE_LEFT), 0.57));
+        assert!(close(face.blendshape(B::CHEEK_SQUINT_RIGHT), 0.42));
+        assert!(close(face.blendshape(B::EYE_SQUINT_LEFT), 0.42));
+        assert!(close(face.blendshape(B::BROW_DOWN_RIGHT), 0.066));
+        assert!(close(face.blendshape(B::EYE_LOOK_OUT_LEFT), 0.04));
+        assert!(close(face.blendshape(B::EYE_LOOK_DOWN_RIGHT), 0.208));
+        assert!((face.head_pose.yaw_deg - 1.7).abs() < 0.05);
+        assert!((face.head_pose.pitch_deg + 5.4).abs() < 0.05);
+        assert_eq!(
+            import.unavailable_cues,
+            vec![CueId::UnilateralLipCorner, CueId::PupilDilation]
+        );
+    }
+
     fn signals_json(pts_s: f64) -> String {
         let face = FaceSignals::neutral(TrackId(2), pts_s);
         serde_json::to_string(&face).expect("serialises")

@@ -602,7 +602,7 @@ static LEXICON: [CueEntry; 12] = [
         response: "if it reads as contempt: back off, apologize if needed, repair; if it reads \
                    as coy or playful: keep it light. Context decides.",
         lines: &[REPAIR_LINE, LIGHTEN_LINE],
-        lines_note: Some("first line if contempt (repair), second if coy (lighten)"),
+        lines_note: Some("first line if it read as contempt, second if it was coy"),
         scripts: &[],
         watch_next: "after a repair: softening or a real smile; after lightening: a playful \
                      reply. A second one-sided pull with a turned head means back off",
@@ -706,7 +706,7 @@ static LEXICON: [CueEntry; 12] = [
         valence_note: "negative (discomfort) or thinking",
         family: Some(ResponseFamily::Soften),
         alternative_family: None,
-        response: "give space: pause, lower the intensity; don't chase their eyes.",
+        response: "give space — pause, lower the intensity, don't chase their eyes.",
         lines: &[],
         lines_note: Some(
             "the guide gives no words here: give space; if it repeats with other tension cues, \

@@ -24,7 +24,7 @@ pub mod formats;
 pub mod lexicon;
 
 pub use coach::{Outcome, OutcomeWatcher, PreResponseLevels, Suggestion, suggest};
-pub use lexicon::{CueEntry, entry, lexicon};
+pub use lexicon::CueEntry;
 
 pub mod baseline;
 pub mod eval;
@@ -33,9 +33,12 @@ pub mod spotter;
 #[cfg(feature = "synth")]
 pub mod synth;
 
-pub use baseline::{Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
+pub use baseline::{
+    Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues,
+};
 pub use eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
 pub use reader::{
-    ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, ReaderConfig, Support, hypothesize,
+    ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, ReaderConfig, Support,
+    hypothesize,
 };
 pub use spotter::{Spotter, SpotterConfig, SpotterStats, analyze_all};

@@ -43,6 +43,13 @@ pub struct ReaderConfig {
     /// Converts upward motion of the eye regions (inter-ocular distances) into eye-squint units
     /// when the source provides region motion.
     pub duchenne_motion_gain: f32,
+    /// Eye-region motion is no Duchenne evidence when the eyelids closed by more than this
+    /// (eyeBlink units over baseline) during or just before the segment: a blink's reopening
+    /// looks like a lid raise.
+    pub blink_masks_eye_motion: f32,
+    /// eyeSquint rise per unit of eyelid closure in MediaPipe (≈ 0.35 measured on a talking
+    /// face); subtracted so that a blink at the apex does not pass for a Duchenne marker.
+    pub blink_squint_coupling: f32,
     /// Corner asymmetry (|left − right| / max) at or above which a smile is one-sided.
     pub unilateral_asymmetry: f32,
     /// Asymmetry at or above which any other cue is reported as one-sided.
@@ -60,8 +67,10 @@ impl Default for ReaderConfig {
         ReaderConfig {
             min_signature_match: 0.6,
             noise_multiple: 2.0,
-            duchenne_ratio: 0.2,
+            duchenne_ratio: 0.15,
             duchenne_motion_gain: 20.0,
+            blink_masks_eye_motion: 0.15,
+            blink_squint_coupling: 0.35,
             unilateral_asymmetry: 0.6,
             one_sided_asymmetry: 0.75,
             surprise_eye_ratio: 0.35,
@@ -88,6 +97,8 @@ impl ReaderConfig {
             ("noise_multiple", self.noise_multiple),
             ("duchenne_ratio", self.duchenne_ratio),
             ("duchenne_motion_gain", self.duchenne_motion_gain),
+            ("blink_masks_eye_motion", self.blink_masks_eye_motion),
+            ("blink_squint_coupling", self.blink_squint_coupling),
             ("surprise_eye_ratio", self.surprise_eye_ratio),
             ("anger_press_ratio", self.anger_press_ratio),
         ];
@@ -112,6 +123,8 @@ pub struct ApexSnapshot<'a> {
     pub segment_max: &'a ChannelValues,
     /// Peak normalised deviation (z) of the segment.
     pub peak_z: f32,
+    /// The eyes blinked during or just before the segment.
+    pub blink_near: bool,
 }
 
 /// A label for one movement.
@@ -187,9 +200,18 @@ const TEMPLATES: [Template; 11] = [
     Template {
         cue: CueId::GenuineSmile,
         side: Side::Both,
-        weights: &[(F::SmileLeft, 1.0), (F::SmileRight, 1.0), (F::SquintLeft, 0.5), (F::SquintRight, 0.5)],
+        weights: &[
+            (F::SmileLeft, 1.0),
+            (F::SmileRight, 1.0),
+            (F::SquintLeft, 0.5),
+            (F::SquintRight, 0.5),
+        ],
     },
-    Template { cue: CueId::PoliteSmile, side: Side::Both, weights: &[(F::SmileLeft, 1.0), (F::SmileRight, 1.0)] },
+    Template {
+        cue: CueId::PoliteSmile,
+        side: Side::Both,
+        weights: &[(F::SmileLeft, 1.0), (F::SmileRight, 1.0)],
+    },
     Template {
         cue: CueId::UnilateralLipCorner,
         side: Side::Left,
@@ -203,7 +225,11 @@ const TEMPLATES: [Template; 11] = [
     Template {
         cue: CueId::EyebrowFlash,
         side: Side::Both,
-        weights: &[(F::BrowInnerUp, 1.0), (F::BrowOuterUpLeft, 0.8), (F::BrowOuterUpRight, 0.8)],
+        weights: &[
+            (F::BrowInnerUp, 1.0),
+            (F::BrowOuterUpLeft, 0.8),
+            (F::BrowOuterUpRight, 0.8),
+        ],
     },
     Template {
         cue: CueId::MicroSurprise,
@@ -237,20 +263,38 @@ const TEMPLATES: [Template; 11] = [
     Template {
         cue: CueId::LipCompression,
         side: Side::Both,
-        weights: &[(F::PressLeft, 1.0), (F::PressRight, 1.0), (F::RollLower, 0.5), (F::RollUpper, 0.4)],
+        weights: &[
+            (F::PressLeft, 1.0),
+            (F::PressRight, 1.0),
+            (F::RollLower, 0.5),
+            (F::RollUpper, 0.4),
+        ],
     },
     Template {
         cue: CueId::NoseWrinkle,
         side: Side::Both,
-        weights: &[(F::SneerLeft, 1.0), (F::SneerRight, 1.0), (F::UpperUpLeft, 0.6), (F::UpperUpRight, 0.6)],
+        weights: &[
+            (F::SneerLeft, 1.0),
+            (F::SneerRight, 1.0),
+            (F::UpperUpLeft, 0.6),
+            (F::UpperUpRight, 0.6),
+        ],
     },
     // Pupil dilation has no template: it is never read from ordinary video.
-    Template { cue: CueId::PupilDilation, side: Side::Both, weights: &[] },
+    Template {
+        cue: CueId::PupilDilation,
+        side: Side::Both,
+        weights: &[],
+    },
 ];
 
 /// Labels an expression segment from its apex. `None` when no supported, available cue matches
 /// the movement well enough (it is then not reported).
-pub fn read_expression(apex: &ApexSnapshot<'_>, config: &ReaderConfig, unavailable: &[CueId]) -> Option<Reading> {
+pub fn read_expression(
+    apex: &ApexSnapshot<'_>,
+    config: &ReaderConfig,
+    unavailable: &[CueId],
+) -> Option<Reading> {
     let features = features(apex, config);
     let norm = features.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm <= 0.0 {
@@ -263,20 +307,26 @@ pub fn read_expression(apex: &ApexSnapshot<'_>, config: &ReaderConfig, unavailab
     let corner_right = f(F::SmileRight) + 0.5 * f(F::DimpleRight);
     let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
     let one_sided_smile = corner_asymmetry >= config.unilateral_asymmetry;
-    let corner_side = if corner_left >= corner_right { Side::Left } else { Side::Right };
+    let corner_side = if corner_left >= corner_right {
+        Side::Left
+    } else {
+        Side::Right
+    };
     let smile = 0.5 * (f(F::SmileLeft) + f(F::SmileRight));
     let squint = 0.5 * (f(F::SquintLeft) + f(F::SquintRight));
-    let duchenne = ratio(squint, smile);
+    let duchenne = ratio(squint.max(lid_raise(apex, config)), smile);
     let raise = (f(F::BrowInnerUp) + f(F::BrowOuterUpLeft) + f(F::BrowOuterUpRight)) / 3.0;
     let wide = 0.5 * (f(F::EyeWideLeft) + f(F::EyeWideRight));
     let widening = ratio(wide, raise);
     let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight));
-    let press = (0.5 * (f(F::PressLeft) + f(F::PressRight))).max(0.5 * (f(F::RollLower) + f(F::RollUpper)));
+    let press =
+        (0.5 * (f(F::PressLeft) + f(F::PressRight))).max(0.5 * (f(F::RollLower) + f(F::RollUpper)));
     let pressing = ratio(press, lowering);
 
     // (gate passed, how clearly: 0 = on the threshold, 1 = far from it)
     let gate = |cue: CueId, side: Side| -> Option<f32> {
-        let clarity = |value: f32, threshold: f32| ((value - threshold).abs() / threshold.max(1e-3)).min(1.0);
+        let clarity =
+            |value: f32, threshold: f32| ((value - threshold).abs() / threshold.max(1e-3)).min(1.0);
         match cue {
             CueId::UnilateralLipCorner => (one_sided_smile && side == corner_side)
                 .then(|| clarity(corner_asymmetry, config.unilateral_asymmetry)),
@@ -284,16 +334,19 @@ pub fn read_expression(apex: &ApexSnapshot<'_>, config: &ReaderConfig, unavailab
                 let genuine = duchenne >= config.duchenne_ratio;
                 let wanted = cue == CueId::GenuineSmile;
                 (!one_sided_smile && genuine == wanted).then(|| {
-                    clarity(duchenne, config.duchenne_ratio).min(clarity(corner_asymmetry, config.unilateral_asymmetry))
+                    clarity(duchenne, config.duchenne_ratio)
+                        .min(clarity(corner_asymmetry, config.unilateral_asymmetry))
                 })
             }
             CueId::MicroSurprise | CueId::EyebrowFlash => {
                 let surprise = widening >= config.surprise_eye_ratio;
-                (surprise == (cue == CueId::MicroSurprise)).then(|| clarity(widening, config.surprise_eye_ratio))
+                (surprise == (cue == CueId::MicroSurprise))
+                    .then(|| clarity(widening, config.surprise_eye_ratio))
             }
             CueId::MicroAnger | CueId::MicroFrown => {
                 let anger = pressing >= config.anger_press_ratio;
-                (anger == (cue == CueId::MicroAnger)).then(|| clarity(pressing, config.anger_press_ratio))
+                (anger == (cue == CueId::MicroAnger))
+                    .then(|| clarity(pressing, config.anger_press_ratio))
             }
             CueId::PupilDilation => None,
             _ => Some(1.0),
@@ -303,10 +356,15 @@ pub fn read_expression(apex: &ApexSnapshot<'_>, config: &ReaderConfig, unavailab
     let mut best: Option<(&Template, f32, f32)> = None;
     let mut runner_up = 0.0f32;
     for template in TEMPLATES.iter() {
-        if template.weights.is_empty() || !template.cue.is_supported() || unavailable.contains(&template.cue) {
+        if template.weights.is_empty()
+            || !template.cue.is_supported()
+            || unavailable.contains(&template.cue)
+        {
             continue;
         }
-        let Some(clarity) = gate(template.cue, template.side) else { continue };
+        let Some(clarity) = gate(template.cue, template.side) else {
+            continue;
+        };
         let cosine = cosine(&features, norm, template.weights);
         match best {
             Some((_, best_cosine, _)) if cosine <= best_cosine => runner_up = runner_up.max(cosine),
@@ -336,8 +394,8 @@ pub fn read_expression(apex: &ApexSnapshot<'_>, config: &ReaderConfig, unavailab
         .clamp(0.0, 1.0);
     let margin = ((cosine - runner_up) / 0.3).clamp(0.0, 1.0);
     let snr = ((apex.peak_z - 2.0) / 15.0).clamp(0.0, 1.0);
-    let confidence =
-        (cosine * (0.55 + 0.45 * margin) * (0.6 + 0.4 * clarity) * (0.5 + 0.5 * snr)).clamp(0.0, 1.0);
+    let confidence = (cosine * (0.55 + 0.45 * margin) * (0.6 + 0.4 * clarity) * (0.5 + 0.5 * snr))
+        .clamp(0.0, 1.0);
 
     Some(Reading {
         cue: template.cue,
@@ -354,12 +412,24 @@ fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COU
     let gated = |values: &ChannelValues, channel: Channel| {
         let value = values[channel.index()];
         let spread = apex.spreads[channel.index()];
-        if value.is_finite() && value > config.noise_multiple * spread { value } else { 0.0 }
+        if value.is_finite() && value > config.noise_multiple * spread {
+            value
+        } else {
+            0.0
+        }
     };
     let d = |channel: Channel| gated(apex.deltas, channel);
-    let squint = |eye: Channel, cheek: Channel, region_up: Channel| {
-        let motion = gated(apex.segment_max, region_up) * config.duchenne_motion_gain;
-        d(eye).max(d(cheek)).max(motion)
+    // Closing lids raise MediaPipe's eyeSquint too: remove the blink's share.
+    let squint = |eye: Channel, cheek: Channel, blink: Channel| {
+        let blink = apex.deltas[blink.index()];
+        let blink = if blink.is_finite() {
+            blink.max(0.0)
+        } else {
+            0.0
+        };
+        (d(eye) - config.blink_squint_coupling * blink)
+            .max(d(cheek))
+            .max(0.0)
     };
     let mut features = [0.0f32; FEATURE_COUNT];
     let mut set = |feature: Feature, value: f32| features[feature as usize] = value;
@@ -368,8 +438,22 @@ fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COU
     set(F::BrowInnerUp, d(Channel::BrowInnerUp));
     set(F::BrowOuterUpLeft, d(Channel::BrowOuterUpLeft));
     set(F::BrowOuterUpRight, d(Channel::BrowOuterUpRight));
-    set(F::SquintLeft, squint(Channel::EyeSquintLeft, Channel::CheekSquintLeft, Channel::UpEyeLeft));
-    set(F::SquintRight, squint(Channel::EyeSquintRight, Channel::CheekSquintRight, Channel::UpEyeRight));
+    set(
+        F::SquintLeft,
+        squint(
+            Channel::EyeSquintLeft,
+            Channel::CheekSquintLeft,
+            Channel::EyeBlinkLeft,
+        ),
+    );
+    set(
+        F::SquintRight,
+        squint(
+            Channel::EyeSquintRight,
+            Channel::CheekSquintRight,
+            Channel::EyeBlinkRight,
+        ),
+    );
     set(F::EyeWideLeft, d(Channel::EyeWideLeft));
     set(F::EyeWideRight, d(Channel::EyeWideRight));
     set(F::JawOpen, d(Channel::JawOpen));
@@ -388,25 +472,66 @@ fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COU
     features
 }
 
+/// Upward motion of the eye regions during the segment, in eye-squint units: the Duchenne
+/// marker (AU6 lifts the cheeks and lower lids) when the source measures region motion. Not
+/// used when the eyes blinked during or just before the segment (reopening lids move up too).
+fn lid_raise(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> f32 {
+    if apex.blink_near {
+        return 0.0;
+    }
+    let up = |channel: Channel| {
+        let value = apex.segment_max[channel.index()];
+        if value.is_finite() && value > config.noise_multiple * apex.spreads[channel.index()] {
+            value
+        } else {
+            0.0
+        }
+    };
+    0.5 * (up(Channel::UpEyeLeft) + up(Channel::UpEyeRight)) * config.duchenne_motion_gain
+}
+
 fn cosine(features: &[f32; FEATURE_COUNT], norm: f32, weights: &[(Feature, f32)]) -> f32 {
-    let dot: f32 = weights.iter().map(|&(feature, weight)| features[feature as usize] * weight).sum();
-    let weight_norm = weights.iter().map(|&(_, weight)| weight * weight).sum::<f32>().sqrt();
-    if weight_norm <= 0.0 { 0.0 } else { dot / (norm * weight_norm) }
+    let dot: f32 = weights
+        .iter()
+        .map(|&(feature, weight)| features[feature as usize] * weight)
+        .sum();
+    let weight_norm = weights
+        .iter()
+        .map(|&(_, weight)| weight * weight)
+        .sum::<f32>()
+        .sqrt();
+    if weight_norm <= 0.0 {
+        0.0
+    } else {
+        dot / (norm * weight_norm)
+    }
 }
 
 /// `numerator / denominator`, 0 when the denominator is 0.
 fn ratio(numerator: f32, denominator: f32) -> f32 {
-    if denominator > 0.0 { numerator / denominator } else { 0.0 }
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        0.0
+    }
 }
 
 /// Signed asymmetry in [-1, 1]: +1 all left, −1 all right, 0 symmetric or no movement.
 fn asymmetry(left: f32, right: f32) -> f32 {
     let larger = left.max(right);
-    if larger <= 0.0 { 0.0 } else { (left - right) / larger }
+    if larger <= 0.0 {
+        0.0
+    } else {
+        (left - right) / larger
+    }
 }
 
 /// Side of a bilateral cue: one side when its paired features are clearly one-sided.
-fn template_side(features: &[f32; FEATURE_COUNT], weights: &[(Feature, f32)], threshold: f32) -> Side {
+fn template_side(
+    features: &[f32; FEATURE_COUNT],
+    weights: &[(Feature, f32)],
+    threshold: f32,
+) -> Side {
     let (mut left, mut right) = (0.0f32, 0.0f32);
     for &(feature, weight) in weights {
         for &(l, r) in SIDE_PAIRS.iter() {
@@ -445,14 +570,19 @@ fn expression_evidence(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> Vec<Ev
         .enumerate()
         .filter(|(_, spec)| spec.role == ChannelRole::Motion)
         .map(|(index, _)| (index, apex.segment_max[index]))
-        .filter(|&(index, value)| value.is_finite() && value > config.noise_multiple * apex.spreads[index])
+        .filter(|&(index, value)| {
+            value.is_finite() && value > config.noise_multiple * apex.spreads[index]
+        })
         .collect();
     motion.sort_by(|a, b| b.1.total_cmp(&a.1));
     motion.truncate(2);
     ranked
         .into_iter()
         .chain(motion)
-        .map(|(index, delta)| Evidence { channel: CHANNELS[index].name.to_string(), delta })
+        .map(|(index, delta)| Evidence {
+            channel: CHANNELS[index].name.to_string(),
+            delta,
+        })
         .collect()
 }
 
@@ -480,7 +610,11 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
     let horizontal = z(apex.horizontal, apex.spreads[0]) + z(apex.yaw_deg, apex.spreads[2]);
     let vertical = z(apex.vertical, apex.spreads[1]) + z(apex.pitch_deg, apex.spreads[3]);
     let side = if horizontal.abs() >= vertical.abs() {
-        if horizontal > 0.0 { Side::Left } else { Side::Right }
+        if horizontal > 0.0 {
+            Side::Left
+        } else {
+            Side::Right
+        }
     } else {
         Side::Both
     };
@@ -492,7 +626,8 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
         .max(apex.pitch_deg.abs() / 30.0)
         .clamp(0.0, 1.0);
     let snr = ((apex.peak_z - 2.0) / 15.0).clamp(0.0, 1.0);
-    let mut evidence: Vec<Evidence> = [
+    // Strongest first, in units of each channel's own spread (degrees and gaze units differ).
+    let mut ranked: Vec<(f32, Channel, f32)> = [
         (Channel::GazeHorizontal, apex.horizontal),
         (Channel::GazeVertical, apex.vertical),
         (Channel::HeadYaw, apex.yaw_deg),
@@ -501,9 +636,16 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
     .into_iter()
     .zip(apex.spreads)
     .filter(|&((_, delta), spread)| delta.abs() > 2.0 * spread)
-    .map(|((channel, delta), _)| Evidence { channel: channel.name().to_string(), delta })
+    .map(|((channel, delta), spread)| (z(delta, spread).abs(), channel, delta))
     .collect();
-    evidence.sort_by(|a, b| b.delta.abs().total_cmp(&a.delta.abs()));
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let evidence = ranked
+        .into_iter()
+        .map(|(_, channel, delta)| Evidence {
+            channel: channel.name().to_string(),
+            delta,
+        })
+        .collect();
     Reading {
         cue: CueId::GazeAversion,
         side,
@@ -536,8 +678,14 @@ pub fn read_blink_cluster(summary: &BlinkClusterSummary) -> Reading {
         confidence: (0.35 + 0.4 * excess + extra).clamp(0.0, 0.95),
         valence: CueId::BlinkCluster.valence(),
         evidence: vec![
-            Evidence { channel: Channel::EyeBlinkLeft.name().to_string(), delta: summary.mean_peak_delta },
-            Evidence { channel: Channel::EyeBlinkRight.name().to_string(), delta: summary.mean_peak_delta },
+            Evidence {
+                channel: Channel::EyeBlinkLeft.name().to_string(),
+                delta: summary.mean_peak_delta,
+            },
+            Evidence {
+                channel: Channel::EyeBlinkRight.name().to_string(),
+                delta: summary.mean_peak_delta,
+            },
         ],
     }
 }
@@ -548,7 +696,11 @@ pub fn read_blink_cluster(summary: &BlinkClusterSummary) -> Reading {
 
 /// Whether the reader dares a hypothesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum HypothesisState {
     /// Not enough agreeing signals: keep watching.
     Watch,
@@ -558,7 +710,11 @@ pub enum HypothesisState {
 
 /// What happened just before a cue, supplied by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ContextKind {
     Joke,
     Question,
@@ -593,7 +749,11 @@ pub struct ContextTag {
 
 /// One signal that supports a hypothesis.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Support {
     /// A spotted cue.
     Cue {
@@ -659,7 +819,12 @@ impl Default for HypothesisConfig {
 /// Ambiguous cues (one-sided lip corner, gaze aversion) can join a cue of definite valence but
 /// cannot make a hypothesis with a context tag alone: context decides, and a tag alone does not
 /// say which way.
-pub fn hypothesize(events: &[Event], context: &[ContextTag], at_s: f64, config: &HypothesisConfig) -> Hypothesis {
+pub fn hypothesize(
+    events: &[Event],
+    context: &[ContextTag],
+    at_s: f64,
+    config: &HypothesisConfig,
+) -> Hypothesis {
     let considered: Vec<&Event> = events
         .iter()
         .filter(|e| {
@@ -682,7 +847,10 @@ pub fn hypothesize(events: &[Event], context: &[ContextTag], at_s: f64, config: 
             {
                 return watch(
                     vec![cue_support(a), cue_support(b)],
-                    &format!("Watch: {} and {} point in opposite directions — keep observing", a.cue, b.cue),
+                    &format!(
+                        "Watch: {} and {} point in opposite directions — keep observing",
+                        a.cue, b.cue
+                    ),
                 );
             }
         }
@@ -695,7 +863,9 @@ pub fn hypothesize(events: &[Event], context: &[ContextTag], at_s: f64, config: 
             if a.track != b.track || (a.apex_s - b.apex_s).abs() > config.pair_window_s {
                 continue;
             }
-            let Some((valence, agreement)) = combine(a.valence, b.valence) else { continue };
+            let Some((valence, agreement)) = combine(a.valence, b.valence) else {
+                continue;
+            };
             let confidence = 0.5 * (a.confidence + b.confidence) * agreement;
             if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
                 best = Some((confidence, valence, vec![cue_support(a), cue_support(b)]));
@@ -704,17 +874,26 @@ pub fn hypothesize(events: &[Event], context: &[ContextTag], at_s: f64, config: 
     }
     // Cue plus context tag.
     for event in considered.iter() {
-        if !matches!(event.valence, Valence::Positive | Valence::Negative | Valence::Neutral) {
+        if !matches!(
+            event.valence,
+            Valence::Positive | Valence::Negative | Valence::Neutral
+        ) {
             continue;
         }
         let tag = context
             .iter()
-            .filter(|tag| tag.at_s <= event.apex_s && tag.at_s >= event.apex_s - config.context_window_s)
+            .filter(|tag| {
+                tag.at_s <= event.apex_s && tag.at_s >= event.apex_s - config.context_window_s
+            })
             .max_by(|a, b| a.at_s.total_cmp(&b.at_s));
         if let Some(tag) = tag {
             let confidence = event.confidence * 0.85;
             if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
-                best = Some((confidence, event.valence, vec![cue_support(event), Support::Context(tag.clone())]));
+                best = Some((
+                    confidence,
+                    event.valence,
+                    vec![cue_support(event), Support::Context(tag.clone())],
+                ));
             }
         }
     }
@@ -726,13 +905,24 @@ pub fn hypothesize(events: &[Event], context: &[ContextTag], at_s: f64, config: 
                 "Possibly {} (confidence {confidence:.2}) — a hypothesis, not a verdict",
                 valence_phrase(valence)
             );
-            Hypothesis { state: HypothesisState::Hypothesis, valence, supporting, confidence, phrase }
+            Hypothesis {
+                state: HypothesisState::Hypothesis,
+                valence,
+                supporting,
+                confidence,
+                phrase,
+            }
         }
         None => {
-            let latest = considered.iter().max_by(|a, b| a.apex_s.total_cmp(&b.apex_s));
+            let latest = considered
+                .iter()
+                .max_by(|a, b| a.apex_s.total_cmp(&b.apex_s));
             let supporting = latest.map(|e| vec![cue_support(e)]).unwrap_or_default();
             let phrase = match latest {
-                Some(e) => format!("Watch: {} alone is not enough — a single cue is never a verdict", e.cue),
+                Some(e) => format!(
+                    "Watch: {} alone is not enough — a single cue is never a verdict",
+                    e.cue
+                ),
                 None => "Watch: nothing to read yet".to_string(),
             };
             watch(supporting, &phrase)
@@ -751,11 +941,19 @@ fn watch(supporting: Vec<Support>, phrase: &str) -> Hypothesis {
 }
 
 fn cue_support(event: &Event) -> Support {
-    Support::Cue { cue: event.cue, track: event.track, apex_s: event.apex_s, confidence: event.confidence }
+    Support::Cue {
+        cue: event.cue,
+        track: event.track,
+        apex_s: event.apex_s,
+        confidence: event.confidence,
+    }
 }
 
 fn conflicting(a: Valence, b: Valence) -> bool {
-    matches!((a, b), (Valence::Positive, Valence::Negative) | (Valence::Negative, Valence::Positive))
+    matches!(
+        (a, b),
+        (Valence::Positive, Valence::Negative) | (Valence::Negative, Valence::Positive)
+    )
 }
 
 /// The shared valence of two cues and how well they agree, or `None` when they do not.
@@ -763,9 +961,8 @@ fn combine(a: Valence, b: Valence) -> Option<(Valence, f32)> {
     use Valence::*;
     match (a, b) {
         (Positive, Positive) | (Negative, Negative) | (Neutral, Neutral) => Some((a, 1.0)),
-        (Ambiguous, definite @ (Positive | Negative | Neutral)) | (definite @ (Positive | Negative | Neutral), Ambiguous) => {
-            Some((definite, 0.8))
-        }
+        (Ambiguous, definite @ (Positive | Negative | Neutral))
+        | (definite @ (Positive | Negative | Neutral), Ambiguous) => Some((definite, 0.8)),
         _ => None,
     }
 }
@@ -797,12 +994,21 @@ mod tests {
             for &(channel, delta) in moves {
                 deltas[channel.index()] = delta;
             }
-            Apex { deltas, spreads: [0.01; CHANNEL_COUNT], segment_max: deltas }
+            Apex {
+                deltas,
+                spreads: [0.01; CHANNEL_COUNT],
+                segment_max: deltas,
+            }
         }
 
         fn read(&self) -> Option<Reading> {
-            let snapshot =
-                ApexSnapshot { deltas: &self.deltas, spreads: &self.spreads, segment_max: &self.segment_max, peak_z: 20.0 };
+            let snapshot = ApexSnapshot {
+                deltas: &self.deltas,
+                spreads: &self.spreads,
+                segment_max: &self.segment_max,
+                peak_z: 20.0,
+                blink_near: false,
+            };
             read_expression(&snapshot, &ReaderConfig::default(), &[])
         }
     }
@@ -818,7 +1024,10 @@ mod tests {
             (C::EyeSquintRight, 0.14),
         ]);
         let reading = genuine.read().unwrap();
-        assert_eq!((reading.cue, reading.side), (CueId::GenuineSmile, Side::Both));
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::GenuineSmile, Side::Both)
+        );
         assert_eq!(reading.valence, Valence::Positive);
         assert_eq!(reading.evidence[0].channel, "mouthSmileRight");
         let polite = Apex::new(&[(C::MouthSmileLeft, 0.4), (C::MouthSmileRight, 0.42)]);
@@ -827,15 +1036,29 @@ mod tests {
 
     #[test]
     fn a_one_sided_corner_is_unilateral_with_its_side() {
-        let right = Apex::new(&[(C::MouthSmileRight, 0.3), (C::MouthDimpleRight, 0.1), (C::MouthSmileLeft, 0.03)]);
+        let right = Apex::new(&[
+            (C::MouthSmileRight, 0.3),
+            (C::MouthDimpleRight, 0.1),
+            (C::MouthSmileLeft, 0.03),
+        ]);
         let reading = right.read().unwrap();
-        assert_eq!((reading.cue, reading.side), (CueId::UnilateralLipCorner, Side::Right));
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::UnilateralLipCorner, Side::Right)
+        );
     }
 
     #[test]
     fn brows_and_eyes_and_mouth_give_their_cues() {
         let cases: [(&[(Channel, f32)], CueId); 6] = [
-            (&[(C::BrowInnerUp, 0.3), (C::BrowOuterUpLeft, 0.25), (C::BrowOuterUpRight, 0.25)], CueId::EyebrowFlash),
+            (
+                &[
+                    (C::BrowInnerUp, 0.3),
+                    (C::BrowOuterUpLeft, 0.25),
+                    (C::BrowOuterUpRight, 0.25),
+                ],
+                CueId::EyebrowFlash,
+            ),
             (
                 &[
                     (C::BrowInnerUp, 0.3),
@@ -847,7 +1070,10 @@ mod tests {
                 ],
                 CueId::MicroSurprise,
             ),
-            (&[(C::BrowDownLeft, 0.3), (C::BrowDownRight, 0.28)], CueId::MicroFrown),
+            (
+                &[(C::BrowDownLeft, 0.3), (C::BrowDownRight, 0.28)],
+                CueId::MicroFrown,
+            ),
             (
                 &[
                     (C::BrowDownLeft, 0.3),
@@ -859,16 +1085,31 @@ mod tests {
                 ],
                 CueId::MicroAnger,
             ),
-            (&[(C::MouthPressLeft, 0.3), (C::MouthPressRight, 0.3), (C::MouthRollLower, 0.15)], CueId::LipCompression),
             (
-                &[(C::NoseSneerLeft, 0.3), (C::NoseSneerRight, 0.3), (C::MouthUpperUpLeft, 0.2), (C::MouthUpperUpRight, 0.2)],
+                &[
+                    (C::MouthPressLeft, 0.3),
+                    (C::MouthPressRight, 0.3),
+                    (C::MouthRollLower, 0.15),
+                ],
+                CueId::LipCompression,
+            ),
+            (
+                &[
+                    (C::NoseSneerLeft, 0.3),
+                    (C::NoseSneerRight, 0.3),
+                    (C::MouthUpperUpLeft, 0.2),
+                    (C::MouthUpperUpRight, 0.2),
+                ],
                 CueId::NoseWrinkle,
             ),
         ];
         for (moves, cue) in cases {
             let reading = Apex::new(moves).read().unwrap();
             assert_eq!(reading.cue, cue, "{moves:?}");
-            assert!(reading.confidence > 0.3 && reading.confidence <= 1.0, "{reading:?}");
+            assert!(
+                reading.confidence > 0.3 && reading.confidence <= 1.0,
+                "{reading:?}"
+            );
         }
     }
 
@@ -876,21 +1117,53 @@ mod tests {
     fn one_sided_brow_raise_reports_its_side_and_unavailable_cues_are_skipped() {
         let left = Apex::new(&[(C::BrowOuterUpLeft, 0.3), (C::BrowInnerUp, 0.1)]);
         let reading = left.read().unwrap();
-        assert_eq!((reading.cue, reading.side), (CueId::EyebrowFlash, Side::Left));
-        let snapshot =
-            ApexSnapshot { deltas: &left.deltas, spreads: &left.spreads, segment_max: &left.segment_max, peak_z: 20.0 };
-        assert_eq!(read_expression(&snapshot, &ReaderConfig::default(), &[CueId::EyebrowFlash]), None);
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::EyebrowFlash, Side::Left)
+        );
+        let snapshot = ApexSnapshot {
+            deltas: &left.deltas,
+            spreads: &left.spreads,
+            segment_max: &left.segment_max,
+            peak_z: 20.0,
+            blink_near: false,
+        };
+        assert_eq!(
+            read_expression(&snapshot, &ReaderConfig::default(), &[CueId::EyebrowFlash]),
+            None
+        );
     }
 
     #[test]
     fn region_motion_under_the_eyes_is_a_duchenne_marker() {
         let mut smile = Apex::new(&[(C::MouthSmileLeft, 0.4), (C::MouthSmileRight, 0.4)]);
         assert_eq!(smile.read().unwrap().cue, CueId::PoliteSmile);
+        smile.spreads[C::UpEyeLeft.index()] = 0.002;
+        smile.spreads[C::UpEyeRight.index()] = 0.002;
         smile.segment_max[C::UpEyeLeft.index()] = 0.01;
         smile.segment_max[C::UpEyeRight.index()] = 0.012;
         let reading = smile.read().unwrap();
         assert_eq!(reading.cue, CueId::GenuineSmile);
-        assert!(reading.evidence.iter().any(|e| e.channel == "region:eye_right_up"));
+        assert!(
+            reading
+                .evidence
+                .iter()
+                .any(|e| e.channel == "region:eye_right_up")
+        );
+        // After a blink the same motion is the lids reopening.
+        let snapshot = ApexSnapshot {
+            deltas: &smile.deltas,
+            spreads: &smile.spreads,
+            segment_max: &smile.segment_max,
+            peak_z: 20.0,
+            blink_near: true,
+        };
+        assert_eq!(
+            read_expression(&snapshot, &ReaderConfig::default(), &[])
+                .unwrap()
+                .cue,
+            CueId::PoliteSmile
+        );
     }
 
     #[test]
@@ -910,9 +1183,17 @@ mod tests {
             peak_z: 12.0,
         };
         let reading = read_gaze(&apex);
-        assert_eq!((reading.cue, reading.side), (CueId::GazeAversion, Side::Right));
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::GazeAversion, Side::Right)
+        );
         assert_eq!(reading.evidence[0].channel, "gaze:horizontal");
-        let down = GazeApex { horizontal: 0.0, vertical: -0.4, yaw_deg: 0.0, ..apex };
+        let down = GazeApex {
+            horizontal: 0.0,
+            vertical: -0.4,
+            yaw_deg: 0.0,
+            ..apex
+        };
         assert_eq!(read_gaze(&down).side, Side::Both);
     }
 
@@ -935,9 +1216,15 @@ mod tests {
 
     #[test]
     fn hypothesis_phrase_reads_well() {
-        let events = [event(CueId::GenuineSmile, 10.0, 0.7), event(CueId::EyebrowFlash, 11.0, 0.6)];
+        let events = [
+            event(CueId::GenuineSmile, 10.0, 0.7),
+            event(CueId::EyebrowFlash, 11.0, 0.6),
+        ];
         let h = hypothesize(&events, &[], 11.5, &HypothesisConfig::default());
         assert_eq!(h.state, HypothesisState::Hypothesis);
-        assert_eq!(h.phrase, "Possibly positive interest (confidence 0.65) — a hypothesis, not a verdict");
+        assert_eq!(
+            h.phrase,
+            "Possibly positive interest (confidence 0.65) — a hypothesis, not a verdict"
+        );
     }
 }

@@ -33,19 +33,42 @@
 //!
 //! Steady state allocates nothing per frame (ring buffers are sized at the first frame of a
 //! track); events allocate their evidence list.
+//!
+//! ```
+//! use microcue_core::{BlendshapeIndex as B, CueId, FaceSignals, Spotter, SpotterConfig, TrackId};
+//!
+//! let mut spotter = Spotter::new(SpotterConfig::default());
+//! let mut events = Vec::new();
+//! for i in 0..300 {
+//!     let pts_s = f64::from(i) / 30.0;
+//!     let mut frame = FaceSignals::neutral(TrackId(0), pts_s);
+//!     // A 200 ms raise of both brows at 5 s, peaking at 5.1 s.
+//!     let raise = (0.4 - 4.0 * (pts_s - 5.1).abs()).max(0.0) as f32;
+//!     for brow in [B::BROW_INNER_UP, B::BROW_OUTER_UP_LEFT, B::BROW_OUTER_UP_RIGHT] {
+//!         frame.blendshapes[brow.0] = raise;
+//!     }
+//!     spotter.push(&frame, &mut events);
+//! }
+//! spotter.finish(&mut events);
+//! assert_eq!(events.len(), 1);
+//! assert_eq!(events[0].cue, CueId::EyebrowFlash);
+//! assert!(events[0].onset_s < 5.1 && 5.1 < events[0].offset_s);
+//! ```
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{
-    Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues, extract_channels,
+    Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues,
+    extract_channels,
 };
 use crate::cue::{CueId, Scale};
 use crate::event::Event;
 use crate::reader::{
-    ApexSnapshot, BlinkClusterSummary, GazeApex, ReaderConfig, Reading, read_blink_cluster, read_expression, read_gaze,
+    ApexSnapshot, BlinkClusterSummary, GazeApex, ReaderConfig, Reading, read_blink_cluster,
+    read_expression, read_gaze,
 };
-use crate::signals::{FaceSignals, TrackId};
+use crate::signals::{BLENDSHAPE_COUNT, FaceSignals, TrackId};
 
 /// Hysteresis settings of the expression detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,9 +82,24 @@ pub struct ExpressionConfig {
     pub boundary_fraction: f32,
     /// Shorter movements are dropped.
     pub min_duration_ms: f64,
-    /// A segment still open after this long is closed as a macro movement and the baseline
-    /// adapts to the new level.
+    /// A segment still open after this long is closed as a macro movement; nothing new opens
+    /// until the face settles.
     pub max_duration_s: f64,
+    /// An expression held this long after such a close has become the new normal: the
+    /// baseline adapts to it.
+    pub adapt_after_s: f64,
+    /// When a movement falls below `boundary_fraction` of its peak but the face does not settle
+    /// (score still above `z_low`), the rest counts as a new movement only if it rises to
+    /// `split_rise` × its starting score (and `z_high`).
+    pub split_rise: f32,
+    /// Speech activity (mean absolute deviation of `jawOpen` from its 0.5 s running mean)
+    /// below which the person counts as silent...
+    pub speech_quiet: f32,
+    /// ... and above which as talking. In between, the factor below phases in.
+    pub speech_talking: f32,
+    /// While the person talks, lip press / roll / upper-lip channels need this many times
+    /// their usual rise (speech presses the lips on every /p/, /b/, /m/).
+    pub speech_gain: f32,
 }
 
 impl Default for ExpressionConfig {
@@ -72,6 +110,11 @@ impl Default for ExpressionConfig {
             boundary_fraction: 0.2,
             min_duration_ms: 30.0,
             max_duration_s: 4.0,
+            adapt_after_s: 8.0,
+            split_rise: 2.0,
+            speech_quiet: 0.01,
+            speech_talking: 0.03,
+            speech_gain: 2.5,
         }
     }
 }
@@ -91,11 +134,24 @@ pub struct GazeConfig {
     pub min_duration_s: f64,
     /// Longest glance; looking away for longer is a change of attention, not a quick aversion.
     pub max_duration_s: f64,
+    /// While the eyelids are closed by more than this over the baseline (eyeBlink units), gaze
+    /// is not measured: MediaPipe's eyeLook channels follow the closing lids.
+    pub blink_mask: f32,
+    /// ... nor for this long after (the eyeLook channels settle more slowly than the lids).
+    pub blink_tail_s: f64,
 }
 
 impl Default for GazeConfig {
     fn default() -> Self {
-        GazeConfig { z_high: 6.0, z_low: 3.0, boundary_fraction: 0.3, min_duration_s: 0.2, max_duration_s: 1.5 }
+        GazeConfig {
+            z_high: 6.0,
+            z_low: 3.0,
+            boundary_fraction: 0.3,
+            min_duration_s: 0.2,
+            max_duration_s: 1.5,
+            blink_mask: 0.15,
+            blink_tail_s: 0.2,
+        }
     }
 }
 
@@ -199,7 +255,10 @@ impl SpotterConfig {
         self.baseline.validate()?;
         self.reader.validate()?;
         if !(0.0..=1.0).contains(&self.presence_min) {
-            return Err(format!("presence_min must be in [0, 1], got {}", self.presence_min));
+            return Err(format!(
+                "presence_min must be in [0, 1], got {}",
+                self.presence_min
+            ));
         }
         let positive_s = [
             ("max_gap_s", self.max_gap_s),
@@ -220,8 +279,13 @@ impl SpotterConfig {
         let non_negative_s = [
             ("settle_s", self.settle_s),
             ("smoothing_tau_s", self.smoothing_tau_s),
-            ("expression.min_duration_ms", self.expression.min_duration_ms),
+            (
+                "expression.min_duration_ms",
+                self.expression.min_duration_ms,
+            ),
             ("gaze.min_duration_s", self.gaze.min_duration_s),
+            ("expression.adapt_after_s", self.expression.adapt_after_s),
+            ("gaze.blink_tail_s", self.gaze.blink_tail_s),
             ("blink.prior_weight_s", self.blink.prior_weight_s),
         ];
         for (name, value) in non_negative_s {
@@ -234,11 +298,36 @@ impl SpotterConfig {
             ("gaze", self.gaze.z_low, self.gaze.z_high),
         ] {
             if !(low.is_finite() && high.is_finite() && 0.0 < low && low <= high) {
-                return Err(format!("{name}: need 0 < z_low <= z_high, got z_low {low}, z_high {high}"));
+                return Err(format!(
+                    "{name}: need 0 < z_low <= z_high, got z_low {low}, z_high {high}"
+                ));
             }
         }
+        if !(self.expression.speech_gain.is_finite() && self.expression.speech_gain >= 1.0) {
+            return Err(format!(
+                "expression.speech_gain must be >= 1, got {}",
+                self.expression.speech_gain
+            ));
+        }
+        if !(0.0 <= self.expression.speech_quiet
+            && self.expression.speech_quiet < self.expression.speech_talking)
+        {
+            return Err(format!(
+                "expression: need 0 <= speech_quiet < speech_talking, got {} and {}",
+                self.expression.speech_quiet, self.expression.speech_talking
+            ));
+        }
+        if !(self.expression.split_rise.is_finite() && self.expression.split_rise >= 1.0) {
+            return Err(format!(
+                "expression.split_rise must be >= 1, got {}",
+                self.expression.split_rise
+            ));
+        }
         for (name, value) in [
-            ("expression.boundary_fraction", self.expression.boundary_fraction),
+            (
+                "expression.boundary_fraction",
+                self.expression.boundary_fraction,
+            ),
             ("gaze.boundary_fraction", self.gaze.boundary_fraction),
         ] {
             if !(0.0..1.0).contains(&value) {
@@ -251,8 +340,17 @@ impl SpotterConfig {
                 self.gaze.min_duration_s, self.gaze.max_duration_s
             ));
         }
+        if !(self.gaze.blink_mask.is_finite() && self.gaze.blink_mask >= 0.0) {
+            return Err(format!(
+                "gaze.blink_mask must be >= 0, got {}",
+                self.gaze.blink_mask
+            ));
+        }
         if self.blink.min_blinks < 2 {
-            return Err(format!("blink.min_blinks must be at least 2, got {}", self.blink.min_blinks));
+            return Err(format!(
+                "blink.min_blinks must be at least 2, got {}",
+                self.blink.min_blinks
+            ));
         }
         Ok(())
     }
@@ -270,7 +368,7 @@ pub struct SpotterStats {
     pub frames_out_of_order: u64,
     /// Frames whose presence was below `presence_min`.
     pub frames_low_presence: u64,
-    /// Frames with non-finite values (dropped, like a lost face).
+    /// Frames with non-finite values or not 52 blendshapes (dropped, like a lost face).
     pub frames_invalid: u64,
     /// Time gaps longer than `max_gap_s`.
     pub gaps: u64,
@@ -299,7 +397,11 @@ pub struct Spotter {
 impl Spotter {
     /// A spotter with no tracks yet. `config` should have passed [`SpotterConfig::validate`].
     pub fn new(config: SpotterConfig) -> Self {
-        Spotter { config, tracks: Vec::new(), stats: SpotterStats::default() }
+        Spotter {
+            config,
+            tracks: Vec::new(),
+            stats: SpotterStats::default(),
+        }
     }
 
     /// The settings.
@@ -319,7 +421,8 @@ impl Spotter {
         let index = match self.tracks.iter().position(|t| t.track == signals.track) {
             Some(index) => index,
             None => {
-                self.tracks.push(TrackState::new(signals.track, &self.config));
+                self.tracks
+                    .push(TrackState::new(signals.track, &self.config));
                 self.tracks.len() - 1
             }
         };
@@ -356,6 +459,32 @@ pub fn analyze_all(signals: &[FaceSignals], config: &SpotterConfig) -> Vec<Event
 // Per-track state
 // ---------------------------------------------------------------------------------------------
 
+/// Region motion compares a frame with one about this long before it (plus a blink's length):
+/// a blink this long before a segment still shows in its eye-region motion.
+const EYE_MOTION_REFERENCE_S: f64 = 0.3;
+
+/// Lip channels that move with speech (bilabial closures, lip rounding).
+const SPEECH_CHANNELS: [Channel; 6] = [
+    Channel::MouthPressLeft,
+    Channel::MouthPressRight,
+    Channel::MouthRollLower,
+    Channel::MouthRollUpper,
+    Channel::MouthUpperUpLeft,
+    Channel::MouthUpperUpRight,
+];
+/// Time constant of the jaw's running mean, seconds.
+const SPEECH_MEAN_S: f64 = 0.5;
+/// Time constant of the speech activity (mean absolute jaw deviation), seconds.
+const SPEECH_ACTIVITY_S: f64 = 0.7;
+
+/// The channels of the gaze detector.
+const GAZE_CHANNELS: [Channel; 4] = [
+    Channel::GazeHorizontal,
+    Channel::GazeVertical,
+    Channel::HeadYaw,
+    Channel::HeadPitch,
+];
+
 const EXPRESSION: usize = 0;
 const GAZE: usize = 1;
 
@@ -372,7 +501,12 @@ struct ScoreHistory {
 
 impl ScoreHistory {
     fn new(capacity: usize) -> Self {
-        ScoreHistory { times: vec![0.0; capacity], scores: vec![[0.0; 2]; capacity], next_frame: 0, len: 0 }
+        ScoreHistory {
+            times: vec![0.0; capacity],
+            scores: vec![[0.0; 2]; capacity],
+            next_frame: 0,
+            len: 0,
+        }
     }
 
     fn capacity(&self) -> usize {
@@ -429,6 +563,12 @@ struct Segment {
     peak_s: f64,
     apex_deltas: ChannelValues,
     segment_max: ChannelValues,
+    /// Score at which the candidate becomes active.
+    activation_z: f32,
+    /// The segment began in the unsettled tail of a previous movement.
+    tail: bool,
+    /// When the segment became active.
+    active_since_s: f64,
 }
 
 impl Segment {
@@ -442,6 +582,9 @@ impl Segment {
             peak_s: 0.0,
             apex_deltas: [0.0; CHANNEL_COUNT],
             segment_max: [f32::NEG_INFINITY; CHANNEL_COUNT],
+            activation_z: f32::INFINITY,
+            tail: false,
+            active_since_s: f64::NEG_INFINITY,
         }
     }
 
@@ -451,6 +594,7 @@ impl Segment {
 
     fn open(&mut self, frame: u64, pts_s: f64, z: f32, deltas: &ChannelValues) {
         self.phase = Phase::Candidate;
+        self.tail = false;
         self.start_frame = frame;
         self.start_s = pts_s;
         self.peak_z = z;
@@ -479,7 +623,11 @@ impl Segment {
         if !self.is_open() {
             return None;
         }
-        let before = self.start_frame.checked_sub(1).and_then(|f| history.get(f, 0)).map(|(t, _)| t);
+        let before = self
+            .start_frame
+            .checked_sub(1)
+            .and_then(|f| history.get(f, 0))
+            .map(|(t, _)| t);
         Some(before.unwrap_or(self.start_s))
     }
 }
@@ -548,7 +696,8 @@ impl BlinkDetector {
 
     fn rate_per_s(&self, config: &BlinkConfig) -> f64 {
         let prior = f64::from(config.prior_rate_per_min) / 60.0;
-        (self.rate_blinks + prior * config.prior_weight_s) / (self.rate_time_s + config.prior_weight_s).max(1e-9)
+        (self.rate_blinks + prior * config.prior_weight_s)
+            / (self.rate_time_s + config.prior_weight_s).max(1e-9)
     }
 
     /// One frame. Returns a finished cluster, if any.
@@ -589,7 +738,10 @@ impl BlinkDetector {
             self.in_blink = false;
             let (previous_s, previous_delta) = self.previous.unwrap_or((pts_s, delta));
             let offset_s = crossing(pts_s, delta, previous_s, previous_delta, low);
-            if !self.too_long && self.peak_delta >= threshold && offset_s - self.onset_s <= config.max_blink_s {
+            if !self.too_long
+                && self.peak_delta >= threshold
+                && offset_s - self.onset_s <= config.max_blink_s
+            {
                 finished = Some(Blink {
                     onset_s: self.onset_s,
                     peak_s: self.peak_s,
@@ -602,7 +754,9 @@ impl BlinkDetector {
 
         let mut cluster = None;
         if let Some(blink) = finished {
-            if self.chain_len > 0 && blink.onset_s - self.chain[self.chain_len - 1].offset_s > config.max_interval_s {
+            if self.chain_len > 0
+                && blink.onset_s - self.chain[self.chain_len - 1].offset_s > config.max_interval_s
+            {
                 cluster = self.close_chain(config);
             }
             if self.chain_len == MAX_CHAIN {
@@ -625,19 +779,32 @@ impl BlinkDetector {
         self.chain_len = 0;
         let (first, last) = (*chain.first()?, *chain.last()?);
         let densest = (0..chain.len())
-            .map(|i| chain[i..].iter().take_while(|b| b.onset_s - chain[i].onset_s <= config.window_s).count())
+            .map(|i| {
+                chain[i..]
+                    .iter()
+                    .take_while(|b| b.onset_s - chain[i].onset_s <= config.window_s)
+                    .count()
+            })
             .max()
             .unwrap_or(0);
         let span_s = (last.offset_s - first.onset_s).max(config.window_s);
         let expected = self.rate_per_s(config) * span_s;
         let blinks = chain.len();
-        if densest >= config.min_blinks && blinks as f64 >= f64::from(config.rate_ratio) * expected {
+        if densest >= config.min_blinks && blinks as f64 >= f64::from(config.rate_ratio) * expected
+        {
             let middle = chain[blinks / 2];
             let mean_peak_delta = chain.iter().map(|b| b.peak_delta).sum::<f32>() / blinks as f32;
             Some((
                 first,
-                Blink { peak_s: middle.peak_s, ..last },
-                BlinkClusterSummary { blinks, expected_blinks: expected as f32, mean_peak_delta },
+                Blink {
+                    peak_s: middle.peak_s,
+                    ..last
+                },
+                BlinkClusterSummary {
+                    blinks,
+                    expected_blinks: expected as f32,
+                    mean_peak_delta,
+                },
             ))
         } else {
             // Natural blinks: they teach the person's rate.
@@ -681,11 +848,31 @@ struct TrackState {
     gaze: Segment,
     blinks: BlinkDetector,
     pending: Vec<(Priority, Event)>,
+    /// Last time the eyelids were closed well over the baseline.
+    eyes_closed_s: f64,
+    /// Running mean of the jaw opening and the mean absolute deviation from it (speech).
+    jaw_mean: f32,
+    speech_activity: f32,
+    /// Rise of each trigger channel held since a long expression was closed (0: none); deltas
+    /// are measured over it until the channel is back near its baseline.
+    held: ChannelValues,
+    /// Whether any channel is held, and since when.
+    holding: bool,
+    held_since_s: f64,
+    /// Gaze is held (not measured) until then: the eyes blinked.
+    gaze_hold_until_s: f64,
+    /// Gaze deltas and score from before the blink.
+    held_gaze: [f32; 4],
+    held_gaze_z: f32,
 }
 
 impl TrackState {
     fn new(track: TrackId, config: &SpotterConfig) -> Self {
-        let seconds = config.expression.max_duration_s.max(config.gaze.max_duration_s) + 1.0;
+        let seconds = config
+            .expression
+            .max_duration_s
+            .max(config.gaze.max_duration_s)
+            + 1.0;
         let capacity = ((seconds * config.max_fps).ceil() as usize).clamp(64, 1 << 20);
         TrackState {
             track,
@@ -701,10 +888,25 @@ impl TrackState {
             gaze: Segment::new(),
             blinks: BlinkDetector::new(),
             pending: Vec::with_capacity(8),
+            eyes_closed_s: f64::NEG_INFINITY,
+            jaw_mean: 0.0,
+            speech_activity: 0.0,
+            held: [0.0; CHANNEL_COUNT],
+            holding: false,
+            held_since_s: f64::NEG_INFINITY,
+            gaze_hold_until_s: f64::NEG_INFINITY,
+            held_gaze: [0.0; 4],
+            held_gaze_z: 0.0,
         }
     }
 
-    fn push(&mut self, signals: &FaceSignals, config: &SpotterConfig, stats: &mut SpotterStats, out: &mut Vec<Event>) {
+    fn push(
+        &mut self,
+        signals: &FaceSignals,
+        config: &SpotterConfig,
+        stats: &mut SpotterStats,
+        out: &mut Vec<Event>,
+    ) {
         stats.frames += 1;
         let pts_s = signals.pts_s;
         if !pts_s.is_finite() {
@@ -719,24 +921,32 @@ impl TrackState {
             }
             if pts_s - last > config.max_gap_s {
                 stats.gaps += 1;
-                self.interrupt(pts_s, pts_s - last > config.rewarm_after_gap_s, config, stats, out);
+                self.interrupt(
+                    pts_s,
+                    pts_s - last > config.rewarm_after_gap_s,
+                    config,
+                    stats,
+                    out,
+                );
             } else {
                 dt_s = Some(pts_s - last);
             }
         }
         self.last_pts_s = Some(pts_s);
 
-        if !(signals.presence >= config.presence_min) {
+        // NaN presence counts as no face.
+        if signals.presence.is_nan() || signals.presence < config.presence_min {
             stats.frames_low_presence += 1;
             self.interrupt(pts_s, false, config, stats, out);
             return;
         }
         extract_channels(signals, &mut self.raw);
-        let valid = self
-            .raw
-            .iter()
-            .zip(CHANNELS.iter())
-            .all(|(value, spec)| value.is_finite() || spec.role == ChannelRole::Motion);
+        let valid = signals.blendshapes.len() == BLENDSHAPE_COUNT
+            && self
+                .raw
+                .iter()
+                .zip(CHANNELS.iter())
+                .all(|(value, spec)| value.is_finite() || spec.role == ChannelRole::Motion);
         if !valid {
             stats.frames_invalid += 1;
             self.interrupt(pts_s, false, config, stats, out);
@@ -763,7 +973,15 @@ impl TrackState {
         }
         self.smoothed_valid = true;
 
-        let learning = self.expression.phase != Phase::Active && self.gaze.phase != Phase::Active;
+        // The baseline learns only from a settled face: not during a movement, not from the
+        // unsettled tail of one, and not while a long expression is held (unless it is held so
+        // long that it has become the new normal).
+        let held_briefly =
+            self.holding && pts_s - self.held_since_s < config.expression.adapt_after_s;
+        let learning = self.expression.phase != Phase::Active
+            && !(self.expression.tail && self.expression.is_open())
+            && !held_briefly
+            && self.gaze.phase != Phase::Active;
         self.baseline.observe(pts_s, &self.smoothed, learning);
         if !self.baseline.is_ready() {
             self.history.push(pts_s, [0.0, 0.0]);
@@ -776,34 +994,127 @@ impl TrackState {
         let spread = *self.baseline.spread();
         let mut expression_z = 0.0f32;
         let mut gaze_z = 0.0f32;
+        // Speech: how much the jaw moves around its recent mean. While the person talks, the
+        // lips press and roll on every /p/, /b/, /m/: those channels need a larger rise.
+        let jaw = self.smoothed[Channel::JawOpen.index()];
+        if let Some(dt_s) = dt_s {
+            let slow = (1.0 - (-dt_s / SPEECH_MEAN_S).exp()) as f32;
+            let activity = (1.0 - (-dt_s / SPEECH_ACTIVITY_S).exp()) as f32;
+            self.jaw_mean += slow * (jaw - self.jaw_mean);
+            self.speech_activity += activity * ((jaw - self.jaw_mean).abs() - self.speech_activity);
+        } else {
+            self.jaw_mean = jaw;
+            self.speech_activity = 0.0;
+        }
+        let talking = ((self.speech_activity - config.expression.speech_quiet)
+            / (config.expression.speech_talking - config.expression.speech_quiet).max(1e-6))
+        .clamp(0.0, 1.0);
+        let speech_factor = 1.0 + (config.expression.speech_gain - 1.0) * talking;
+
+        self.holding = false;
         for (index, spec) in CHANNELS.iter().enumerate() {
-            let delta = self.smoothed[index] - level[index];
-            self.deltas[index] = delta;
+            let mut delta = self.smoothed[index] - level[index];
             if !delta.is_finite() {
+                self.deltas[index] = delta;
                 continue;
             }
+            // A long expression that is still held: measure change relative to it, until the
+            // channel is back near its baseline.
+            let held = &mut self.held[index];
+            if *held > 0.0 {
+                if delta < config.expression.z_low * spread[index] {
+                    *held = 0.0;
+                } else {
+                    *held = held.max(delta);
+                    delta -= *held;
+                    self.holding = true;
+                }
+            }
+            self.deltas[index] = delta;
             match spec.role {
-                ChannelRole::Trigger => expression_z = expression_z.max(delta / spread[index]),
+                ChannelRole::Trigger => {
+                    let factor = if SPEECH_CHANNELS.contains(&spec.channel) {
+                        speech_factor
+                    } else {
+                        1.0
+                    };
+                    expression_z = expression_z.max(delta / (spread[index] * factor));
+                }
                 ChannelRole::Gaze => gaze_z = gaze_z.max(delta.abs() / spread[index]),
                 _ => {}
             }
         }
+
+        // Blinks move MediaPipe's eyeLook channels (eyes "look down" as the lids close, and
+        // in/out jump): while the eyes blink, and shortly after, gaze is not measured — the
+        // gaze channels keep their values from before the blink.
+        let blink_delta = 0.5
+            * (self.deltas[Channel::EyeBlinkLeft.index()]
+                + self.deltas[Channel::EyeBlinkRight.index()]);
+        if blink_delta > config.gaze.blink_mask {
+            self.gaze_hold_until_s = pts_s + config.gaze.blink_tail_s;
+        }
+        if pts_s <= self.gaze_hold_until_s {
+            for (slot, channel) in GAZE_CHANNELS.iter().enumerate() {
+                self.deltas[channel.index()] = self.held_gaze[slot];
+            }
+            gaze_z = self.held_gaze_z;
+        } else {
+            for (slot, channel) in GAZE_CHANNELS.iter().enumerate() {
+                self.held_gaze[slot] = self.deltas[channel.index()];
+            }
+            self.held_gaze_z = gaze_z;
+        }
+
         let frame = self.history.push(pts_s, [expression_z, gaze_z]);
+        if std::env::var("H1_TRACE").is_ok_and(|v| {
+            let mut p = v.split(',');
+            let a: f64 = p.next().unwrap().parse().unwrap();
+            let b: f64 = p.next().unwrap().parse().unwrap();
+            pts_s >= a && pts_s <= b
+        }) {
+            let top = CHANNELS
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.role == ChannelRole::Trigger)
+                .max_by(|a, b| {
+                    (self.deltas[a.0] / spread[a.0]).total_cmp(&(self.deltas[b.0] / spread[b.0]))
+                })
+                .map(|(i, c)| format!("{}={:.2}/{:.3}", c.name, self.deltas[i], spread[i]))
+                .unwrap_or_default();
+            let i = Channel::MouthSmileLeft.index();
+            eprintln!(
+                "   smileL raw {:.2} smooth {:.2} level {:.3} spread {:.3}",
+                self.raw[i], self.smoothed[i], level[i], spread[i]
+            );
+            eprintln!(
+                "TRACE {pts_s:.2} z {expression_z:.1} phase {:?} peak {:.1} tail {} act {:.1} {top}",
+                self.expression.phase,
+                self.expression.peak_z,
+                self.expression.tail,
+                self.expression.activation_z
+            );
+        }
         let may_open = pts_s >= self.settle_until_s;
 
         self.update_expression(frame, pts_s, expression_z, may_open, config, stats);
         self.update_gaze(frame, pts_s, gaze_z, may_open, config, stats);
 
-        let blink_delta = 0.5
-            * (self.deltas[Channel::EyeBlinkLeft.index()] + self.deltas[Channel::EyeBlinkRight.index()]);
         let blink_spread =
             0.5 * (spread[Channel::EyeBlinkLeft.index()] + spread[Channel::EyeBlinkRight.index()]);
-        if let Some((first, last, summary)) =
-            self.blinks.update(pts_s, dt_s.unwrap_or(0.0), blink_delta, blink_spread, &config.blink)
-        {
+        if blink_delta > config.reader.blink_masks_eye_motion {
+            self.eyes_closed_s = pts_s;
+        }
+        if let Some((first, last, summary)) = self.blinks.update(
+            pts_s,
+            dt_s.unwrap_or(0.0),
+            blink_delta,
+            blink_spread,
+            &config.blink,
+        ) {
             let reading = read_blink_cluster(&summary);
             let event = self.make_event(first.onset_s, last.peak_s, last.offset_s, reading);
-            self.offer(Priority::BlinkCluster, event, stats);
+            self.offer(Priority::BlinkCluster, event, config, stats);
         }
 
         self.release(pts_s, out, stats);
@@ -823,8 +1134,9 @@ impl TrackState {
             Phase::Idle => {
                 if z >= settings.z_low && may_open {
                     self.expression.open(frame, pts_s, z, &self.deltas);
+                    self.expression.activation_z = settings.z_high;
                     if z >= settings.z_high {
-                        self.activate_expression(config);
+                        self.activate_expression(pts_s, config);
                     }
                 }
             }
@@ -834,23 +1146,57 @@ impl TrackState {
                 }
             }
             Phase::Candidate | Phase::Active => {
+                let lobe_over = self.expression.phase == Phase::Active
+                    && z < settings.boundary_fraction * self.expression.peak_z;
+                if z >= settings.z_low && lobe_over {
+                    // The movement has returned most of the way but the face has not settled:
+                    // close it here and watch the rest as a possible new movement (a lip press
+                    // turning into a smile). The rest must rise clearly to count.
+                    self.close_expression(frame, config, stats);
+                    self.expression.open(frame, pts_s, z, &self.deltas);
+                    self.expression.activation_z = settings.z_high.max(settings.split_rise * z);
+                    self.expression.tail = true;
+                    return;
+                }
                 if z >= settings.z_low {
                     self.expression.track_peak(frame, pts_s, z, &self.deltas);
-                    if self.expression.phase == Phase::Candidate && z >= settings.z_high {
-                        self.activate_expression(config);
+                    if self.expression.phase == Phase::Candidate
+                        && z >= self.expression.activation_z
+                    {
+                        self.activate_expression(pts_s, config);
                     }
-                    let too_long = pts_s - self.expression.start_s > settings.max_duration_s
-                        || frame - self.expression.start_frame + 2 >= self.history.capacity() as u64;
-                    if too_long {
-                        // A long movement: report it as macro, then let the baseline adapt.
-                        if self.expression.phase == Phase::Active {
+                    let out_of_history =
+                        frame - self.expression.start_frame + 2 >= self.history.capacity() as u64;
+                    match self.expression.phase {
+                        Phase::Active
+                            if out_of_history
+                                || pts_s - self.expression.active_since_s
+                                    > settings.max_duration_s =>
+                        {
+                            // A long movement: report it as macro, then hold the moved channels
+                            // as they are, so that only new movements count until they settle.
                             self.close_expression(frame, config, stats);
+                            self.hold_moved_channels(pts_s, config);
+                            self.expression.phase = Phase::Idle;
                         }
-                        self.expression.phase = Phase::Suppressed;
+                        Phase::Candidate
+                            if out_of_history
+                                || pts_s - self.expression.start_s > settings.max_duration_s =>
+                        {
+                            // Hovering below the activation level for long: start afresh here.
+                            let (activation_z, tail) =
+                                (self.expression.activation_z, self.expression.tail);
+                            self.expression.open(frame, pts_s, z, &self.deltas);
+                            self.expression.activation_z = activation_z;
+                            self.expression.tail = tail;
+                        }
+                        _ => {}
                     }
                 } else {
                     if self.expression.phase == Phase::Active {
                         self.close_expression(frame, config, stats);
+                    }
+                    if self.expression.phase == Phase::Active || self.expression.tail {
                         self.baseline.block_until(pts_s + config.baseline.guard_s);
                     }
                     self.expression.phase = Phase::Idle;
@@ -859,17 +1205,44 @@ impl TrackState {
         }
     }
 
-    fn activate_expression(&mut self, config: &SpotterConfig) {
+    /// Remembers the current rise of every moved trigger channel (see [`Self::held`]).
+    fn hold_moved_channels(&mut self, pts_s: f64, config: &SpotterConfig) {
+        let spread = self.baseline.spread();
+        if !self.holding {
+            self.held_since_s = pts_s;
+        }
+        for (index, spec) in CHANNELS.iter().enumerate() {
+            let delta = self.deltas[index];
+            if spec.role == ChannelRole::Trigger
+                && delta.is_finite()
+                && delta >= config.expression.z_low * spread[index]
+            {
+                self.held[index] += delta;
+                self.holding = true;
+            }
+        }
+    }
+
+    fn activate_expression(&mut self, pts_s: f64, config: &SpotterConfig) {
         self.expression.phase = Phase::Active;
-        self.baseline.discard_pending_since(self.expression.start_s - config.baseline.guard_s);
+        self.expression.active_since_s = pts_s;
+        self.baseline
+            .discard_pending_since(self.expression.start_s - config.baseline.guard_s);
     }
 
     /// Emits the expression segment that ends at `end_frame` (the first frame back below
     /// `z_low`, or the last frame when forced).
-    fn close_expression(&mut self, end_frame: u64, config: &SpotterConfig, stats: &mut SpotterStats) {
+    fn close_expression(
+        &mut self,
+        end_frame: u64,
+        config: &SpotterConfig,
+        stats: &mut SpotterStats,
+    ) {
         let settings = &config.expression;
         let segment = &self.expression;
-        let boundary = settings.z_low.max(settings.boundary_fraction * segment.peak_z);
+        let boundary = settings
+            .z_low
+            .max(settings.boundary_fraction * segment.peak_z);
         let (onset_s, offset_s) = bounds(&self.history, EXPRESSION, segment, end_frame, boundary);
         if (offset_s - onset_s) * 1000.0 < settings.min_duration_ms {
             stats.segments_too_short += 1;
@@ -880,13 +1253,15 @@ impl TrackState {
             spreads: self.baseline.spread(),
             segment_max: &segment.segment_max,
             peak_z: segment.peak_z,
+            blink_near: self.eyes_closed_s >= segment.start_s - EYE_MOTION_REFERENCE_S,
         };
-        let Some(reading) = read_expression(&snapshot, &config.reader, &config.unavailable_cues) else {
+        let Some(reading) = read_expression(&snapshot, &config.reader, &config.unavailable_cues)
+        else {
             stats.segments_unlabelled += 1;
             return;
         };
         let event = self.make_event(onset_s, segment.peak_s, offset_s, reading);
-        self.offer(Priority::Expression, event, stats);
+        self.offer(Priority::Expression, event, config, stats);
     }
 
     fn update_gaze(
@@ -939,21 +1314,20 @@ impl TrackState {
 
     fn activate_gaze(&mut self, config: &SpotterConfig) {
         self.gaze.phase = Phase::Active;
-        self.baseline.discard_pending_since(self.gaze.start_s - config.baseline.guard_s);
+        self.baseline
+            .discard_pending_since(self.gaze.start_s - config.baseline.guard_s);
     }
 
     fn close_gaze(&mut self, end_frame: u64, config: &SpotterConfig, stats: &mut SpotterStats) {
         let settings = &config.gaze;
         let segment = &self.gaze;
-        let boundary = settings.z_low.max(settings.boundary_fraction * segment.peak_z);
+        let boundary = settings
+            .z_low
+            .max(settings.boundary_fraction * segment.peak_z);
         let (onset_s, offset_s) = bounds(&self.history, GAZE, segment, end_frame, boundary);
         let duration_s = offset_s - onset_s;
         if duration_s < settings.min_duration_s || duration_s > settings.max_duration_s {
             stats.glances_out_of_range += 1;
-            return;
-        }
-        if config.unavailable_cues.contains(&CueId::GazeAversion) {
-            stats.segments_unlabelled += 1;
             return;
         }
         let spread = self.baseline.spread();
@@ -964,11 +1338,16 @@ impl TrackState {
             vertical: d(Channel::GazeVertical),
             yaw_deg: d(Channel::HeadYaw),
             pitch_deg: d(Channel::HeadPitch),
-            spreads: [s(Channel::GazeHorizontal), s(Channel::GazeVertical), s(Channel::HeadYaw), s(Channel::HeadPitch)],
+            spreads: [
+                s(Channel::GazeHorizontal),
+                s(Channel::GazeVertical),
+                s(Channel::HeadYaw),
+                s(Channel::HeadPitch),
+            ],
             peak_z: segment.peak_z,
         };
         let event = self.make_event(onset_s, segment.peak_s, offset_s, read_gaze(&apex));
-        self.offer(Priority::Gaze, event, stats);
+        self.offer(Priority::Gaze, event, config, stats);
     }
 
     fn make_event(&self, onset_s: f64, apex_s: f64, offset_s: f64, reading: Reading) -> Event {
@@ -991,16 +1370,36 @@ impl TrackState {
     }
 
     /// Adds a finished event to the pending list, resolving overlaps by priority.
-    fn offer(&mut self, priority: Priority, event: Event, stats: &mut SpotterStats) {
-        let overlaps = |other: &Event| other.onset_s < event.offset_s && event.onset_s < other.offset_s;
-        if self.pending.iter().any(|(p, other)| *p >= priority && overlaps(other)) {
+    fn offer(
+        &mut self,
+        priority: Priority,
+        event: Event,
+        config: &SpotterConfig,
+        stats: &mut SpotterStats,
+    ) {
+        if !event.cue.is_supported() || config.unavailable_cues.contains(&event.cue) {
+            stats.segments_unlabelled += 1;
+            return;
+        }
+        let overlaps =
+            |other: &Event| other.onset_s < event.offset_s && event.onset_s < other.offset_s;
+        if self
+            .pending
+            .iter()
+            .any(|(p, other)| *p >= priority && overlaps(other))
+        {
             stats.events_overlapped += 1;
             return;
         }
         let before = self.pending.len();
-        self.pending.retain(|(p, other)| !(*p < priority && overlaps(other)));
+        self.pending
+            .retain(|(p, other)| !(*p < priority && overlaps(other)));
         stats.events_overlapped += (before - self.pending.len()) as u64;
-        let at = self.pending.iter().position(|(_, other)| other.onset_s > event.onset_s).unwrap_or(self.pending.len());
+        let at = self
+            .pending
+            .iter()
+            .position(|(_, other)| other.onset_s > event.onset_s)
+            .unwrap_or(self.pending.len());
         self.pending.insert(at, (priority, event));
     }
 
@@ -1024,7 +1423,11 @@ impl TrackState {
     }
 
     fn release_until(&mut self, horizon_s: f64, out: &mut Vec<Event>, stats: &mut SpotterStats) {
-        let ready = self.pending.iter().take_while(|(_, event)| event.offset_s <= horizon_s).count();
+        let ready = self
+            .pending
+            .iter()
+            .take_while(|(_, event)| event.offset_s <= horizon_s)
+            .count();
         for (_, event) in self.pending.drain(..ready) {
             stats.events += 1;
             out.push(event);
@@ -1049,6 +1452,11 @@ impl TrackState {
         self.blinks.abort();
         self.history.clear();
         self.smoothed_valid = false;
+        self.held = [0.0; CHANNEL_COUNT];
+        self.holding = false;
+        self.gaze_hold_until_s = f64::NEG_INFINITY;
+        self.held_gaze = [0.0; 4];
+        self.held_gaze_z = 0.0;
         self.settle_until_s = pts_s + config.settle_s;
         if rewarm {
             self.baseline.reset();
@@ -1070,8 +1478,13 @@ impl TrackState {
         self.expression.phase = Phase::Idle;
         self.gaze.phase = Phase::Idle;
         if let Some((first, last, summary)) = self.blinks.close_chain(&config.blink) {
-            let event = self.make_event(first.onset_s, last.peak_s, last.offset_s, read_blink_cluster(&summary));
-            self.offer(Priority::BlinkCluster, event, stats);
+            let event = self.make_event(
+                first.onset_s,
+                last.peak_s,
+                last.offset_s,
+                read_blink_cluster(&summary),
+            );
+            self.offer(Priority::BlinkCluster, event, config, stats);
         }
         self.release_until(f64::INFINITY, out, stats);
     }
@@ -1079,8 +1492,17 @@ impl TrackState {
 
 /// Onset and offset of the lobe around the segment's peak: where the score crosses `boundary`,
 /// interpolated between frames. The search stays within the segment (and the frame before it).
-fn bounds(history: &ScoreHistory, score: usize, segment: &Segment, end_frame: u64, boundary: f32) -> (f64, f64) {
-    let first_frame = segment.start_frame.saturating_sub(1).max(history.oldest_frame());
+fn bounds(
+    history: &ScoreHistory,
+    score: usize,
+    segment: &Segment,
+    end_frame: u64,
+    boundary: f32,
+) -> (f64, f64) {
+    let first_frame = segment
+        .start_frame
+        .saturating_sub(1)
+        .max(history.oldest_frame());
     let Some((peak_s, peak_z)) = history.get(segment.peak_frame, score) else {
         return (segment.start_s, segment.peak_s);
     };
@@ -1089,7 +1511,9 @@ fn bounds(history: &ScoreHistory, score: usize, segment: &Segment, end_frame: u6
     let (mut t_in, mut z_in) = (peak_s, peak_z);
     let mut frame = segment.peak_frame;
     while frame > first_frame {
-        let Some((t, z)) = history.get(frame - 1, score) else { break };
+        let Some((t, z)) = history.get(frame - 1, score) else {
+            break;
+        };
         if z < boundary {
             onset_s = crossing(t, z, t_in, z_in, boundary);
             break;
@@ -1103,7 +1527,9 @@ fn bounds(history: &ScoreHistory, score: usize, segment: &Segment, end_frame: u6
     let (mut t_in, mut z_in) = (peak_s, peak_z);
     let mut frame = segment.peak_frame;
     while frame < end_frame {
-        let Some((t, z)) = history.get(frame + 1, score) else { break };
+        let Some((t, z)) = history.get(frame + 1, score) else {
+            break;
+        };
         if z < boundary {
             offset_s = crossing(t, z, t_in, z_in, boundary);
             break;

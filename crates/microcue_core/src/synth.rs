@@ -8,8 +8,10 @@
 //!   ≈ 0 as in MediaPipe);
 //! - tracker noise: an Ornstein–Uhlenbeck process per channel (continuous-time AR(1), so the
 //!   noise looks the same at 25 and 200 fps) plus white per-frame jitter;
-//! - natural blinks (~15/min, ~150 ms, both eyes, with the small `eyeSquint`/`eyeLookDown`
-//!   coupling MediaPipe shows), never closer than 1.2 s apart;
+//! - natural blinks (~15/min, ~250 ms, both eyes) with the couplings MediaPipe shows on a real
+//!   talking face (measured on `talking_face_part1.mp4`): `eyeLookDown` rises almost as much as
+//!   `eyeBlink` and settles later, `eyeSquint` rises ~0.35 per unit of closure, the in/out
+//!   channels jump; never closer than 1.2 s apart;
 //! - slow head drift (yaw/pitch/roll, a few degrees, periods of 8–30 s) with partial eye
 //!   counter-rotation;
 //! - talking (optional): bursts of speech with `jawOpen` and the other speech channels
@@ -31,7 +33,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cue::{CueId, Side};
 use crate::eval::TruthEvent;
-use crate::signals::{BLENDSHAPE_COUNT, BlendshapeIndex as B, FaceSignals, HeadPose, Region, RegionMotion, TrackId};
+use crate::signals::{
+    BLENDSHAPE_COUNT, BlendshapeIndex as B, FaceSignals, HeadPose, Region, RegionMotion, TrackId,
+};
 
 /// Errors of the synthetic generator.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -41,13 +45,23 @@ pub enum SynthError {
     InvalidConfig { name: &'static str, problem: String },
     /// An injected event is malformed.
     #[error("injected event {index} ({cue}) is invalid: {problem}")]
-    InvalidEvent { index: usize, cue: CueId, problem: String },
+    InvalidEvent {
+        index: usize,
+        cue: CueId,
+        problem: String,
+    },
     /// The requested events do not fit into the trace.
     #[error(
         "{count} events of up to {longest_s:.2} s with {gap_s:.1} s gaps do not fit between {start_s:.1} s and \
          {end_s:.1} s; hint: ask for fewer events or a longer trace"
     )]
-    TooManyEvents { count: usize, longest_s: f64, gap_s: f64, start_s: f64, end_s: f64 },
+    TooManyEvents {
+        count: usize,
+        longest_s: f64,
+        gap_s: f64,
+        start_s: f64,
+        end_s: f64,
+    },
 }
 
 /// Settings of a synthetic trace.
@@ -140,41 +154,74 @@ impl Default for SynthConfig {
 impl SynthConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<(), SynthError> {
-        let invalid = |name: &'static str, problem: String| Err(SynthError::InvalidConfig { name, problem });
+        let invalid =
+            |name: &'static str, problem: String| Err(SynthError::InvalidConfig { name, problem });
         if !(self.fps.is_finite() && (1.0..=1000.0).contains(&self.fps)) {
-            return invalid("fps", format!("must be between 1 and 1000, got {}", self.fps));
+            return invalid(
+                "fps",
+                format!("must be between 1 and 1000, got {}", self.fps),
+            );
         }
         if !(self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s <= 86_400.0) {
-            return invalid("duration_s", format!("must be in (0, 86400] seconds, got {}", self.duration_s));
+            return invalid(
+                "duration_s",
+                format!("must be in (0, 86400] seconds, got {}", self.duration_s),
+            );
         }
         if !(0.0..=0.9).contains(&self.timing_jitter) {
-            return invalid("timing_jitter", format!("must be in [0, 0.9], got {}", self.timing_jitter));
+            return invalid(
+                "timing_jitter",
+                format!("must be in [0, 0.9], got {}", self.timing_jitter),
+            );
         }
         if !(self.noise_scale.is_finite() && self.noise_scale >= 0.0) {
-            return invalid("noise_scale", format!("must be >= 0, got {}", self.noise_scale));
+            return invalid(
+                "noise_scale",
+                format!("must be >= 0, got {}", self.noise_scale),
+            );
         }
-        if !(self.blink_rate_per_min.is_finite() && (0.0..=40.0).contains(&self.blink_rate_per_min)) {
-            return invalid("blink_rate_per_min", format!("must be in [0, 40], got {}", self.blink_rate_per_min));
+        if !(self.blink_rate_per_min.is_finite() && (0.0..=40.0).contains(&self.blink_rate_per_min))
+        {
+            return invalid(
+                "blink_rate_per_min",
+                format!("must be in [0, 40], got {}", self.blink_rate_per_min),
+            );
         }
         if !(self.head_drift_deg.is_finite() && (0.0..=30.0).contains(&self.head_drift_deg)) {
-            return invalid("head_drift_deg", format!("must be in [0, 30], got {}", self.head_drift_deg));
+            return invalid(
+                "head_drift_deg",
+                format!("must be in [0, 30], got {}", self.head_drift_deg),
+            );
         }
         let [shortest, longest] = self.event_duration_ms;
-        if !(shortest.is_finite() && longest.is_finite() && 10.0 <= shortest && shortest <= longest) {
-            return invalid("event_duration_ms", format!("need 10 <= min <= max, got {shortest}..{longest}"));
+        if !(shortest.is_finite() && longest.is_finite() && 10.0 <= shortest && shortest <= longest)
+        {
+            return invalid(
+                "event_duration_ms",
+                format!("need 10 <= min <= max, got {shortest}..{longest}"),
+            );
         }
         let [weakest, strongest] = self.event_amplitude;
         if !(0.0 < weakest && weakest <= strongest && strongest <= 1.0) {
-            return invalid("event_amplitude", format!("need 0 < min <= max <= 1, got {weakest}..{strongest}"));
+            return invalid(
+                "event_amplitude",
+                format!("need 0 < min <= max <= 1, got {weakest}..{strongest}"),
+            );
         }
         if let Some(cue) = self.event_cues.iter().find(|c| !c.is_supported()) {
-            return invalid("event_cues", format!("{cue} cannot be synthesised (not measurable from video)"));
+            return invalid(
+                "event_cues",
+                format!("{cue} cannot be synthesised (not measurable from video)"),
+            );
         }
         if !(self.warmup_s.is_finite() && self.warmup_s >= 0.0) {
             return invalid("warmup_s", format!("must be >= 0, got {}", self.warmup_s));
         }
         if !(self.min_event_gap_s.is_finite() && self.min_event_gap_s >= 0.0) {
-            return invalid("min_event_gap_s", format!("must be >= 0, got {}", self.min_event_gap_s));
+            return invalid(
+                "min_event_gap_s",
+                format!("must be >= 0, got {}", self.min_event_gap_s),
+            );
         }
         Ok(())
     }
@@ -200,23 +247,44 @@ pub struct InjectedEvent {
 impl InjectedEvent {
     /// The event as ground truth for [`crate::eval::evaluate`].
     pub fn truth(&self) -> TruthEvent {
-        TruthEvent { cue: self.cue, side: self.side, onset_s: self.onset_s, apex_s: self.apex_s, offset_s: self.offset_s }
+        TruthEvent {
+            cue: self.cue,
+            side: self.side,
+            onset_s: self.onset_s,
+            apex_s: self.apex_s,
+            offset_s: self.offset_s,
+        }
     }
 
     fn validate(&self, index: usize) -> Result<(), SynthError> {
-        let invalid = |problem: String| Err(SynthError::InvalidEvent { index, cue: self.cue, problem });
+        let invalid = |problem: String| {
+            Err(SynthError::InvalidEvent {
+                index,
+                cue: self.cue,
+                problem,
+            })
+        };
         if !self.cue.is_supported() {
-            return invalid("this cue is not measurable from video and cannot be synthesised".to_string());
+            return invalid(
+                "this cue is not measurable from video and cannot be synthesised".to_string(),
+            );
         }
         let times = [self.onset_s, self.apex_s, self.offset_s];
-        if times.iter().any(|t| !t.is_finite()) || !(self.onset_s <= self.apex_s && self.apex_s <= self.offset_s) {
-            return invalid(format!("need finite onset_s <= apex_s <= offset_s, got {times:?}"));
+        if times.iter().any(|t| !t.is_finite())
+            || !(self.onset_s <= self.apex_s && self.apex_s <= self.offset_s)
+        {
+            return invalid(format!(
+                "need finite onset_s <= apex_s <= offset_s, got {times:?}"
+            ));
         }
         if self.offset_s - self.onset_s < 0.01 {
             return invalid("shorter than 10 ms".to_string());
         }
         if !(self.amplitude.is_finite() && (0.0..=1.0).contains(&self.amplitude)) {
-            return invalid(format!("amplitude must be in [0, 1], got {}", self.amplitude));
+            return invalid(format!(
+                "amplitude must be in [0, 1], got {}",
+                self.amplitude
+            ));
         }
         if self.cue == CueId::BlinkCluster && self.offset_s - self.onset_s < 0.6 {
             return invalid("a blink cluster needs at least 0.6 s for three blinks".to_string());
@@ -228,17 +296,26 @@ impl InjectedEvent {
 /// Draws `count` random, non-overlapping events (see [`SynthConfig`]'s `event_*` fields),
 /// sorted by onset. Expression events last `event_duration_ms` (log-uniform) with the apex at
 /// 30–60 % of the interval; gaze aversions 0.3–1.2 s; blink clusters 3–5 blinks.
-pub fn random_events(config: &SynthConfig, count: usize, seed: u64) -> Result<Vec<InjectedEvent>, SynthError> {
+pub fn random_events(
+    config: &SynthConfig,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<InjectedEvent>, SynthError> {
     config.validate()?;
     if count == 0 {
         return Ok(Vec::new());
     }
     if config.event_cues.is_empty() {
-        return Err(SynthError::InvalidConfig { name: "event_cues", problem: "is empty".to_string() });
+        return Err(SynthError::InvalidConfig {
+            name: "event_cues",
+            problem: "is empty".to_string(),
+        });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_e7e7);
     // Balanced cue sequence: repeat the list, shuffle.
-    let mut cues: Vec<CueId> = (0..count).map(|i| config.event_cues[i % config.event_cues.len()]).collect();
+    let mut cues: Vec<CueId> = (0..count)
+        .map(|i| config.event_cues[i % config.event_cues.len()])
+        .collect();
     for i in (1..cues.len()).rev() {
         let j = rng.random_range(0..=i);
         cues.swap(i, j);
@@ -260,24 +337,39 @@ pub fn random_events(config: &SynthConfig, count: usize, seed: u64) -> Result<Ve
             _ => {
                 let log_ms = rng.random_range(shortest_ms.ln()..=longest_ms.ln());
                 let side = if cue == CueId::UnilateralLipCorner {
-                    if rng.random_bool(0.5) { Side::Left } else { Side::Right }
+                    if rng.random_bool(0.5) {
+                        Side::Left
+                    } else {
+                        Side::Right
+                    }
                 } else {
                     Side::Both
                 };
                 (log_ms.exp() / 1000.0, rng.random_range(0.3..=0.6), side)
             }
         };
-        let amplitude = if weakest < strongest { rng.random_range(weakest..=strongest) } else { weakest };
+        let amplitude = if weakest < strongest {
+            rng.random_range(weakest..=strongest)
+        } else {
+            weakest
+        };
         drafts.push((cue, side, duration_s, apex_fraction, amplitude));
     }
 
     let start_s = config.warmup_s;
     let end_s = config.duration_s - 0.5;
-    let total_s: f64 = drafts.iter().map(|d| d.2).sum::<f64>() + config.min_event_gap_s * count as f64;
+    let total_s: f64 =
+        drafts.iter().map(|d| d.2).sum::<f64>() + config.min_event_gap_s * count as f64;
     let free_s = end_s - start_s - total_s;
     if free_s < 0.0 {
         let longest_s = drafts.iter().map(|d| d.2).fold(0.0, f64::max);
-        return Err(SynthError::TooManyEvents { count, longest_s, gap_s: config.min_event_gap_s, start_s, end_s });
+        return Err(SynthError::TooManyEvents {
+            count,
+            longest_s,
+            gap_s: config.min_event_gap_s,
+            start_s,
+            end_s,
+        });
     }
     let mut cuts: Vec<f64> = (0..count).map(|_| rng.random_range(0.0..=free_s)).collect();
     cuts.sort_by(f64::total_cmp);
@@ -320,7 +412,11 @@ fn envelope(t: f64, onset_s: f64, apex_s: f64, offset_s: f64) -> f64 {
     if t <= onset_s || t >= offset_s {
         0.0
     } else if t <= apex_s {
-        if apex_s > onset_s { raised_cosine((t - onset_s) / (apex_s - onset_s)) } else { 1.0 }
+        if apex_s > onset_s {
+            raised_cosine((t - onset_s) / (apex_s - onset_s))
+        } else {
+            1.0
+        }
     } else if offset_s > apex_s {
         raised_cosine((offset_s - t) / (offset_s - apex_s))
     } else {
@@ -344,10 +440,29 @@ fn plateau(t: f64, onset_s: f64, offset_s: f64) -> f64 {
 
 /// Blink eyelid closure at `t` for a blink starting at `start_s` (70 ms closing, 90 ms opening).
 fn blink_shape(t: f64, start_s: f64) -> f64 {
-    const CLOSE_S: f64 = 0.07;
-    const OPEN_S: f64 = 0.09;
-    envelope(t, start_s, start_s + CLOSE_S, start_s + CLOSE_S + OPEN_S)
+    envelope(
+        t,
+        start_s,
+        start_s + BLINK_CLOSE_S,
+        start_s + BLINK_CLOSE_S + BLINK_OPEN_S,
+    )
 }
+
+/// MediaPipe's eyeLook channels follow a blink and settle more slowly than the lids.
+fn blink_look_shape(t: f64, start_s: f64) -> f64 {
+    envelope(
+        t,
+        start_s,
+        start_s + BLINK_CLOSE_S,
+        start_s + BLINK_CLOSE_S + 1.6 * BLINK_OPEN_S,
+    )
+}
+
+/// Blink timing as MediaPipe reports it at 25 fps on a talking face (~250 ms in all).
+const BLINK_CLOSE_S: f64 = 0.08;
+const BLINK_OPEN_S: f64 = 0.17;
+/// Longest time a blink affects any channel.
+const BLINK_SPAN_S: f64 = BLINK_CLOSE_S + 1.6 * BLINK_OPEN_S;
 
 /// One injected event, prepared: its channel weights with per-event variation.
 struct Prepared {
@@ -379,14 +494,34 @@ fn signature(cue: CueId, side: Side) -> Vec<(B, f32)> {
         CueId::PoliteSmile => {
             weights.extend(pair(B::MOUTH_SMILE_LEFT, B::MOUTH_SMILE_RIGHT, 1.0));
             weights.extend(pair(B::MOUTH_DIMPLE_LEFT, B::MOUTH_DIMPLE_RIGHT, 0.1));
+            // The lifted cheeks of any smile narrow the eyes a little.
+            weights.extend(pair(B::EYE_SQUINT_LEFT, B::EYE_SQUINT_RIGHT, 0.07));
         }
         CueId::UnilateralLipCorner => {
             let (strong, weak) = match side {
-                Side::Right => ((B::MOUTH_SMILE_RIGHT, B::MOUTH_DIMPLE_RIGHT), (B::MOUTH_SMILE_LEFT, B::MOUTH_DIMPLE_LEFT)),
-                _ => ((B::MOUTH_SMILE_LEFT, B::MOUTH_DIMPLE_LEFT), (B::MOUTH_SMILE_RIGHT, B::MOUTH_DIMPLE_RIGHT)),
+                Side::Right => (
+                    (B::MOUTH_SMILE_RIGHT, B::MOUTH_DIMPLE_RIGHT),
+                    (B::MOUTH_SMILE_LEFT, B::MOUTH_DIMPLE_LEFT),
+                ),
+                _ => (
+                    (B::MOUTH_SMILE_LEFT, B::MOUTH_DIMPLE_LEFT),
+                    (B::MOUTH_SMILE_RIGHT, B::MOUTH_DIMPLE_RIGHT),
+                ),
             };
-            weights.extend([(strong.0, 1.0), (strong.1, 0.4), (weak.0, 0.05), (weak.1, 0.02)]);
-            weights.push((if side == Side::Right { B::MOUTH_RIGHT } else { B::MOUTH_LEFT }, 0.2));
+            weights.extend([
+                (strong.0, 1.0),
+                (strong.1, 0.4),
+                (weak.0, 0.05),
+                (weak.1, 0.02),
+            ]);
+            weights.push((
+                if side == Side::Right {
+                    B::MOUTH_RIGHT
+                } else {
+                    B::MOUTH_LEFT
+                },
+                0.2,
+            ));
         }
         CueId::EyebrowFlash => {
             weights.push((B::BROW_INNER_UP, 1.0 * left.max(right)));
@@ -424,9 +559,15 @@ fn signature(cue: CueId, side: Side) -> Vec<(B, f32)> {
         CueId::GazeAversion => {
             // Eye look channels; the head part is added separately.
             match side {
-                Side::Left => weights.extend([(B::EYE_LOOK_OUT_LEFT, 1.0), (B::EYE_LOOK_IN_RIGHT, 1.0)]),
-                Side::Right => weights.extend([(B::EYE_LOOK_IN_LEFT, 1.0), (B::EYE_LOOK_OUT_RIGHT, 1.0)]),
-                Side::Both => weights.extend([(B::EYE_LOOK_DOWN_LEFT, 1.0), (B::EYE_LOOK_DOWN_RIGHT, 1.0)]),
+                Side::Left => {
+                    weights.extend([(B::EYE_LOOK_OUT_LEFT, 1.0), (B::EYE_LOOK_IN_RIGHT, 1.0)])
+                }
+                Side::Right => {
+                    weights.extend([(B::EYE_LOOK_IN_LEFT, 1.0), (B::EYE_LOOK_OUT_RIGHT, 1.0)])
+                }
+                Side::Both => {
+                    weights.extend([(B::EYE_LOOK_DOWN_LEFT, 1.0), (B::EYE_LOOK_DOWN_RIGHT, 1.0)])
+                }
             }
         }
         CueId::BlinkCluster | CueId::PupilDilation => {}
@@ -447,7 +588,10 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
     let corners = |up: f32, out: f32| {
         vec![
             (Region::MouthCornerLeft, [out * K * left, -up * K * left]),
-            (Region::MouthCornerRight, [-out * K * right, -up * K * right]),
+            (
+                Region::MouthCornerRight,
+                [-out * K * right, -up * K * right],
+            ),
         ]
     };
     match cue {
@@ -459,8 +603,16 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
         }
         CueId::PoliteSmile => corners(0.6, 0.6),
         CueId::UnilateralLipCorner => {
-            let one = if side == Side::Right { Side::Right } else { Side::Left };
-            let (l, r) = if one == Side::Left { (1.0, 0.05) } else { (0.05, 1.0) };
+            let one = if side == Side::Right {
+                Side::Right
+            } else {
+                Side::Left
+            };
+            let (l, r) = if one == Side::Left {
+                (1.0, 0.05)
+            } else {
+                (0.05, 1.0)
+            };
             vec![
                 (Region::MouthCornerLeft, [0.6 * K * l, -0.6 * K * l]),
                 (Region::MouthCornerRight, [-0.6 * K * r, -0.6 * K * r]),
@@ -530,7 +682,9 @@ impl Scene {
         for value in rest.iter_mut() {
             *value = rng.random_range(0.0..0.04);
         }
-        let mut set = |index: B, low: f32, high: f32, rng: &mut ChaCha8Rng| rest[index.0] = rng.random_range(low..high);
+        let mut set = |index: B, low: f32, high: f32, rng: &mut ChaCha8Rng| {
+            rest[index.0] = rng.random_range(low..high)
+        };
         for (index, low, high) in [
             (B::BROW_DOWN_LEFT, 0.02, 0.1),
             (B::BROW_DOWN_RIGHT, 0.02, 0.1),
@@ -614,7 +768,7 @@ impl Scene {
                 };
                 let mut s = t + rng.random_range(0.2..1.0);
                 while s < burst.end_s {
-                    bilabials.push((s, rng.random_range(0.02..0.05)));
+                    bilabials.push((s, rng.random_range(0.03..0.08)));
                     s += rng.random_range(0.4..1.4);
                 }
                 let mut s = t + rng.random_range(0.5..3.0);
@@ -651,7 +805,9 @@ impl Scene {
                     let span_s = event.offset_s - event.onset_s;
                     let count = ((span_s + 0.25) / 0.4).round().clamp(3.0, 8.0) as usize;
                     let spacing_s = (span_s - 0.16) / (count - 1) as f64;
-                    blink_starts = (0..count).map(|i| event.onset_s + i as f64 * spacing_s).collect();
+                    blink_starts = (0..count)
+                        .map(|i| event.onset_s + i as f64 * spacing_s)
+                        .collect();
                 }
                 Prepared {
                     event: event.clone(),
@@ -662,7 +818,16 @@ impl Scene {
             })
             .collect();
 
-        Scene { rest, noise_gain, blinks, bursts, bilabials, emphases, head, prepared }
+        Scene {
+            rest,
+            noise_gain,
+            blinks,
+            bursts,
+            bilabials,
+            emphases,
+            head,
+            prepared,
+        }
     }
 
     /// Speech state at `t`: (jaw opening, vowel rounding), both 0 outside bursts.
@@ -671,8 +836,11 @@ impl Scene {
             if t >= burst.start_s && t < burst.end_s {
                 let taper = ((t - burst.start_s).min(burst.end_s - t) / 0.15).min(1.0);
                 let modulation = 0.6 + 0.4 * (std::f64::consts::TAU * 0.9 * t + burst.phase).sin();
-                let syllable = 0.5 - 0.5 * (std::f64::consts::TAU * burst.syllable_hz * (t - burst.start_s)).cos();
-                let rounding = 0.5 + 0.5 * (std::f64::consts::TAU * 0.5 * burst.syllable_hz * t + burst.phase).sin();
+                let syllable = 0.5
+                    - 0.5 * (std::f64::consts::TAU * burst.syllable_hz * (t - burst.start_s)).cos();
+                let rounding = 0.5
+                    + 0.5
+                        * (std::f64::consts::TAU * 0.5 * burst.syllable_hz * t + burst.phase).sin();
                 let jaw = (f64::from(burst.amplitude) * taper * modulation * syllable) as f32;
                 return (jaw, (f64::from(burst.amplitude) * taper * rounding) as f32);
             }
@@ -680,26 +848,45 @@ impl Scene {
         (0.0, 0.0)
     }
 
-    /// Natural and injected eyelid closure at `t` (0..1).
-    fn blink(&self, t: f64) -> f32 {
-        let mut closure = 0.0f32;
+    /// Natural and injected eyelid closure at `t` (0..1), and the (slower) eyeLook coupling
+    /// with its horizontal jump (signed).
+    fn blink(&self, t: f64) -> (f32, f32, f32) {
+        let (mut closure, mut look, mut sideways) = (0.0f32, 0.0f32, 0.0f32);
+        let mut add = |start_s: f64, depth: f32| {
+            closure = closure.max(depth * blink_shape(t, start_s) as f32);
+            let l = depth * blink_look_shape(t, start_s) as f32;
+            if l > look {
+                look = l;
+                // The eyeLook in/out channels jump one way or the other during a blink.
+                sideways = if (start_s * 1000.0) as i64 % 2 == 0 {
+                    0.2 * l
+                } else {
+                    -0.2 * l
+                };
+            }
+        };
         for &(start_s, depth) in &self.blinks {
             if start_s > t {
                 break;
             }
-            if t - start_s < 0.2 {
-                closure = closure.max(depth * blink_shape(t, start_s) as f32);
+            if t - start_s < BLINK_SPAN_S {
+                add(start_s, depth);
             }
         }
         for p in &self.prepared {
-            if p.event.cue == CueId::BlinkCluster && t >= p.event.onset_s && t <= p.event.offset_s {
+            if p.event.cue == CueId::BlinkCluster
+                && t >= p.event.onset_s
+                && t <= p.event.offset_s + BLINK_SPAN_S
+            {
                 let depth = (0.4 + p.event.amplitude).min(0.95);
                 for &start_s in &p.blink_starts {
-                    closure = closure.max(depth * blink_shape(t, start_s) as f32);
+                    if t >= start_s && t - start_s < BLINK_SPAN_S {
+                        add(start_s, depth);
+                    }
                 }
             }
         }
-        closure
+        (closure, look, sideways)
     }
 
     /// Displacement of every region at `t` (inter-ocular distances), without noise.
@@ -720,14 +907,17 @@ impl Scene {
         out[Region::Lips as usize][1] += 0.08 * jaw;
         out[Region::MouthCornerLeft as usize][1] += 0.02 * jaw;
         out[Region::MouthCornerRight as usize][1] += 0.02 * jaw;
-        let blink = self.blink(t);
+        let (blink, _, _) = self.blink(t);
         out[Region::EyeLeft as usize][1] += 0.04 * blink;
         out[Region::EyeRight as usize][1] += 0.04 * blink;
     }
 }
 
 /// Generates a trace: one [`FaceSignals`] per frame, with the `injected` events.
-pub fn generate(config: &SynthConfig, injected: &[InjectedEvent]) -> Result<Vec<FaceSignals>, SynthError> {
+pub fn generate(
+    config: &SynthConfig,
+    injected: &[InjectedEvent],
+) -> Result<Vec<FaceSignals>, SynthError> {
     config.validate()?;
     for (index, event) in injected.iter().enumerate() {
         event.validate(index)?;
@@ -767,7 +957,9 @@ pub fn generate(config: &SynthConfig, injected: &[InjectedEvent]) -> Result<Vec<
         for (axis, components) in scene.head.iter().enumerate() {
             let drift: f64 = components
                 .iter()
-                .map(|&(amplitude, period_s, phase)| f64::from(amplitude) * (std::f64::consts::TAU * t / period_s + phase).sin())
+                .map(|&(amplitude, period_s, phase)| {
+                    f64::from(amplitude) * (std::f64::consts::TAU * t / period_s + phase).sin()
+                })
                 .sum();
             head_ou[axis] = a * head_ou[axis] + innovation * head_sigma * normal(&mut rng);
             angles[axis] = drift as f32 + head_ou[axis];
@@ -775,16 +967,22 @@ pub fn generate(config: &SynthConfig, injected: &[InjectedEvent]) -> Result<Vec<
         let counter = -0.5 * angles[0] / 30.0;
         add_horizontal_gaze(&mut values, counter);
 
-        // Blinks.
-        let blink = scene.blink(t);
+        // Blinks, with the couplings MediaPipe shows on a real talking face: the eyes seem to
+        // look down as the lids close (and settle later), eyeSquint rises ~0.35 per unit of
+        // closure, and the in/out channels jump.
+        let (blink, look, sideways) = scene.blink(t);
         values[B::EYE_BLINK_LEFT.0] += blink;
         values[B::EYE_BLINK_RIGHT.0] += blink * 0.95;
         for index in [B::EYE_SQUINT_LEFT, B::EYE_SQUINT_RIGHT] {
-            values[index.0] += 0.1 * blink;
+            values[index.0] += 0.35 * blink;
         }
         for index in [B::EYE_LOOK_DOWN_LEFT, B::EYE_LOOK_DOWN_RIGHT] {
-            values[index.0] += 0.12 * blink;
+            values[index.0] += 0.95 * look;
         }
+        for index in [B::EYE_LOOK_UP_LEFT, B::EYE_LOOK_UP_RIGHT] {
+            values[index.0] -= 0.08 * look;
+        }
+        add_horizontal_gaze(&mut values, sideways);
 
         // Talking.
         let (jaw, rounding) = scene.speech(t);
@@ -872,12 +1070,20 @@ pub fn generate(config: &SynthConfig, injected: &[InjectedEvent]) -> Result<Vec<
             presence: 1.0,
             landmarks_in_image: Vec::new(),
             blendshapes: values.to_vec(),
-            head_pose: HeadPose { yaw_deg: angles[0], pitch_deg: angles[1], roll_deg: angles[2] },
+            head_pose: HeadPose {
+                yaw_deg: angles[0],
+                pitch_deg: angles[1],
+                roll_deg: angles[2],
+            },
             region_motion,
         });
 
         previous_t = Some(t);
-        let jitter = if config.timing_jitter > 0.0 { rng.random_range(-1.0..=1.0) * config.timing_jitter } else { 0.0 };
+        let jitter = if config.timing_jitter > 0.0 {
+            rng.random_range(-1.0..=1.0) * config.timing_jitter
+        } else {
+            0.0
+        };
         t += frame_s * (1.0 + jitter);
     }
     Ok(frames)
@@ -900,8 +1106,22 @@ mod tests {
 
     #[test]
     fn same_seed_same_trace_and_valid_frames() {
-        let config = SynthConfig { duration_s: 5.0, timing_jitter: 0.3, region_motion: true, ..SynthConfig::default() };
-        let events = random_events(&SynthConfig { duration_s: 5.0, warmup_s: 1.0, ..config.clone() }, 2, 7).unwrap();
+        let config = SynthConfig {
+            duration_s: 5.0,
+            timing_jitter: 0.3,
+            region_motion: true,
+            ..SynthConfig::default()
+        };
+        let events = random_events(
+            &SynthConfig {
+                duration_s: 5.0,
+                warmup_s: 1.0,
+                ..config.clone()
+            },
+            2,
+            7,
+        )
+        .unwrap();
         let a = generate(&config, &events).unwrap();
         let b = generate(&config, &events).unwrap();
         assert_eq!(a, b);
@@ -919,7 +1139,12 @@ mod tests {
 
     #[test]
     fn injected_signature_shows_at_the_apex() {
-        let config = SynthConfig { talking: false, blink_rate_per_min: 0.0, duration_s: 4.0, ..SynthConfig::default() };
+        let config = SynthConfig {
+            talking: false,
+            blink_rate_per_min: 0.0,
+            duration_s: 4.0,
+            ..SynthConfig::default()
+        };
         let event = InjectedEvent {
             cue: CueId::UnilateralLipCorner,
             side: Side::Right,
@@ -930,15 +1155,25 @@ mod tests {
         };
         let frames = generate(&config, std::slice::from_ref(&event)).unwrap();
         let before = frames.iter().find(|f| f.pts_s > 1.5).unwrap();
-        let apex = frames.iter().min_by(|a, b| (a.pts_s - 2.1).abs().total_cmp(&(b.pts_s - 2.1).abs())).unwrap();
+        let apex = frames
+            .iter()
+            .min_by(|a, b| (a.pts_s - 2.1).abs().total_cmp(&(b.pts_s - 2.1).abs()))
+            .unwrap();
         let rise = |index: B| apex.blendshape(index) - before.blendshape(index);
-        assert!(rise(B::MOUTH_SMILE_RIGHT) > 0.25, "{}", rise(B::MOUTH_SMILE_RIGHT));
+        assert!(
+            rise(B::MOUTH_SMILE_RIGHT) > 0.25,
+            "{}",
+            rise(B::MOUTH_SMILE_RIGHT)
+        );
         assert!(rise(B::MOUTH_SMILE_LEFT) < 0.1);
     }
 
     #[test]
     fn random_events_do_not_overlap_and_respect_the_warmup() {
-        let config = SynthConfig { duration_s: 120.0, ..SynthConfig::default() };
+        let config = SynthConfig {
+            duration_s: 120.0,
+            ..SynthConfig::default()
+        };
         let events = random_events(&config, 40, 3).unwrap();
         assert_eq!(events.len(), 40);
         assert!(events[0].onset_s >= config.warmup_s);
@@ -952,14 +1187,29 @@ mod tests {
         for cue in SUPPORTED_CUES {
             assert!(events.iter().any(|e| e.cue == cue), "{cue} missing");
         }
-        let error = random_events(&SynthConfig { duration_s: 10.0, ..config }, 40, 3).unwrap_err();
+        let error = random_events(
+            &SynthConfig {
+                duration_s: 10.0,
+                ..config
+            },
+            40,
+            3,
+        )
+        .unwrap_err();
         assert!(matches!(error, SynthError::TooManyEvents { .. }));
         assert!(error.to_string().contains("hint"));
     }
 
     #[test]
     fn bad_settings_and_events_are_explained() {
-        let error = generate(&SynthConfig { fps: 0.0, ..SynthConfig::default() }, &[]).unwrap_err();
+        let error = generate(
+            &SynthConfig {
+                fps: 0.0,
+                ..SynthConfig::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("fps"));
         let event = InjectedEvent {
             cue: CueId::PupilDilation,

@@ -37,11 +37,18 @@ impl ConfusionMatrix {
         let mut labels = vec![NOTHING.to_owned()];
         labels.extend(cues.iter().map(|c| c.as_str().to_owned()));
         let size = labels.len();
-        ConfusionMatrix { labels, counts: vec![vec![0; size]; size], cues: cues.to_vec() }
+        ConfusionMatrix {
+            labels,
+            counts: vec![vec![0; size]; size],
+            cues: cues.to_vec(),
+        }
     }
 
     /// A matrix over trial records. Cues missing from `cues` are added in lexicon order.
-    pub fn from_records<'a>(cues: &[CueId], records: impl IntoIterator<Item = &'a TrialRecord>) -> ConfusionMatrix {
+    pub fn from_records<'a>(
+        cues: &[CueId],
+        records: impl IntoIterator<Item = &'a TrialRecord>,
+    ) -> ConfusionMatrix {
         let records: Vec<&TrialRecord> = records.into_iter().collect();
         let mut all: Vec<CueId> = cues.to_vec();
         for record in &records {
@@ -93,8 +100,16 @@ impl ConfusionMatrix {
             if shown == 0 {
                 continue;
             }
-            let cue = if row == 0 { None } else { Some(self.cues[row - 1]) };
-            rows.push(CueAccuracy { cue, shown, correct: counts[row] });
+            let cue = if row == 0 {
+                None
+            } else {
+                Some(self.cues[row - 1])
+            };
+            rows.push(CueAccuracy {
+                cue,
+                shown,
+                correct: counts[row],
+            });
         }
         rows
     }
@@ -109,7 +124,11 @@ impl ConfusionMatrix {
                 }
             }
         }
-        pairs.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)).then_with(|| a.1.cmp(&b.1)));
+        pairs.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then_with(|| a.0.cmp(&b.0))
+                .then_with(|| a.1.cmp(&b.1))
+        });
         pairs.truncate(limit);
         pairs
     }
@@ -126,10 +145,23 @@ mod tests {
         matrix.add(Some(CueId::GenuineSmile), Some(CueId::PoliteSmile));
         matrix.add(None, None);
         assert!(!matrix.add(Some(CueId::MicroAnger), None));
-        assert_eq!(matrix.count(Some(CueId::GenuineSmile), Some(CueId::PoliteSmile)), 1);
+        assert_eq!(
+            matrix.count(Some(CueId::GenuineSmile), Some(CueId::PoliteSmile)),
+            1
+        );
         let rows = matrix.per_cue();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1], CueAccuracy { cue: Some(CueId::GenuineSmile), shown: 2, correct: 1 });
-        assert_eq!(matrix.top_confusions(3), vec![("genuine_smile".into(), "polite_smile".into(), 1)]);
+        assert_eq!(
+            rows[1],
+            CueAccuracy {
+                cue: Some(CueId::GenuineSmile),
+                shown: 2,
+                correct: 1
+            }
+        );
+        assert_eq!(
+            matrix.top_confusions(3),
+            vec![("genuine_smile".into(), "polite_smile".into(), 1)]
+        );
     }
 }

@@ -12,7 +12,10 @@ use crate::error::{Result, TrainError};
 pub fn parse_date(text: &str) -> Result<Date> {
     text.trim()
         .parse::<Date>()
-        .map_err(|source| TrainError::InvalidDate { text: text.to_owned(), source })
+        .map_err(|source| TrainError::InvalidDate {
+            text: text.to_owned(),
+            source,
+        })
 }
 
 /// Whole days from `from` to `to` (negative when `to` is earlier).
@@ -35,7 +38,11 @@ pub fn plan_day(start: Date, date: Date) -> i64 {
 
 /// The 1-based plan week of a plan day (days 1–7 = week 1). `None` before the start.
 pub fn plan_week(day: i64) -> Option<u32> {
-    if day < 1 { None } else { u32::try_from((day - 1) / 7 + 1).ok() }
+    if day < 1 {
+        None
+    } else {
+        u32::try_from((day - 1) / 7 + 1).ok()
+    }
 }
 
 /// First and last plan day of a plan week.
@@ -52,8 +59,14 @@ mod tests {
     fn day_arithmetic_across_month_and_leap_day() {
         let start = parse_date("2024-02-27").expect("valid");
         assert_eq!(add_days(start, 3), parse_date("2024-03-01").expect("valid"));
-        assert_eq!(days_between(start, parse_date("2024-03-01").expect("valid")), 3);
-        assert_eq!(days_between(parse_date("2024-03-01").expect("valid"), start), -3);
+        assert_eq!(
+            days_between(start, parse_date("2024-03-01").expect("valid")),
+            3
+        );
+        assert_eq!(
+            days_between(parse_date("2024-03-01").expect("valid"), start),
+            -3
+        );
         assert_eq!(plan_day(start, start), 1);
         assert_eq!(plan_week(1), Some(1));
         assert_eq!(plan_week(7), Some(1));

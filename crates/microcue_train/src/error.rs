@@ -23,11 +23,20 @@ pub enum TrainError {
          hint: upgrade microcue or point MICROCUE_HOME at another directory: `{}`",
         path.display()
     )]
-    SchemaTooNew { found: i64, supported: i64, path: PathBuf },
+    SchemaTooNew {
+        found: i64,
+        supported: i64,
+        path: PathBuf,
+    },
 
     /// A stored row does not decode (hand-edited or damaged file).
     #[error("journal row {table}#{row_id} is invalid ({detail}): `{}`", path.display())]
-    CorruptRow { table: &'static str, row_id: i64, detail: String, path: PathBuf },
+    CorruptRow {
+        table: &'static str,
+        row_id: i64,
+        detail: String,
+        path: PathBuf,
+    },
 
     /// File system error.
     #[error("cannot {action}: `{}`", path.display())]
@@ -60,9 +69,7 @@ pub enum TrainError {
     BadExport { detail: String, path: PathBuf },
 
     /// No per-user data directory could be found.
-    #[error(
-        "cannot find a data directory for the journal; hint: set MICROCUE_HOME to a directory"
-    )]
+    #[error("cannot find a data directory for the journal; hint: set MICROCUE_HOME to a directory")]
     NoDataDirectory,
 
     /// A date string is not `YYYY-MM-DD`.

@@ -65,7 +65,10 @@ impl Default for FlashConfig {
     /// A full session: 30 pre-test, learn, 40 practice, 30 post-test trials, 15 % catch trials.
     fn default() -> Self {
         FlashConfig {
-            cues: CueId::ALL.into_iter().filter(|c| c.is_supported()).collect(),
+            cues: CueId::ALL
+                .into_iter()
+                .filter(|c| c.is_supported())
+                .collect(),
             pre_test_trials: 30,
             learn: true,
             practice_trials: 40,
@@ -81,12 +84,22 @@ impl Default for FlashConfig {
 impl FlashConfig {
     /// A short session (8 + learn + 8 + 8 trials), for demos and doc tests.
     pub fn quick() -> FlashConfig {
-        FlashConfig { pre_test_trials: 8, practice_trials: 8, post_test_trials: 8, ..Default::default() }
+        FlashConfig {
+            pre_test_trials: 8,
+            practice_trials: 8,
+            post_test_trials: 8,
+            ..Default::default()
+        }
     }
 
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
-        let invalid = |detail: String| Err(TrainError::Invalid { what: "flash drill settings", detail });
+        let invalid = |detail: String| {
+            Err(TrainError::Invalid {
+                what: "flash drill settings",
+                detail,
+            })
+        };
         if self.cues.is_empty() {
             return invalid("no cues to show".to_owned());
         }
@@ -94,7 +107,10 @@ impl FlashConfig {
             return invalid(format!("`{cue}` cannot be shown as a facial flash"));
         }
         if !(0.0..=0.5).contains(&self.catch_fraction) {
-            return invalid(format!("catch_fraction {} must be in [0, 0.5]", self.catch_fraction));
+            return invalid(format!(
+                "catch_fraction {} must be in [0, 0.5]",
+                self.catch_fraction
+            ));
         }
         if !(self.intensity > 0.0 && self.intensity <= 1.0) {
             return invalid(format!("intensity {} must be in (0, 1]", self.intensity));
@@ -319,7 +335,9 @@ impl FlashDrill {
             phase = phase.next();
         }
         self.phase = phase;
-        let Some(trial_phase) = phase.trial_phase() else { return };
+        let Some(trial_phase) = phase.trial_phase() else {
+            return;
+        };
         // Staircase: tests start fresh at the start exposure; practice continues from the
         // level the previous staircase reached.
         let fresh = match Staircase::new(self.config.staircase.clone()) {
@@ -366,7 +384,11 @@ impl FlashDrill {
         cues.dedup();
         cues.into_iter()
             .map(|cue| {
-                let side = if cue == CueId::UnilateralLipCorner { Side::Left } else { Side::Both };
+                let side = if cue == CueId::UnilateralLipCorner {
+                    Side::Left
+                } else {
+                    Side::Both
+                };
                 let stimulus = |exposure_ms: f64, playback_speed: f64| Stimulus {
                     cue: Some(cue),
                     side,
@@ -393,7 +415,9 @@ impl FlashDrill {
             FlashPhase::Finished => FlashStep::Finished,
             FlashPhase::Learn => FlashStep::Learn(self.learn_cards()),
             FlashPhase::PreTest | FlashPhase::Practice | FlashPhase::PostTest => {
-                let Some(trial_phase) = self.phase.trial_phase() else { return FlashStep::Finished };
+                let Some(trial_phase) = self.phase.trial_phase() else {
+                    return FlashStep::Finished;
+                };
                 let Some(target) = self.schedule.pop() else {
                     // Cannot happen: a phase is left as soon as its schedule is empty.
                     self.enter(self.phase.next());
@@ -401,7 +425,11 @@ impl FlashDrill {
                 };
                 let side = match target {
                     Some(CueId::UnilateralLipCorner) => {
-                        if self.rng.random_bool(0.5) { Side::Left } else { Side::Right }
+                        if self.rng.random_bool(0.5) {
+                            Side::Left
+                        } else {
+                            Side::Right
+                        }
                     }
                     _ => Side::Both,
                 };
@@ -444,11 +472,19 @@ impl FlashDrill {
     /// Records the answer to the pending trial: `response` is the cue chosen (`None` = "saw
     /// nothing"), `reaction_ms` the time from the end of the flash to the answer, measured by
     /// the caller.
-    pub fn answer(&mut self, trial_id: u32, response: Option<CueId>, reaction_ms: f64) -> Result<FlashFeedback> {
+    pub fn answer(
+        &mut self,
+        trial_id: u32,
+        response: Option<CueId>,
+        reaction_ms: f64,
+    ) -> Result<FlashFeedback> {
         let Some(trial) = self.pending.take_if(|t| t.id == trial_id) else {
             return Err(TrainError::DrillState {
                 detail: match &self.pending {
-                    Some(pending) => format!("answer to trial {trial_id}, but trial {} is showing", pending.id),
+                    Some(pending) => format!(
+                        "answer to trial {trial_id}, but trial {} is showing",
+                        pending.id
+                    ),
                     None => format!("answer to trial {trial_id}, but no trial is showing"),
                 },
             });
@@ -488,7 +524,9 @@ impl FlashDrill {
         });
         let message = match (trial.gives_feedback, correct, shown) {
             (false, _, _) => "Answer recorded.".to_owned(),
-            (true, true, Some(cue)) => format!("Right: {cue} ({:.0} ms).", trial.stimulus.exposure_ms),
+            (true, true, Some(cue)) => {
+                format!("Right: {cue} ({:.0} ms).", trial.stimulus.exposure_ms)
+            }
             (true, true, None) => "Right: nothing was flashed.".to_owned(),
             (true, false, Some(cue)) => format!(
                 "Not quite: it was {cue} ({}); look again at its card.",
@@ -501,7 +539,12 @@ impl FlashDrill {
             self.finished.push((trial.phase, self.staircase.clone()));
             self.enter(self.phase.next());
         }
-        Ok(FlashFeedback { trial_id, reveal, message, phase_finished })
+        Ok(FlashFeedback {
+            trial_id,
+            reveal,
+            message,
+            phase_finished,
+        })
     }
 
     /// Results so far.
@@ -510,7 +553,8 @@ impl FlashDrill {
         let current = self.phase.trial_phase().map(|p| (p, &self.staircase));
         let staircases = self.finished.iter().map(|(p, s)| (*p, s)).chain(current);
         for (phase, staircase) in staircases {
-            let answers: Vec<&Answered> = self.answers.iter().filter(|a| a.phase == phase).collect();
+            let answers: Vec<&Answered> =
+                self.answers.iter().filter(|a| a.phase == phase).collect();
             if answers.is_empty() {
                 continue;
             }
@@ -610,7 +654,11 @@ pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
-    Some(if values.len() % 2 == 1 { values[middle] } else { (values[middle - 1] + values[middle]) / 2.0 })
+    Some(if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    })
 }
 
 /// A simulated observer for demonstrations (`microcue drill flash --demo`): it sees a flash
@@ -632,7 +680,13 @@ pub struct SimulatedObserver {
 impl SimulatedObserver {
     /// An observer whose accuracy is `accuracy` at `threshold_ms` when choosing among
     /// `choices` cues plus "nothing". `seed` fixes its answers.
-    pub fn with_threshold(threshold_ms: f64, accuracy: f64, choices: usize, slope: f64, seed: u64) -> SimulatedObserver {
+    pub fn with_threshold(
+        threshold_ms: f64,
+        accuracy: f64,
+        choices: usize,
+        slope: f64,
+        seed: u64,
+    ) -> SimulatedObserver {
         let guess = 1.0 / (choices as f64 + 1.0);
         // accuracy = seen + (1 - seen) * guess  =>  seen = (accuracy - guess) / (1 - guess)
         let seen = ((accuracy - guess) / (1.0 - guess)).clamp(1e-6, 1.0 - 1e-6);
@@ -660,7 +714,10 @@ impl SimulatedObserver {
         let answer = match trial.stimulus.cue {
             None => {
                 if rng.random_bool(self.false_alarm_rate.clamp(0.0, 1.0)) {
-                    trial.choices.get(rng.random_range(0..trial.choices.len())).copied()
+                    trial
+                        .choices
+                        .get(rng.random_range(0..trial.choices.len()))
+                        .copied()
                 } else {
                     None
                 }
@@ -670,7 +727,10 @@ impl SimulatedObserver {
                     Some(cue)
                 } else {
                     // Not seen: a uniform guess among the cues and "nothing" (index == len).
-                    trial.choices.get(rng.random_range(0..=trial.choices.len())).copied()
+                    trial
+                        .choices
+                        .get(rng.random_range(0..=trial.choices.len()))
+                        .copied()
                 }
             }
         };
@@ -682,13 +742,19 @@ impl SimulatedObserver {
 mod tests {
     use super::*;
 
-    fn run(config: FlashConfig, seed: u64, mut answer: impl FnMut(&FlashTrial) -> Option<CueId>) -> FlashDrill {
+    fn run(
+        config: FlashConfig,
+        seed: u64,
+        mut answer: impl FnMut(&FlashTrial) -> Option<CueId>,
+    ) -> FlashDrill {
         let mut drill = FlashDrill::new(config, seed).expect("valid config");
         loop {
             match drill.next_step() {
                 FlashStep::Trial(trial) => {
                     let response = answer(&trial);
-                    drill.answer(trial.id, response, 500.0).expect("pending trial");
+                    drill
+                        .answer(trial.id, response, 500.0)
+                        .expect("pending trial");
                 }
                 FlashStep::Learn(cards) => {
                     assert_eq!(cards.len(), drill.config().cues.len());
@@ -701,7 +767,12 @@ mod tests {
 
     #[test]
     fn phases_run_in_order_with_balanced_catch_trials() {
-        let config = FlashConfig { pre_test_trials: 20, practice_trials: 10, post_test_trials: 20, ..Default::default() };
+        let config = FlashConfig {
+            pre_test_trials: 20,
+            practice_trials: 10,
+            post_test_trials: 20,
+            ..Default::default()
+        };
         let mut phases = Vec::new();
         let drill = run(config, 1, |trial| {
             if phases.last() != Some(&trial.phase) {
@@ -709,28 +780,45 @@ mod tests {
             }
             trial.stimulus.cue
         });
-        assert_eq!(phases, vec![TrialPhase::PreTest, TrialPhase::Practice, TrialPhase::PostTest]);
+        assert_eq!(
+            phases,
+            vec![
+                TrialPhase::PreTest,
+                TrialPhase::Practice,
+                TrialPhase::PostTest
+            ]
+        );
         let summary = drill.summary();
         assert_eq!(summary.phases.len(), 3);
         assert_eq!(summary.phases[0].catch_trials, 3); // round(20 * 0.15)
         assert_eq!(summary.accuracy, Some(1.0));
         assert_eq!(summary.false_alarm_rate, Some(0.0));
-        assert!(summary.phases[0].final_exposure_ms < 100.0, "perfect observer descends");
+        assert!(
+            summary.phases[0].final_exposure_ms < 100.0,
+            "perfect observer descends"
+        );
     }
 
     #[test]
     fn feedback_only_in_practice_and_wrong_ids_are_refused() {
         let mut drill = FlashDrill::new(FlashConfig::quick(), 3).expect("valid");
-        let FlashStep::Trial(trial) = drill.next_step() else { panic!("pre-test first") };
+        let FlashStep::Trial(trial) = drill.next_step() else {
+            panic!("pre-test first")
+        };
         assert!(drill.answer(trial.id + 1, None, 400.0).is_err());
         let feedback = drill.answer(trial.id, None, 400.0).expect("pending");
         assert!(feedback.reveal.is_none(), "no feedback in the pre-test");
-        assert!(drill.answer(trial.id, None, 400.0).is_err(), "answered twice");
+        assert!(
+            drill.answer(trial.id, None, 400.0).is_err(),
+            "answered twice"
+        );
         // Skip to practice.
         loop {
             match drill.next_step() {
                 FlashStep::Trial(t) if t.phase == TrialPhase::Practice => {
-                    let feedback = drill.answer(t.id, Some(CueId::MicroFrown), 400.0).expect("pending");
+                    let feedback = drill
+                        .answer(t.id, Some(CueId::MicroFrown), 400.0)
+                        .expect("pending");
                     assert!(feedback.reveal.is_some());
                     break;
                 }
@@ -755,6 +843,9 @@ mod tests {
     fn same_seed_same_drill() {
         let a = run(FlashConfig::quick(), 42, |t| t.choices.first().copied());
         let b = run(FlashConfig::quick(), 42, |t| t.choices.first().copied());
-        assert_eq!(a.records(Date::constant(2025, 1, 1), "s"), b.records(Date::constant(2025, 1, 1), "s"));
+        assert_eq!(
+            a.records(Date::constant(2025, 1, 1), "s"),
+            b.records(Date::constant(2025, 1, 1), "s")
+        );
     }
 }

@@ -172,7 +172,12 @@ pub fn journal_files(path: &Path) -> [PathBuf; 4] {
         name.push(suffix);
         PathBuf::from(name)
     };
-    [path.to_path_buf(), with_suffix("-wal"), with_suffix("-shm"), with_suffix("-journal")]
+    [
+        path.to_path_buf(),
+        with_suffix("-wal"),
+        with_suffix("-shm"),
+        with_suffix("-journal"),
+    ]
 }
 
 /// Deletes the journal for good: the database file and its `-wal`, `-shm` and `-journal` side
@@ -187,7 +192,11 @@ pub fn forget_journal(path: &Path) -> Result<Vec<PathBuf>> {
             Ok(()) => removed.push(file),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
-                return Err(TrainError::Io { action: "delete the journal file", path: file, source });
+                return Err(TrainError::Io {
+                    action: "delete the journal file",
+                    path: file,
+                    source,
+                });
             }
         }
     }
@@ -252,7 +261,12 @@ pub enum CsvTable {
 
 impl CsvTable {
     /// All tables.
-    pub const ALL: [CsvTable; 4] = [CsvTable::Log, CsvTable::Trials, CsvTable::Tasks, CsvTable::Baselines];
+    pub const ALL: [CsvTable; 4] = [
+        CsvTable::Log,
+        CsvTable::Trials,
+        CsvTable::Tasks,
+        CsvTable::Baselines,
+    ];
 
     /// The name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -331,12 +345,20 @@ impl Journal {
         &self.path
     }
 
-    fn sqlite_error(&self, action: &'static str) -> impl FnOnce(rusqlite::Error) -> TrainError + use<> {
+    fn sqlite_error(
+        &self,
+        action: &'static str,
+    ) -> impl FnOnce(rusqlite::Error) -> TrainError + use<> {
         sql_err(action, &self.path)
     }
 
     fn corrupt(&self, table: &'static str, row_id: i64, detail: String) -> TrainError {
-        TrainError::CorruptRow { table, row_id, detail, path: self.path.clone() }
+        TrainError::CorruptRow {
+            table,
+            row_id,
+            detail,
+            path: self.path.clone(),
+        }
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -393,14 +415,21 @@ impl Journal {
                     path: self.path.clone(),
                 });
             }
-            let Some(step) = usize::try_from(version).ok().and_then(|v| MIGRATIONS.get(v)) else {
+            let Some(step) = usize::try_from(version)
+                .ok()
+                .and_then(|v| MIGRATIONS.get(v))
+            else {
                 return Ok(());
             };
-            transaction.execute_batch(step).map_err(err("apply a schema migration"))?;
+            transaction
+                .execute_batch(step)
+                .map_err(err("apply a schema migration"))?;
             transaction
                 .pragma_update(None, "user_version", version + 1)
                 .map_err(err("record the schema version"))?;
-            transaction.commit().map_err(err("commit a schema migration"))?;
+            transaction
+                .commit()
+                .map_err(err("commit a schema migration"))?;
         }
     }
 
@@ -411,7 +440,11 @@ impl Journal {
         write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
         let path = self.path.clone();
-        let err = move |source| TrainError::Sqlite { action, path: path.clone(), source };
+        let err = move |source| TrainError::Sqlite {
+            action,
+            path: path.clone(),
+            source,
+        };
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -426,7 +459,9 @@ impl Journal {
     /// Stores one trial; returns its uid.
     pub fn add_trial(&mut self, trial: &TrialRecord) -> Result<String> {
         trial.validate()?;
-        self.write("store a drill trial", |tx| insert_trial(tx, None, trial).map(|uid| uid.unwrap_or_default()))
+        self.write("store a drill trial", |tx| {
+            insert_trial(tx, None, trial).map(|uid| uid.unwrap_or_default())
+        })
     }
 
     /// Stores several trials in one transaction (all or nothing); returns their uids.
@@ -475,7 +510,8 @@ impl Journal {
     fn decode_trial(&self, row: TrialRow) -> Result<Stored<TrialRecord>> {
         let bad = |detail: String| self.corrupt("drill_trials", row.id, detail);
         let date = parse_date(&row.date).map_err(|_| bad(format!("date `{}`", row.date)))?;
-        let kind = DrillKind::parse(&row.kind).ok_or_else(|| bad(format!("kind `{}`", row.kind)))?;
+        let kind =
+            DrillKind::parse(&row.kind).ok_or_else(|| bad(format!("kind `{}`", row.kind)))?;
         let phase =
             TrialPhase::parse(&row.phase).ok_or_else(|| bad(format!("phase `{}`", row.phase)))?;
         let cue = |text: &Option<String>| -> Result<Option<CueId>> {
@@ -503,7 +539,9 @@ impl Journal {
     /// Stores one real-world log entry; returns its uid.
     pub fn add_log_entry(&mut self, entry: &LogEntry) -> Result<String> {
         entry.validate()?;
-        self.write("store a log entry", |tx| insert_log(tx, None, entry).map(|uid| uid.unwrap_or_default()))
+        self.write("store a log entry", |tx| {
+            insert_log(tx, None, entry).map(|uid| uid.unwrap_or_default())
+        })
     }
 
     /// All log entries, oldest first.
@@ -567,7 +605,11 @@ impl Journal {
     /// Whether a log entry with this uid exists.
     pub fn has_log_entry(&self, uid: &str) -> Result<bool> {
         self.connection
-            .query_row("SELECT 1 FROM log_entries WHERE uid = ?1", [uid], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM log_entries WHERE uid = ?1",
+                [uid],
+                |_| Ok(()),
+            )
             .optional()
             .map(|found| found.is_some())
             .map_err(self.sqlite_error("look up a log entry"))
@@ -579,11 +621,17 @@ impl Journal {
     pub fn plan_start(&self) -> Result<Option<Date>> {
         let text: Option<String> = self
             .connection
-            .query_row("SELECT start_date FROM plan_state WHERE id = 1", [], |row| row.get(0))
+            .query_row(
+                "SELECT start_date FROM plan_state WHERE id = 1",
+                [],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(self.sqlite_error("read the plan start"))?;
-        text.map(|t| parse_date(&t).map_err(|_| self.corrupt("plan_state", 1, format!("date `{t}`"))))
-            .transpose()
+        text.map(|t| {
+            parse_date(&t).map_err(|_| self.corrupt("plan_state", 1, format!("date `{t}`")))
+        })
+        .transpose()
     }
 
     /// Sets (or moves) the start date of the plan.
@@ -616,7 +664,10 @@ impl Journal {
                     return Ok(false);
                 }
             }
-            tx.execute("INSERT INTO plan_done (date, task) VALUES (?1, ?2)", params![date_text, task])?;
+            tx.execute(
+                "INSERT INTO plan_done (date, task) VALUES (?1, ?2)",
+                params![date_text, task],
+            )?;
             Ok(true)
         })
     }
@@ -629,7 +680,12 @@ impl Journal {
             .map_err(self.sqlite_error("read done tasks"))?;
         let rows = statement
             .query_map([], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?))
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(self.sqlite_error("read done tasks"))?;
@@ -637,7 +693,10 @@ impl Journal {
             .map(|(id, uid, date, task)| {
                 let date = parse_date(&date)
                     .map_err(|_| self.corrupt("plan_done", id, format!("date `{date}`")))?;
-                Ok(Stored { uid, record: TaskDone { date, task } })
+                Ok(Stored {
+                    uid,
+                    record: TaskDone { date, task },
+                })
             })
             .collect()
     }
@@ -647,9 +706,12 @@ impl Journal {
     /// Stores a person's baseline (numbers and a label only); returns its uid.
     pub fn save_baseline(&mut self, baseline: &PersonBaseline) -> Result<String> {
         baseline.validate()?;
-        let channels_json = serde_json::to_string(&baseline.channels).map_err(|source| {
-            TrainError::Json { action: "encode baseline", path: self.path.clone(), source }
-        })?;
+        let channels_json =
+            serde_json::to_string(&baseline.channels).map_err(|source| TrainError::Json {
+                action: "encode baseline",
+                path: self.path.clone(),
+                source,
+            })?;
         self.write("store a baseline", |tx| {
             insert_baseline(tx, None, baseline, &channels_json).map(|uid| uid.unwrap_or_default())
         })
@@ -680,14 +742,27 @@ impl Journal {
                     .map_err(|_| self.corrupt("baselines", id, format!("date `{date}`")))?;
                 let channels: Vec<ChannelBaseline> = serde_json::from_str(&channels_json)
                     .map_err(|e| self.corrupt("baselines", id, format!("channels: {e}")))?;
-                Ok(Stored { uid, record: PersonBaseline { person, date, frames, channels } })
+                Ok(Stored {
+                    uid,
+                    record: PersonBaseline {
+                        person,
+                        date,
+                        frames,
+                        channels,
+                    },
+                })
             })
             .collect()
     }
 
     /// The most recent baseline of `person`.
     pub fn latest_baseline(&self, person: &str) -> Result<Option<PersonBaseline>> {
-        Ok(self.baselines()?.into_iter().rev().find(|b| b.record.person == person).map(|b| b.record))
+        Ok(self
+            .baselines()?
+            .into_iter()
+            .rev()
+            .find(|b| b.record.person == person)
+            .map(|b| b.record))
     }
 
     // ----- export / import -----
@@ -713,15 +788,22 @@ impl Journal {
         let current_start = self.plan_start()?;
         let mut encoded_baselines = Vec::with_capacity(export.baselines.len());
         for baseline in &export.baselines {
-            let json = serde_json::to_string(&baseline.record.channels).map_err(|e| {
-                TrainError::Json { action: "encode baseline", path: source.to_path_buf(), source: e }
-            })?;
+            let json =
+                serde_json::to_string(&baseline.record.channels).map_err(|e| TrainError::Json {
+                    action: "encode baseline",
+                    path: source.to_path_buf(),
+                    source: e,
+                })?;
             encoded_baselines.push(json);
         }
         self.write("import a journal export", |tx| {
             let mut report = ImportReport::default();
             let count = |added: Option<String>, counter: &mut usize, skipped: &mut usize| {
-                if added.is_some() { *counter += 1 } else { *skipped += 1 }
+                if added.is_some() {
+                    *counter += 1
+                } else {
+                    *skipped += 1
+                }
             };
             let mut skipped = 0;
             for trial in &export.trials {
@@ -779,9 +861,16 @@ impl Journal {
 }
 
 /// Maps a SQLite error to [`TrainError::Sqlite`] naming the action and the file.
-fn sql_err(action: &'static str, path: &Path) -> impl FnOnce(rusqlite::Error) -> TrainError + use<> {
+fn sql_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(rusqlite::Error) -> TrainError + use<> {
     let path = path.to_path_buf();
-    move |source| TrainError::Sqlite { action, path, source }
+    move |source| TrainError::Sqlite {
+        action,
+        path,
+        source,
+    }
 }
 
 fn restrict_permissions(path: &Path, mode: u32) -> Result<()> {
@@ -789,7 +878,11 @@ fn restrict_permissions(path: &Path, mode: u32) -> Result<()> {
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|source| {
-            TrainError::Io { action: "restrict permissions of", path: path.to_path_buf(), source }
+            TrainError::Io {
+                action: "restrict permissions of",
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
     }
     #[cfg(not(unix))]
@@ -866,7 +959,13 @@ fn insert_baseline(
         "INSERT INTO baselines (uid, person, date, frames, channels_json)
          VALUES (coalesce(?1, lower(hex(randomblob(16)))), ?2, ?3, ?4, ?5)
          ON CONFLICT (uid) DO NOTHING RETURNING uid",
-        params![uid, baseline.person, baseline.date.to_string(), baseline.frames, channels_json],
+        params![
+            uid,
+            baseline.person,
+            baseline.date.to_string(),
+            baseline.frames,
+            channels_json
+        ],
         |row| row.get(0),
     )
     .optional()
@@ -874,9 +973,15 @@ fn insert_baseline(
 
 /// Checks an export before anything is written.
 fn validate_export(export: &JournalExport, source: &Path) -> Result<()> {
-    let bad = |detail: String| TrainError::BadExport { detail, path: source.to_path_buf() };
+    let bad = |detail: String| TrainError::BadExport {
+        detail,
+        path: source.to_path_buf(),
+    };
     if export.format != EXPORT_FORMAT {
-        return Err(bad(format!("format is `{}`, expected `{EXPORT_FORMAT}`", export.format)));
+        return Err(bad(format!(
+            "format is `{}`, expected `{EXPORT_FORMAT}`",
+            export.format
+        )));
     }
     if export.schema_version > SCHEMA_VERSION {
         return Err(bad(format!(
@@ -889,17 +994,26 @@ fn validate_export(export: &JournalExport, source: &Path) -> Result<()> {
         if is_valid_uid(uid) {
             Ok(())
         } else {
-            Err(bad(format!("{table}[{index}] has uid `{uid}`, expected 32 hex digits")))
+            Err(bad(format!(
+                "{table}[{index}] has uid `{uid}`, expected 32 hex digits"
+            )))
         }
     };
-    let wrap = |table: &str, index: usize, error: TrainError| bad(format!("{table}[{index}]: {error}"));
+    let wrap =
+        |table: &str, index: usize, error: TrainError| bad(format!("{table}[{index}]: {error}"));
     for (index, trial) in export.trials.iter().enumerate() {
         check_uid("trials", index, &trial.uid)?;
-        trial.record.validate().map_err(|e| wrap("trials", index, e))?;
+        trial
+            .record
+            .validate()
+            .map_err(|e| wrap("trials", index, e))?;
     }
     for (index, entry) in export.log_entries.iter().enumerate() {
         check_uid("log_entries", index, &entry.uid)?;
-        entry.record.validate().map_err(|e| wrap("log_entries", index, e))?;
+        entry
+            .record
+            .validate()
+            .map_err(|e| wrap("log_entries", index, e))?;
     }
     for (index, done) in export.tasks_done.iter().enumerate() {
         check_uid("tasks_done", index, &done.uid)?;
@@ -909,7 +1023,10 @@ fn validate_export(export: &JournalExport, source: &Path) -> Result<()> {
     }
     for (index, baseline) in export.baselines.iter().enumerate() {
         check_uid("baselines", index, &baseline.uid)?;
-        baseline.record.validate().map_err(|e| wrap("baselines", index, e))?;
+        baseline
+            .record
+            .validate()
+            .map_err(|e| wrap("baselines", index, e))?;
     }
     Ok(())
 }
@@ -937,7 +1054,10 @@ pub fn write_csv(
     destination: &Path,
 ) -> Result<()> {
     let mut csv = csv::Writer::from_writer(writer);
-    let err = |source| TrainError::Csv { path: destination.to_path_buf(), source };
+    let err = |source| TrainError::Csv {
+        path: destination.to_path_buf(),
+        source,
+    };
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let flag = |value: Option<bool>| match value {
         Some(true) => "yes".to_owned(),
@@ -949,8 +1069,17 @@ pub fn write_csv(
     match table {
         CsvTable::Log => {
             csv.write_record([
-                "uid", "date", "cue", "context", "hypothesis", "response", "outcome", "confirmed",
-                "repair", "repair_worked", "note",
+                "uid",
+                "date",
+                "cue",
+                "context",
+                "hypothesis",
+                "response",
+                "outcome",
+                "confirmed",
+                "repair",
+                "repair_worked",
+                "note",
             ])
             .map_err(err)?;
             for entry in &export.log_entries {
@@ -973,8 +1102,16 @@ pub fn write_csv(
         }
         CsvTable::Trials => {
             csv.write_record([
-                "uid", "date", "kind", "phase", "target", "response", "correct", "exposure_ms",
-                "reaction_ms", "session",
+                "uid",
+                "date",
+                "kind",
+                "phase",
+                "target",
+                "response",
+                "correct",
+                "exposure_ms",
+                "reaction_ms",
+                "session",
             ])
             .map_err(err)?;
             for trial in &export.trials {
@@ -997,13 +1134,19 @@ pub fn write_csv(
         CsvTable::Tasks => {
             csv.write_record(["uid", "date", "task"]).map_err(err)?;
             for done in &export.tasks_done {
-                csv.write_record([done.uid.clone(), done.record.date.to_string(), done.record.task.clone()])
-                    .map_err(err)?;
+                csv.write_record([
+                    done.uid.clone(),
+                    done.record.date.to_string(),
+                    done.record.task.clone(),
+                ])
+                .map_err(err)?;
             }
         }
         CsvTable::Baselines => {
-            csv.write_record(["uid", "person", "date", "frames", "channel", "median", "mad"])
-                .map_err(err)?;
+            csv.write_record([
+                "uid", "person", "date", "frames", "channel", "median", "mad",
+            ])
+            .map_err(err)?;
             for baseline in &export.baselines {
                 let b = &baseline.record;
                 for channel in &b.channels {

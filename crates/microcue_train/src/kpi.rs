@@ -219,7 +219,10 @@ pub fn compute_kpis(
             repair_success: Rate::default(),
             trend: None,
         };
-        for trial in trials.iter().filter(|t| in_week(t.date) && t.phase.is_test()) {
+        for trial in trials
+            .iter()
+            .filter(|t| in_week(t.date) && t.phase.is_test())
+        {
             let correct = trial.correct();
             match trial.kind {
                 DrillKind::Flash if !trial.is_catch() => kpis.flash_accuracy.add(correct),
@@ -251,8 +254,11 @@ pub fn compute_kpis(
                 kpis.repair_success.add(worked);
             }
         }
-        kpis.detections_per_day =
-            if days_counted == 0 { 0.0 } else { f64::from(kpis.detections) / f64::from(days_counted) };
+        kpis.detections_per_day = if days_counted == 0 {
+            0.0
+        } else {
+            f64::from(kpis.detections) / f64::from(days_counted)
+        };
         if let Some(previous) = weeks.last() {
             let points = |now: Rate, before: Rate| Some((now.value()? - before.value()?) * 100.0);
             kpis.trend = Some(WeekTrend {
@@ -315,7 +321,10 @@ fn check_targets(
     let mut checks = Vec::new();
 
     // Week 2.
-    let target = format!("slow-motion test accuracy >= {:.0}%", t.week2_slow_motion_accuracy * 100.0);
+    let target = format!(
+        "slow-motion test accuracy >= {:.0}%",
+        t.week2_slow_motion_accuracy * 100.0
+    );
     let (met, detail) = match week_of(2) {
         None => (None, "week 2 has not started".to_owned()),
         Some(w) if w.slow_motion_accuracy.total < t.min_test_trials => (
@@ -328,11 +337,22 @@ fn check_targets(
             ),
         ),
         Some(w) => (
-            w.slow_motion_accuracy.value().map(|v| v >= t.week2_slow_motion_accuracy),
-            format!("{} over {} items", percent(w.slow_motion_accuracy.value()), w.slow_motion_accuracy.total),
+            w.slow_motion_accuracy
+                .value()
+                .map(|v| v >= t.week2_slow_motion_accuracy),
+            format!(
+                "{} over {} items",
+                percent(w.slow_motion_accuracy.value()),
+                w.slow_motion_accuracy.total
+            ),
         ),
     };
-    checks.push(TargetCheck { week: 2, target, status: judge(2, met), detail });
+    checks.push(TargetCheck {
+        week: 2,
+        target,
+        status: judge(2, met),
+        detail,
+    });
 
     // Week 6.
     let target = format!(
@@ -346,14 +366,20 @@ fn check_targets(
             let accuracy = (w.accuracy.total >= t.min_test_trials)
                 .then(|| w.accuracy.value())
                 .flatten();
-            let baseline = approach_baseline_week.and_then(week_of).and_then(|b| b.approach_success.value());
-            let now = (w.approach_success.total >= t.min_responses).then(|| w.approach_success.value()).flatten();
+            let baseline = approach_baseline_week
+                .and_then(week_of)
+                .and_then(|b| b.approach_success.value());
+            let now = (w.approach_success.total >= t.min_responses)
+                .then(|| w.approach_success.value())
+                .flatten();
             let gain = match (now, baseline) {
                 (Some(now), Some(before)) => Some((now - before) * 100.0),
                 _ => None,
             };
             let met = match (accuracy, gain) {
-                (Some(a), Some(g)) => Some(a >= t.week6_accuracy && g >= t.week6_approach_gain_points),
+                (Some(a), Some(g)) => {
+                    Some(a >= t.week6_accuracy && g >= t.week6_approach_gain_points)
+                }
                 (Some(a), None) if a < t.week6_accuracy => Some(false),
                 _ => None,
             };
@@ -370,7 +396,12 @@ fn check_targets(
             (met, detail)
         }
     };
-    checks.push(TargetCheck { week: 6, target, status: judge(6, met), detail });
+    checks.push(TargetCheck {
+        week: 6,
+        target,
+        status: judge(6, met),
+        detail,
+    });
 
     // Week 12.
     let target = format!(
@@ -398,7 +429,12 @@ fn check_targets(
             (met, detail)
         }
     };
-    checks.push(TargetCheck { week: 12, target, status: judge(12, met), detail });
+    checks.push(TargetCheck {
+        week: 12,
+        target,
+        status: judge(12, met),
+        detail,
+    });
     checks
 }
 
@@ -428,7 +464,11 @@ mod tests {
             session: None,
         };
         let trials = vec![
-            trial(TrialPhase::PreTest, Some(CueId::MicroFrown), Some(CueId::MicroFrown)),
+            trial(
+                TrialPhase::PreTest,
+                Some(CueId::MicroFrown),
+                Some(CueId::MicroFrown),
+            ),
             trial(TrialPhase::Practice, Some(CueId::MicroFrown), None),
             trial(TrialPhase::PostTest, None, None),
         ];

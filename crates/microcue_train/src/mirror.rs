@@ -44,9 +44,17 @@ impl MirrorDrill {
     pub fn new(cues: &[CueId], seed: u64) -> MirrorDrill {
         let mut cues: Vec<CueId> = cues.iter().copied().filter(|c| c.is_supported()).collect();
         if cues.is_empty() {
-            cues = CueId::ALL.into_iter().filter(|c| c.is_supported()).collect();
+            cues = CueId::ALL
+                .into_iter()
+                .filter(|c| c.is_supported())
+                .collect();
         }
-        MirrorDrill { rng: ChaCha8Rng::seed_from_u64(seed), cues, deck: Vec::new(), next_id: 1 }
+        MirrorDrill {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            cues,
+            deck: Vec::new(),
+            next_id: 1,
+        }
     }
 
     /// The next prompt; every cue comes once before any repeats.
@@ -95,7 +103,11 @@ impl MirrorScore {
     /// The attempt as a journal record (kind `mirror`): target = requested cue, response = the
     /// cue the spotter saw (the requested one if seen, else the strongest other, else none).
     pub fn record(&self, date: Date, session: Option<&str>) -> TrialRecord {
-        let response = if self.seen { Some(self.requested) } else { self.other_cues.first().copied() };
+        let response = if self.seen {
+            Some(self.requested)
+        } else {
+            self.other_cues.first().copied()
+        };
         TrialRecord {
             date,
             kind: DrillKind::Mirror,
@@ -111,18 +123,33 @@ impl MirrorScore {
 
 /// Scores one attempt: `events` are the spotter's events; only those overlapping
 /// `[window_start_s, window_end_s]` count.
-pub fn score_mirror(prompt: &MirrorPrompt, window_start_s: f64, window_end_s: f64, events: &[Event]) -> MirrorScore {
-    let in_window: Vec<&Event> =
-        events.iter().filter(|e| e.offset_s >= window_start_s && e.onset_s <= window_end_s).collect();
+pub fn score_mirror(
+    prompt: &MirrorPrompt,
+    window_start_s: f64,
+    window_end_s: f64,
+    events: &[Event],
+) -> MirrorScore {
+    let in_window: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.offset_s >= window_start_s && e.onset_s <= window_end_s)
+        .collect();
     let strongest = |cue_filter: &dyn Fn(&Event) -> bool| {
         in_window
             .iter()
             .copied()
             .filter(|e| cue_filter(e))
-            .max_by(|a, b| a.confidence.total_cmp(&b.confidence).then(a.intensity.total_cmp(&b.intensity)))
+            .max_by(|a, b| {
+                a.confidence
+                    .total_cmp(&b.confidence)
+                    .then(a.intensity.total_cmp(&b.intensity))
+            })
     };
     let matched = strongest(&|e| e.cue == prompt.cue);
-    let mut others: Vec<&Event> = in_window.iter().copied().filter(|e| e.cue != prompt.cue).collect();
+    let mut others: Vec<&Event> = in_window
+        .iter()
+        .copied()
+        .filter(|e| e.cue != prompt.cue)
+        .collect();
     others.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let mut other_cues: Vec<CueId> = Vec::new();
     for event in &others {
@@ -134,8 +161,17 @@ pub fn score_mirror(prompt: &MirrorPrompt, window_start_s: f64, window_end_s: f6
     let duration_ms = shown.map(|e| (e.offset_s - e.onset_s) * 1000.0);
     let micro = duration_ms.map(|d| d <= prompt.max_duration_ms);
     let evidence = shown.map(|e| e.evidence.clone()).unwrap_or_default();
-    let units = evidence.iter().take(4).map(|e| format!("{} +{:.2}", e.channel, e.delta)).collect::<Vec<_>>().join(", ");
-    let units = if units.is_empty() { String::new() } else { format!(" Moved: {units}.") };
+    let units = evidence
+        .iter()
+        .take(4)
+        .map(|e| format!("{} +{:.2}", e.channel, e.delta))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let units = if units.is_empty() {
+        String::new()
+    } else {
+        format!(" Moved: {units}.")
+    };
     let feedback = match (matched, duration_ms) {
         (Some(_), Some(d)) if d <= prompt.max_duration_ms => {
             format!("Seen: {} in {d:.0} ms — a micro flash.{units}", prompt.cue)
@@ -148,7 +184,11 @@ pub fn score_mirror(prompt: &MirrorPrompt, window_start_s: f64, window_end_s: f6
             "The spotter did not see {}; it read {} ({d:.0} ms) instead.{units} Compare with the \
              card: {}.",
             prompt.cue,
-            other_cues.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
+            other_cues
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             lexicon::entry(prompt.cue).looks_like
         ),
         _ => format!(
@@ -188,7 +228,10 @@ mod tests {
             intensity: 0.4,
             confidence: 0.7,
             valence: cue.valence(),
-            evidence: vec![Evidence { channel: "browInnerUp".into(), delta: 0.41 }],
+            evidence: vec![Evidence {
+                channel: "browInnerUp".into(),
+                delta: 0.41,
+            }],
         }
     }
 
@@ -217,7 +260,10 @@ mod tests {
         let other = score_mirror(&prompt, 0.0, 3.0, &[event(CueId::MicroSurprise, 1.0, 1.3)]);
         assert!(!other.seen);
         assert_eq!(other.other_cues, vec![CueId::MicroSurprise]);
-        assert_eq!(other.record(Date::constant(2025, 1, 2), None).response, Some(CueId::MicroSurprise));
+        assert_eq!(
+            other.record(Date::constant(2025, 1, 2), None).response,
+            Some(CueId::MicroSurprise)
+        );
         let outside = score_mirror(&prompt, 0.0, 3.0, &[event(CueId::EyebrowFlash, 4.0, 4.2)]);
         assert!(!outside.seen && outside.duration_ms.is_none());
     }

@@ -336,7 +336,11 @@ pub const ALL_TASKS: [TaskSpec; 14] = [
 ];
 
 /// Days 61–90: spotting continues at the advanced rung as a daily run.
-const SPOTTING_SESSION_LADDER: TaskSpec = TaskSpec { id: "spotting_run", title: "Spotting run", ..SPOTTING_SESSION };
+const SPOTTING_SESSION_LADDER: TaskSpec = TaskSpec {
+    id: "spotting_run",
+    title: "Spotting run",
+    ..SPOTTING_SESSION
+};
 
 /// The task spec of an id.
 pub fn task(id: &str) -> Option<&'static TaskSpec> {
@@ -345,19 +349,25 @@ pub fn task(id: &str) -> Option<&'static TaskSpec> {
 
 /// The plan phase of a plan day (`None` outside days 1–60).
 pub fn phase_of_day(day: i64) -> Option<&'static PlanPhase> {
-    PHASES.iter().find(|p| (p.first_day..=p.last_day).contains(&day))
+    PHASES
+        .iter()
+        .find(|p| (p.first_day..=p.last_day).contains(&day))
 }
 
 /// The ladder rung of a plan day (`None` outside days 1–90).
 pub fn rung_of_day(day: i64) -> Option<&'static LadderRung> {
-    LADDER.iter().find(|r| (r.first_day..=r.last_day).contains(&day))
+    LADDER
+        .iter()
+        .find(|r| (r.first_day..=r.last_day).contains(&day))
 }
 
 /// The first and last day over which a task's cadence counts on `day` (its week or phase).
 fn quota_span(spec: &TaskSpec, day: i64) -> (i64, i64) {
     match spec.cadence {
         Cadence::PerWeek(_) => plan_week(day).map_or((day, day), week_days),
-        Cadence::PerPhase(_) => phase_of_day(day).map_or((61, LADDER_DAYS), |p| (p.first_day, p.last_day)),
+        Cadence::PerPhase(_) => {
+            phase_of_day(day).map_or((61, LADDER_DAYS), |p| (p.first_day, p.last_day))
+        }
         _ => (day, day),
     }
 }
@@ -370,7 +380,12 @@ pub fn tasks_for_day(day: i64) -> Vec<&'static TaskSpec> {
         Some(2) => vec![&SPOTTING_SESSION, &SIMPLE_RESPONSE, &ROLEPLAY],
         Some(3) => vec![&TIMED_TEST, &COMBINED_CUES, &CONVERSATION_SEQUENCE],
         _ if (61..=LADDER_DAYS).contains(&day) => {
-            vec![&TIMED_TEST, &SPOTTING_SESSION_LADDER, &RESPONSE_OPTIMISATION, &CROSS_CULTURAL]
+            vec![
+                &TIMED_TEST,
+                &SPOTTING_SESSION_LADDER,
+                &RESPONSE_OPTIMISATION,
+                &CROSS_CULTURAL,
+            ]
         }
         _ => Vec::new(),
     };
@@ -421,22 +436,38 @@ pub struct Progress {
 
 impl Progress {
     /// From the journal's done marks and log entries.
-    pub fn new<'a>(done: impl IntoIterator<Item = &'a TaskDone>, log: impl IntoIterator<Item = &'a LogEntry>) -> Progress {
+    pub fn new<'a>(
+        done: impl IntoIterator<Item = &'a TaskDone>,
+        log: impl IntoIterator<Item = &'a LogEntry>,
+    ) -> Progress {
         Progress {
             done: done.into_iter().map(|d| (d.date, d.task.clone())).collect(),
-            log: log.into_iter().map(|e| (e.date, e.response.is_some())).collect(),
+            log: log
+                .into_iter()
+                .map(|e| (e.date, e.response.is_some()))
+                .collect(),
         }
     }
 
     /// How many times `spec` counts as done between two dates (inclusive).
     fn count(&self, spec: &TaskSpec, from: Date, to: Date) -> u32 {
-        let marks = self.done.iter().filter(|(date, task)| *date >= from && *date <= to && task == spec.id).count();
+        let marks = self
+            .done
+            .iter()
+            .filter(|(date, task)| *date >= from && *date <= to && task == spec.id)
+            .count();
         let logged = match spec.auto_done {
             AutoDone::Never => 0,
-            AutoDone::AnyLogEntry => self.log.iter().filter(|(date, _)| *date >= from && *date <= to).count(),
-            AutoDone::LogEntryWithResponse => {
-                self.log.iter().filter(|(date, responded)| *date >= from && *date <= to && *responded).count()
-            }
+            AutoDone::AnyLogEntry => self
+                .log
+                .iter()
+                .filter(|(date, _)| *date >= from && *date <= to)
+                .count(),
+            AutoDone::LogEntryWithResponse => self
+                .log
+                .iter()
+                .filter(|(date, responded)| *date >= from && *date <= to && *responded)
+                .count(),
         };
         u32::try_from(marks + logged).unwrap_or(u32::MAX)
     }
@@ -454,27 +485,49 @@ pub fn day_plan(start: Date, date: Date, progress: &Progress) -> DayPlan {
             match spec.cadence {
                 Cadence::PerWeek(quota) | Cadence::PerPhase(quota) => {
                     let count = progress.count(spec, from, to.min(date));
-                    TaskStatus { task: spec, done: count >= quota, progress: Some((count.min(quota), quota)) }
+                    TaskStatus {
+                        task: spec,
+                        done: count >= quota,
+                        progress: Some((count.min(quota), quota)),
+                    }
                 }
-                _ => TaskStatus { task: spec, done: progress.count(spec, date, date) > 0, progress: None },
+                _ => TaskStatus {
+                    task: spec,
+                    done: progress.count(spec, date, date) > 0,
+                    progress: None,
+                },
             }
         })
         .collect();
-    DayPlan { date, day, week: plan_week(day), phase: phase_of_day(day), rung: rung_of_day(day), tasks }
+    DayPlan {
+        date,
+        day,
+        week: plan_week(day),
+        phase: phase_of_day(day),
+        rung: rung_of_day(day),
+        tasks,
+    }
 }
 
 /// Checks that `task` is one of the tasks of `date`'s plan day; returns its spec.
 pub fn task_for_day(start: Date, date: Date, task: &str) -> Result<&'static TaskSpec> {
     let day = plan_day(start, date);
     let tasks = tasks_for_day(day);
-    tasks.iter().copied().find(|t| t.id == task).ok_or_else(|| TrainError::UnknownTask {
-        task: task.to_owned(),
-        known: if tasks.is_empty() {
-            format!("none: day {day} has no plan tasks")
-        } else {
-            format!("{} (day {day})", tasks.iter().map(|t| t.id).collect::<Vec<_>>().join(", "))
-        },
-    })
+    tasks
+        .iter()
+        .copied()
+        .find(|t| t.id == task)
+        .ok_or_else(|| TrainError::UnknownTask {
+            task: task.to_owned(),
+            known: if tasks.is_empty() {
+                format!("none: day {day} has no plan tasks")
+            } else {
+                format!(
+                    "{} (day {day})",
+                    tasks.iter().map(|t| t.id).collect::<Vec<_>>().join(", ")
+                )
+            },
+        })
 }
 
 /// Streaks of complete days (every task of the day done).
@@ -509,7 +562,11 @@ pub fn streaks(start: Date, today: Date, progress: &Progress) -> Streaks {
     let today_run = runs_ending.last().copied().unwrap_or(0);
     let yesterday_run = runs_ending.iter().rev().nth(1).copied().unwrap_or(0);
     Streaks {
-        current_days: if today_run > 0 { today_run } else { yesterday_run },
+        current_days: if today_run > 0 {
+            today_run
+        } else {
+            yesterday_run
+        },
         longest_days: longest,
         complete_days,
     }
@@ -517,10 +574,15 @@ pub fn streaks(start: Date, today: Date, progress: &Progress) -> Streaks {
 
 /// The weekly review: the guide's line and questions built from the week's numbers and log.
 pub fn weekly_review(week: &WeekKpis, log: &[LogEntry]) -> Vec<String> {
-    let in_week: Vec<&LogEntry> =
-        log.iter().filter(|e| e.date >= week.first_date && e.date <= week.last_date).collect();
+    let in_week: Vec<&LogEntry> = log
+        .iter()
+        .filter(|e| e.date >= week.first_date && e.date <= week.last_date)
+        .collect();
     let hits = in_week.iter().filter(|e| e.confirmed == Some(true)).count();
-    let misses = in_week.iter().filter(|e| e.confirmed == Some(false)).count();
+    let misses = in_week
+        .iter()
+        .filter(|e| e.confirmed == Some(false))
+        .count();
     let unchecked = in_week.iter().filter(|e| e.confirmed.is_none()).count();
     let mut lines = vec![
         WEEKLY_REVIEW_PROMPT.to_owned(),
@@ -544,9 +606,14 @@ pub fn weekly_review(week: &WeekKpis, log: &[LogEntry]) -> Vec<String> {
              agree before you acted?"
         ));
     }
-    let worse = in_week.iter().filter(|e| e.outcome == Some(crate::records::Outcome::Worse)).count();
+    let worse = in_week
+        .iter()
+        .filter(|e| e.outcome == Some(crate::records::Outcome::Worse))
+        .count();
     if worse > 0 {
-        lines.push(format!("{worse} responses made things worse: which repair line would have fitted?"));
+        lines.push(format!(
+            "{worse} responses made things worse: which repair line would have fitted?"
+        ));
     }
     if unchecked > 0 {
         lines.push("Mark whether each detection was confirmed (`--confirmed yes|no`): the false-positive rate needs it.".to_owned());
@@ -570,9 +637,20 @@ mod tests {
             assert!(!tasks_for_day(day).is_empty(), "day {day}");
         }
         assert!(phase_of_day(61).is_none());
-        assert_eq!(ids(61), vec!["timed_test", "spotting_run", "response_optimisation", "cross_cultural"]);
+        assert_eq!(
+            ids(61),
+            vec![
+                "timed_test",
+                "spotting_run",
+                "response_optimisation",
+                "cross_cultural"
+            ]
+        );
         assert_eq!(ids(91), Vec::<&str>::new());
-        assert_eq!(rung_of_day(45).map(|r| r.tier), Some(LadderTier::Intermediate));
+        assert_eq!(
+            rung_of_day(45).map(|r| r.tier),
+            Some(LadderTier::Intermediate)
+        );
         assert_eq!(rung_of_day(46).map(|r| r.tier), Some(LadderTier::Advanced));
     }
 

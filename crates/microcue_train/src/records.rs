@@ -26,8 +26,12 @@ pub enum DrillKind {
 
 impl DrillKind {
     /// All kinds.
-    pub const ALL: [DrillKind; 4] =
-        [DrillKind::Flash, DrillKind::SlowMotion, DrillKind::Mirror, DrillKind::Roleplay];
+    pub const ALL: [DrillKind; 4] = [
+        DrillKind::Flash,
+        DrillKind::SlowMotion,
+        DrillKind::Mirror,
+        DrillKind::Roleplay,
+    ];
 
     /// The snake_case name used in files and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -68,8 +72,12 @@ pub enum TrialPhase {
 
 impl TrialPhase {
     /// All phases.
-    pub const ALL: [TrialPhase; 4] =
-        [TrialPhase::PreTest, TrialPhase::Practice, TrialPhase::PostTest, TrialPhase::Test];
+    pub const ALL: [TrialPhase; 4] = [
+        TrialPhase::PreTest,
+        TrialPhase::Practice,
+        TrialPhase::PostTest,
+        TrialPhase::Test,
+    ];
 
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
@@ -131,7 +139,10 @@ impl TrialRecord {
 
     /// Checks the numbers: exposure and reaction time finite and non-negative.
     pub fn validate(&self) -> Result<()> {
-        for (name, value) in [("exposure_ms", self.exposure_ms), ("reaction_ms", self.reaction_ms)] {
+        for (name, value) in [
+            ("exposure_ms", self.exposure_ms),
+            ("reaction_ms", self.reaction_ms),
+        ] {
             if let Some(value) = value
                 && !(value.is_finite() && value >= 0.0)
             {
@@ -230,7 +241,10 @@ impl LogEntry {
     /// needs a repair; empty optional texts are not allowed (leave them out instead).
     pub fn validate(&self) -> Result<()> {
         let invalid = |detail: &str| {
-            Err(TrainError::Invalid { what: "log entry", detail: detail.to_owned() })
+            Err(TrainError::Invalid {
+                what: "log entry",
+                detail: detail.to_owned(),
+            })
         };
         if self.context.trim().is_empty() {
             return invalid("context is empty; say in a few words what happened just before");
@@ -297,8 +311,12 @@ pub struct PersonBaseline {
 impl PersonBaseline {
     /// Checks the label and the numbers (finite; MAD >= 0).
     pub fn validate(&self) -> Result<()> {
-        let invalid =
-            |detail: String| Err(TrainError::Invalid { what: "baseline", detail });
+        let invalid = |detail: String| {
+            Err(TrainError::Invalid {
+                what: "baseline",
+                detail,
+            })
+        };
         if self.person.trim().is_empty() {
             return invalid("the person label is empty".to_owned());
         }
@@ -329,7 +347,10 @@ pub struct Stored<T> {
 
 /// Whether a uid is 32 lowercase hex digits (what the journal makes).
 pub fn is_valid_uid(uid: &str) -> bool {
-    uid.len() == 32 && uid.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    uid.len() == 32
+        && uid
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

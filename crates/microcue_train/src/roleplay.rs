@@ -36,9 +36,17 @@ impl RoleplayDeck {
     pub fn new(cues: &[CueId], seed: u64) -> RoleplayDeck {
         let mut cues: Vec<CueId> = cues.iter().copied().filter(|c| c.is_supported()).collect();
         if cues.is_empty() {
-            cues = CueId::ALL.into_iter().filter(|c| c.is_supported()).collect();
+            cues = CueId::ALL
+                .into_iter()
+                .filter(|c| c.is_supported())
+                .collect();
         }
-        RoleplayDeck { rng: ChaCha8Rng::seed_from_u64(seed), cues, deck: Vec::new(), next_id: 1 }
+        RoleplayDeck {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            cues,
+            deck: Vec::new(),
+            next_id: 1,
+        }
     }
 
     /// Draws the next card; the deck is reshuffled when empty.
@@ -49,13 +57,22 @@ impl RoleplayDeck {
         }
         let cue = self.deck.pop().unwrap_or(CueId::EyebrowFlash);
         let side = if cue == CueId::UnilateralLipCorner {
-            if self.rng.random_bool(0.5) { Side::Left } else { Side::Right }
+            if self.rng.random_bool(0.5) {
+                Side::Left
+            } else {
+                Side::Right
+            }
         } else {
             Side::Both
         };
         let id = self.next_id;
         self.next_id += 1;
-        CueCard { id, cue, side, expected_response: cue.response_family() }
+        CueCard {
+            id,
+            cue,
+            side,
+            expected_response: cue.response_family(),
+        }
     }
 }
 
@@ -97,7 +114,9 @@ pub fn score_roleplay_events(card: &CueCard, events: &[Event]) -> RoleplayScore 
         .iter()
         .filter(|e| e.cue == card.cue)
         .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
-    let strongest = events.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+    let strongest = events
+        .iter()
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
     let answer = matched.or(strongest).map(|e| e.cue);
     let side_correct = match (card.cue, matched) {
         (CueId::UnilateralLipCorner, Some(event)) => Some(event.side == card.side),
@@ -117,18 +136,39 @@ pub fn score_roleplay_answer(card: &CueCard, answer: Option<CueId>) -> RoleplayS
     finish(card, answer, None, Vec::new())
 }
 
-fn finish(card: &CueCard, answer: Option<CueId>, side_correct: Option<bool>, extra_cues: Vec<CueId>) -> RoleplayScore {
+fn finish(
+    card: &CueCard,
+    answer: Option<CueId>,
+    side_correct: Option<bool>,
+    extra_cues: Vec<CueId>,
+) -> RoleplayScore {
     let correct = answer == Some(card.cue);
     let respond = card
         .expected_response
-        .map(|family| format!(" Respond with: {}.", microcue_core::lexicon::family_name(family)))
+        .map(|family| {
+            format!(
+                " Respond with: {}.",
+                microcue_core::lexicon::family_name(family)
+            )
+        })
         .unwrap_or_default();
     let feedback = match (correct, answer) {
         (true, _) => format!("Spotted: {}.{respond}", card.cue),
-        (false, Some(other)) => format!("The card was {}; the answer was {other}.{respond}", card.cue),
+        (false, Some(other)) => format!(
+            "The card was {}; the answer was {other}.{respond}",
+            card.cue
+        ),
         (false, None) => format!("The card was {}; nothing was spotted.{respond}", card.cue),
     };
-    RoleplayScore { card_id: card.id, card_cue: card.cue, answer, correct, side_correct, extra_cues, feedback }
+    RoleplayScore {
+        card_id: card.id,
+        card_cue: card.cue,
+        answer,
+        correct,
+        side_correct,
+        extra_cues,
+        feedback,
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +198,10 @@ mod tests {
             intensity: 0.3,
             confidence: 0.6,
             valence: card.cue.valence(),
-            evidence: vec![Evidence { channel: "x".into(), delta: 0.1 }],
+            evidence: vec![Evidence {
+                channel: "x".into(),
+                delta: 0.1,
+            }],
         };
         let score = score_roleplay_events(card, &[event]);
         assert!(score.correct && score.extra_cues.is_empty());

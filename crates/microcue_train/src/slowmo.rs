@@ -9,8 +9,8 @@
 
 use microcue_core::lexicon;
 use microcue_core::{CueId, Event, Evidence};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +34,12 @@ pub struct SlowMotionConfig {
 
 impl Default for SlowMotionConfig {
     fn default() -> Self {
-        SlowMotionConfig { max_items: 10, choices: 4, padding_s: 0.5, min_confidence: 0.0 }
+        SlowMotionConfig {
+            max_items: 10,
+            choices: 4,
+            padding_s: 0.5,
+            min_confidence: 0.0,
+        }
     }
 }
 
@@ -124,7 +129,11 @@ impl SlowMotionQuiz {
                     .to_owned(),
             });
         }
-        usable.sort_by(|a, b| b.1.confidence.total_cmp(&a.1.confidence).then(a.0.cmp(&b.0)));
+        usable.sort_by(|a, b| {
+            b.1.confidence
+                .total_cmp(&a.1.confidence)
+                .then(a.0.cmp(&b.0))
+        });
         usable.truncate(config.max_items.max(1));
         usable.sort_by(|a, b| a.1.onset_s.total_cmp(&b.1.onset_s).then(a.0.cmp(&b.0)));
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -147,7 +156,11 @@ impl SlowMotionQuiz {
             kept.push(event.clone());
         }
         let answers = vec![None; items.len()];
-        Ok(SlowMotionQuiz { items, events: kept, answers })
+        Ok(SlowMotionQuiz {
+            items,
+            events: kept,
+            answers,
+        })
     }
 
     /// The items, in time order.
@@ -156,14 +169,23 @@ impl SlowMotionQuiz {
     }
 
     /// Scores one answer. Answering an item twice is refused.
-    pub fn answer(&mut self, item_id: u32, answer: CueId, reaction_ms: f64) -> Result<QuizFeedback> {
+    pub fn answer(
+        &mut self,
+        item_id: u32,
+        answer: CueId,
+        reaction_ms: f64,
+    ) -> Result<QuizFeedback> {
         let index = self
             .items
             .iter()
             .position(|item| item.id == item_id)
-            .ok_or_else(|| TrainError::DrillState { detail: format!("no quiz item {item_id}") })?;
+            .ok_or_else(|| TrainError::DrillState {
+                detail: format!("no quiz item {item_id}"),
+            })?;
         if self.answers[index].is_some() {
-            return Err(TrainError::DrillState { detail: format!("quiz item {item_id} was already answered") });
+            return Err(TrainError::DrillState {
+                detail: format!("quiz item {item_id} was already answered"),
+            });
         }
         if !self.items[index].choices.contains(&answer) {
             return Err(TrainError::DrillState {
@@ -175,14 +197,29 @@ impl SlowMotionQuiz {
                 detail: format!("reaction time {reaction_ms} ms must be a finite number >= 0"),
             });
         }
-        self.answers[index] = Some(QuizAnswer { answer, reaction_ms });
+        self.answers[index] = Some(QuizAnswer {
+            answer,
+            reaction_ms,
+        });
         let event = &self.events[index];
         let correct = answer == event.cue;
         let duration_ms = (event.offset_s - event.onset_s) * 1000.0;
-        let channels: Vec<&str> = event.evidence.iter().take(3).map(|e| e.channel.as_str()).collect();
-        let moved = if channels.is_empty() { String::new() } else { format!("; moved: {}", channels.join(", ")) };
+        let channels: Vec<&str> = event
+            .evidence
+            .iter()
+            .take(3)
+            .map(|e| e.channel.as_str())
+            .collect();
+        let moved = if channels.is_empty() {
+            String::new()
+        } else {
+            format!("; moved: {}", channels.join(", "))
+        };
         let message = if correct {
-            format!("Same reading as the spotter: {} ({duration_ms:.0} ms{moved}).", event.cue)
+            format!(
+                "Same reading as the spotter: {} ({duration_ms:.0} ms{moved}).",
+                event.cue
+            )
         } else {
             format!(
                 "The spotter read {} ({}, {duration_ms:.0} ms{moved}); you answered {answer}. The \
@@ -203,8 +240,12 @@ impl SlowMotionQuiz {
 
     /// Results so far.
     pub fn summary(&self) -> QuizSummary {
-        let answered: Vec<(&QuizAnswer, &Event)> =
-            self.answers.iter().zip(&self.events).filter_map(|(a, e)| a.as_ref().map(|a| (a, e))).collect();
+        let answered: Vec<(&QuizAnswer, &Event)> = self
+            .answers
+            .iter()
+            .zip(&self.events)
+            .filter_map(|(a, e)| a.as_ref().map(|a| (a, e)))
+            .collect();
         let correct = answered.iter().filter(|(a, e)| a.answer == e.cue).count() as u32;
         QuizSummary {
             items: self.items.len() as u32,
@@ -243,7 +284,12 @@ fn distractors(cue: CueId, count: usize, rng: &mut ChaCha8Rng) -> Vec<CueId> {
     let (mut near, mut far): (Vec<CueId>, Vec<CueId>) = CueId::ALL
         .into_iter()
         .filter(|c| *c != cue && c.is_supported())
-        .partition(|c| lexicon::entry(*c).regions.iter().any(|r| regions.contains(r)));
+        .partition(|c| {
+            lexicon::entry(*c)
+                .regions
+                .iter()
+                .any(|r| regions.contains(r))
+        });
     near.shuffle(rng);
     far.shuffle(rng);
     near.into_iter().chain(far).take(count).collect()
@@ -267,7 +313,10 @@ mod tests {
             intensity: 0.3,
             confidence,
             valence: cue.valence(),
-            evidence: vec![Evidence { channel: "browInnerUp".into(), delta: 0.3 }],
+            evidence: vec![Evidence {
+                channel: "browInnerUp".into(),
+                delta: 0.3,
+            }],
         }
     }
 
@@ -279,7 +328,10 @@ mod tests {
             event(CueId::PupilDilation, 2.0, 2.1, 0.9),
             event(CueId::LipCompression, 3.0, 3.2, 0.1),
         ];
-        let config = SlowMotionConfig { min_confidence: 0.5, ..Default::default() };
+        let config = SlowMotionConfig {
+            min_confidence: 0.5,
+            ..Default::default()
+        };
         let mut quiz = SlowMotionQuiz::new(&events, &config, 9).expect("usable events");
         let items = quiz.items().to_vec();
         assert_eq!(items.len(), 2);
@@ -295,9 +347,27 @@ mod tests {
             assert_eq!(unique.len(), 4);
         }
         // Distractors of a frown come from the brows first.
-        assert!(items[1].choices.iter().filter(|c| lexicon::entry(**c).regions.contains(&lexicon::CueRegion::Brows)).count() >= 3);
-        assert!(quiz.answer(items[0].id, CueId::GenuineSmile, 900.0).expect("ok").correct);
-        let wrong = items[1].choices.iter().copied().find(|c| *c != CueId::MicroFrown).expect("distractor");
+        assert!(
+            items[1]
+                .choices
+                .iter()
+                .filter(|c| lexicon::entry(**c)
+                    .regions
+                    .contains(&lexicon::CueRegion::Brows))
+                .count()
+                >= 3
+        );
+        assert!(
+            quiz.answer(items[0].id, CueId::GenuineSmile, 900.0)
+                .expect("ok")
+                .correct
+        );
+        let wrong = items[1]
+            .choices
+            .iter()
+            .copied()
+            .find(|c| *c != CueId::MicroFrown)
+            .expect("distractor");
         assert!(!quiz.answer(items[1].id, wrong, 700.0).expect("ok").correct);
         assert!(quiz.answer(items[1].id, wrong, 700.0).is_err(), "twice");
         let summary = quiz.summary();

@@ -47,9 +47,17 @@ impl Default for StaircaseConfig {
 impl StaircaseConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        let invalid = |detail: String| Err(TrainError::Invalid { what: "staircase", detail });
+        let invalid = |detail: String| {
+            Err(TrainError::Invalid {
+                what: "staircase",
+                detail,
+            })
+        };
         if !(self.min_ms > 0.0 && self.min_ms <= self.max_ms && self.max_ms.is_finite()) {
-            return invalid(format!("need 0 < min_ms <= max_ms, got {} and {}", self.min_ms, self.max_ms));
+            return invalid(format!(
+                "need 0 < min_ms <= max_ms, got {} and {}",
+                self.min_ms, self.max_ms
+            ));
         }
         if !(self.min_ms..=self.max_ms).contains(&self.start_ms) {
             return invalid(format!(
@@ -58,7 +66,10 @@ impl StaircaseConfig {
             ));
         }
         if !(self.target_accuracy > 0.0 && self.target_accuracy < 1.0) {
-            return invalid(format!("target_accuracy {} must be in (0, 1)", self.target_accuracy));
+            return invalid(format!(
+                "target_accuracy {} must be in (0, 1)",
+                self.target_accuracy
+            ));
         }
         if !(self.min_step_log2 > 0.0 && self.min_step_log2 <= self.initial_step_log2) {
             return invalid(format!(
@@ -108,7 +119,9 @@ impl Staircase {
     pub fn continue_at(&self, exposure_ms: f64) -> Staircase {
         Staircase {
             config: self.config.clone(),
-            level_log2: exposure_ms.clamp(self.config.min_ms, self.config.max_ms).log2(),
+            level_log2: exposure_ms
+                .clamp(self.config.min_ms, self.config.max_ms)
+                .log2(),
             step_down_log2: self.step_down_log2,
             last_direction: None,
             reversal_levels_log2: Vec::new(),
@@ -167,7 +180,9 @@ impl Staircase {
     /// Threshold estimate, ms: the geometric mean of the reversal exposures after the first
     /// `discard_reversals`. `None` until at least two such reversals happened.
     pub fn threshold_ms(&self) -> Option<f64> {
-        let used = self.reversal_levels_log2.get(self.config.discard_reversals..)?;
+        let used = self
+            .reversal_levels_log2
+            .get(self.config.discard_reversals..)?;
         if used.len() < 2 {
             return None;
         }
@@ -221,9 +236,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_settings() {
-        let config = StaircaseConfig { target_accuracy: 1.0, ..Default::default() };
+        let config = StaircaseConfig {
+            target_accuracy: 1.0,
+            ..Default::default()
+        };
         assert!(Staircase::new(config).is_err());
-        let config = StaircaseConfig { start_ms: 600.0, ..Default::default() };
+        let config = StaircaseConfig {
+            start_ms: 600.0,
+            ..Default::default()
+        };
         assert!(Staircase::new(config).is_err());
     }
 }

@@ -392,6 +392,12 @@ fn track_point(
     if guess[0].hypot(guess[1]) > max_displacement_px { None } else { Some(guess) }
 }
 
+impl Default for RegionMotionEstimator {
+    fn default() -> Self {
+        RegionMotionEstimator::new(RegionMotionConfig::default())
+    }
+}
+
 /// History and scratch of one tracked face.
 #[derive(Debug, Default)]
 struct TrackState {

@@ -89,8 +89,9 @@ fn render(entry: &CueEntry, suggestion: &Suggestion) -> String {
     if !entry.signature.required.is_empty() {
         let _ = writeln!(
             out,
-            "  signature:   {}",
-            entry.signature.required.join(" + ")
+            "  signature:   {} — {}",
+            entry.signature.required.join(" + "),
+            entry.signature.pattern
         );
     }
 

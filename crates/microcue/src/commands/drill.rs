@@ -12,8 +12,20 @@ use microcue_train::flash::{FlashConfig, FlashDrill, FlashStep, SimulatedObserve
 use microcue_train::roleplay::RoleplayDeck;
 use microcue_train::{DrillKind, TrialPhase, TrialRecord};
 
-use super::journal::JournalLocation;
+use super::journal::{JournalLocation, write_stdout};
 use super::log::parse_cue;
+
+/// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
+macro_rules! say {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
 
 /// Arguments of `microcue drill`.
 #[derive(Debug, clap::Args)]
@@ -105,15 +117,26 @@ fn parse_optional_cue(text: &str) -> Result<OptionalCue, String> {
 }
 
 fn parse_kind(text: &str) -> Result<DrillKind, String> {
-    DrillKind::parse(text).ok_or_else(|| format!("unknown drill `{text}`; one of: flash, slow_motion, mirror, roleplay"))
+    DrillKind::parse(text).ok_or_else(|| {
+        format!("unknown drill `{text}`; one of: flash, slow_motion, mirror, roleplay")
+    })
 }
 
 fn parse_phase(text: &str) -> Result<TrialPhase, String> {
-    TrialPhase::parse(text).ok_or_else(|| format!("unknown phase `{text}`; one of: pre_test, practice, post_test, test"))
+    TrialPhase::parse(text).ok_or_else(|| {
+        format!("unknown phase `{text}`; one of: pre_test, practice, post_test, test")
+    })
 }
 
 /// Runs `microcue drill`.
 pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    let result = execute(args, &mut out);
+    write_stdout(&out)?;
+    result
+}
+
+fn execute(args: DrillArgs, out: &mut String) -> anyhow::Result<ExitCode> {
     match args.action {
         DrillAction::Record(record) => {
             let date = args.location.today()?;
@@ -133,21 +156,29 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
                 .trials()?
                 .into_iter()
                 .map(|t| t.record)
-                .filter(|t| t.date == date && t.kind == trial.kind && t.phase.is_test() && !t.is_catch())
+                .filter(|t| {
+                    t.date == date && t.kind == trial.kind && t.phase.is_test() && !t.is_catch()
+                })
                 .collect();
             let correct = same_day.iter().filter(|t| t.correct()).count();
-            println!(
+            say!(
+                out,
                 "recorded {} trial ({}) on {date}: {}",
                 trial.kind.as_str(),
                 trial.phase.as_str(),
                 if trial.correct() { "correct" } else { "wrong" }
             );
             if !same_day.is_empty() {
-                println!("{} test accuracy today: {correct}/{}", trial.kind.as_str(), same_day.len());
+                say!(
+                    out,
+                    "{} test accuracy today: {correct}/{}",
+                    trial.kind.as_str(),
+                    same_day.len()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        DrillAction::Flash(flash) => demo(&flash),
+        DrillAction::Flash(flash) => demo(out, &flash),
         DrillAction::Card { count, seed } => {
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
@@ -162,24 +193,48 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
                     microcue_core::Side::Both => String::new(),
                     side => format!(" on your {} side", side.as_str()),
                 };
-                println!("Card {}: {} — {}{side}", card.id, entry.name, entry.looks_like);
-                println!("  Read any line and flash it once, under 0.5 s. The spotter answers, then responds.");
+                say!(
+                    out,
+                    "Card {}: {} — {}{side}",
+                    card.id,
+                    entry.name,
+                    entry.looks_like
+                );
+                say!(
+                    out,
+                    "  Read any line and flash it once, under 0.5 s. The spotter answers, then responds."
+                );
                 if let Some(family) = card.expected_response {
-                    println!("  Expected response: {} — {}", lexicon::family_name(family), entry.response);
+                    say!(
+                        out,
+                        "  Expected response: {} — {}",
+                        lexicon::family_name(family),
+                        entry.response
+                    );
                 }
-                println!("  Record: microcue drill record --kind roleplay --cue {} --answered CUE|none", card.cue);
+                say!(
+                    out,
+                    "  Record: microcue drill record --kind roleplay --cue {} --answered CUE|none",
+                    card.cue
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn demo(args: &FlashArgs) -> anyhow::Result<ExitCode> {
+fn demo(out: &mut String, args: &FlashArgs) -> anyhow::Result<ExitCode> {
     if !(args.threshold_ms > 0.0 && args.threshold_ms.is_finite()) {
-        bail!("--threshold-ms must be a positive number, got {}", args.threshold_ms);
+        bail!(
+            "--threshold-ms must be a positive number, got {}",
+            args.threshold_ms
+        );
     }
     if !(args.practice_gain > 0.0 && args.practice_gain <= 1.0) {
-        bail!("--practice-gain must be in (0, 1], got {}", args.practice_gain);
+        bail!(
+            "--practice-gain must be in (0, 1], got {}",
+            args.practice_gain
+        );
     }
     let config = FlashConfig {
         pre_test_trials: args.trials,
@@ -189,18 +244,28 @@ fn demo(args: &FlashArgs) -> anyhow::Result<ExitCode> {
     };
     let choices = config.cues.len();
     let mut drill = FlashDrill::new(config, args.seed)?;
-    let mut before = SimulatedObserver::with_threshold(args.threshold_ms, 0.75, choices, 3.0, args.seed);
-    let mut after =
-        SimulatedObserver::with_threshold(args.threshold_ms * args.practice_gain, 0.75, choices, 3.0, args.seed ^ 0x5EED);
-    println!("SIMULATION — a simulated observer answers, not a person; nothing is saved to the journal.");
-    println!(
+    let mut before =
+        SimulatedObserver::with_threshold(args.threshold_ms, 0.75, choices, 3.0, args.seed);
+    let mut after = SimulatedObserver::with_threshold(
+        args.threshold_ms * args.practice_gain,
+        0.75,
+        choices,
+        3.0,
+        args.seed ^ 0x5EED,
+    );
+    say!(
+        out,
+        "SIMULATION — a simulated observer answers, not a person; nothing is saved to the journal."
+    );
+    say!(
+        out,
         "Observer: 75% correct at {:.0} ms before practice, {:.0} ms after (--practice-gain {}); {} cues + \"nothing\".",
         args.threshold_ms,
         args.threshold_ms * args.practice_gain,
         args.practice_gain,
         choices
     );
-    println!();
+    say!(out);
     let mut learned = false;
     let mut phase_trace: Vec<String> = Vec::new();
     loop {
@@ -211,7 +276,8 @@ fn demo(args: &FlashArgs) -> anyhow::Result<ExitCode> {
                 let feedback = drill.answer(trial.id, response, reaction_ms)?;
                 let ok = trial.stimulus.cue == response;
                 if args.verbose {
-                    println!(
+                    say!(
+                        out,
                         "{:<9} #{:<3} {:>4.0} ms  shown {:<21} answered {:<21} {}",
                         trial.phase.as_str(),
                         trial.number_in_phase,
@@ -221,21 +287,30 @@ fn demo(args: &FlashArgs) -> anyhow::Result<ExitCode> {
                         if ok { "✓" } else { "✗" }
                     );
                 } else if trial.stimulus.cue.is_some() {
-                    phase_trace.push(format!("{:.0}{}", trial.stimulus.exposure_ms, if ok { "" } else { "✗" }));
+                    phase_trace.push(format!(
+                        "{:.0}{}",
+                        trial.stimulus.exposure_ms,
+                        if ok { "" } else { "✗" }
+                    ));
                 }
                 if feedback.phase_finished && !args.verbose {
-                    println!("{} exposures (ms, ✗ = wrong):", trial.phase.as_str());
+                    say!(out, "{} exposures (ms, ✗ = wrong):", trial.phase.as_str());
                     for chunk in phase_trace.chunks(15) {
-                        println!("  {}", chunk.join(" "));
+                        say!(out, "  {}", chunk.join(" "));
                     }
                     phase_trace.clear();
                 }
             }
             FlashStep::Learn(cards) => {
-                println!(
+                say!(
+                    out,
                     "learn: {} cards (components, apex still, 0.25x slow motion) — {}",
                     cards.len(),
-                    cards.iter().map(|c| c.entry.id.as_str()).collect::<Vec<_>>().join(", ")
+                    cards
+                        .iter()
+                        .map(|c| c.entry.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 drill.finish_learning()?;
                 learned = true;
@@ -244,39 +319,57 @@ fn demo(args: &FlashArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let summary = drill.summary();
-    println!();
-    println!("phase      accuracy         threshold   false alarms   median RT");
+    say!(out);
+    say!(
+        out,
+        "phase      accuracy         threshold   false alarms   median RT"
+    );
     for phase in &summary.phases {
-        let accuracy = phase
-            .accuracy
-            .map_or_else(|| "–".to_owned(), |a| format!("{:.0}% ({}/{})", a * 100.0, phase.flash_correct, phase.flash_trials));
+        let accuracy = phase.accuracy.map_or_else(
+            || "–".to_owned(),
+            |a| {
+                format!(
+                    "{:.0}% ({}/{})",
+                    a * 100.0,
+                    phase.flash_correct,
+                    phase.flash_trials
+                )
+            },
+        );
         let threshold = match (phase.threshold_ms, phase.at_floor) {
             (Some(t), _) => format!("{t:.0} ms"),
             (None, true) => "<= 40 ms".to_owned(),
             (None, false) => "–".to_owned(),
         };
-        println!(
+        say!(
+            out,
             "{:<10} {:<16} {:<11} {:<14} {}",
             phase.phase.as_str(),
             accuracy,
             threshold,
             format!("{}/{}", phase.false_alarms, phase.catch_trials),
-            phase.median_reaction_ms.map_or_else(|| "–".to_owned(), |r| format!("{r:.0} ms"))
+            phase
+                .median_reaction_ms
+                .map_or_else(|| "–".to_owned(), |r| format!("{r:.0} ms"))
         );
     }
     let confusions = summary.confusion.top_confusions(5);
     if !confusions.is_empty() {
-        println!();
-        println!("most frequent mix-ups (shown → answered):");
+        say!(out);
+        say!(out, "most frequent mix-ups (shown → answered):");
         for (shown, answered, count) in confusions {
-            println!("  {shown} → {answered}: {count}");
+            say!(out, "  {shown} → {answered}: {count}");
         }
     }
-    println!();
-    println!(
+    say!(out);
+    say!(
+        out,
         "The staircase aims at 75% correct: after a right answer the flash gets shorter, after a wrong one \
          three times as much longer (log scale). The threshold is the mean exposure at the reversals."
     );
-    println!("Record real results with: microcue drill record --kind flash --cue CUE --answered CUE|none --exposure-ms MS --rt-ms MS");
+    say!(
+        out,
+        "Record real results with: microcue drill record --kind flash --cue CUE --answered CUE|none --exposure-ms MS --rt-ms MS"
+    );
     Ok(ExitCode::SUCCESS)
 }

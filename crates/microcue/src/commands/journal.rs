@@ -10,18 +10,28 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use microcue_train::Journal;
 use microcue_train::dates::{Date, parse_date};
 use microcue_train::journal::{self as store, CsvTable};
-use microcue_train::Journal;
 
 /// Where the journal is and what day it is; shared by the training commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JournalLocation {
     /// Directory holding the journal (default: the user's data directory).
-    #[arg(long = "home", env = "MICROCUE_HOME", value_name = "DIR", global = true)]
+    #[arg(
+        long = "home",
+        env = "MICROCUE_HOME",
+        value_name = "DIR",
+        global = true
+    )]
     pub home: Option<PathBuf>,
     /// Today's date as YYYY-MM-DD (default: the local date).
-    #[arg(long = "date", env = "MICROCUE_TODAY", value_name = "YYYY-MM-DD", global = true)]
+    #[arg(
+        long = "date",
+        env = "MICROCUE_TODAY",
+        value_name = "YYYY-MM-DD",
+        global = true
+    )]
     pub today: Option<String>,
 }
 
@@ -42,6 +52,19 @@ impl JournalLocation {
             Some(text) => Ok(parse_date(text)?),
             None => Ok(jiff::Zoned::now().date()),
         }
+    }
+}
+
+/// Writes command output to stdout; a reader that went away (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(error).context("cannot write to stdout"),
     }
 }
 
@@ -126,31 +149,43 @@ pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
             println!("{}", args.location.path()?.display());
             Ok(ExitCode::SUCCESS)
         }
-        JournalAction::Export { format, table, out } => export(&args.location, format, table, out.as_deref()),
+        JournalAction::Export { format, table, out } => {
+            export(&args.location, format, table, out.as_deref())
+        }
         JournalAction::Import { file } => import(&args.location, &file),
         JournalAction::Forget { all: _, yes } => forget(&args.location, yes),
     }
 }
 
-fn export(location: &JournalLocation, format: ExportFormat, table: TableArg, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn export(
+    location: &JournalLocation,
+    format: ExportFormat,
+    table: TableArg,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let journal = location.open()?;
     let export = journal.export()?;
     let destination = out.map_or_else(|| PathBuf::from("<stdout>"), Path::to_path_buf);
     let mut writer: Box<dyn Write> = match out {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
-        )),
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create `{}`", path.display())
+            })?))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     match format {
         ExportFormat::Json => {
             serde_json::to_writer_pretty(&mut writer, &export)
                 .with_context(|| format!("cannot write `{}`", destination.display()))?;
-            writeln!(writer).with_context(|| format!("cannot write `{}`", destination.display()))?;
+            writeln!(writer)
+                .with_context(|| format!("cannot write `{}`", destination.display()))?;
         }
         ExportFormat::Csv => store::write_csv(&export, table.into(), &mut writer, &destination)?,
     }
-    writer.flush().with_context(|| format!("cannot write `{}`", destination.display()))?;
+    writer
+        .flush()
+        .with_context(|| format!("cannot write `{}`", destination.display()))?;
     if let Some(path) = out {
         eprintln!(
             "exported {} trials, {} log entries, {} done tasks, {} baselines to `{}`{}",
@@ -159,7 +194,11 @@ fn export(location: &JournalLocation, format: ExportFormat, table: TableArg, out
             export.tasks_done.len(),
             export.baselines.len(),
             path.display(),
-            if format == ExportFormat::Csv { " (CSV: one table; use --format json for a full backup)" } else { "" }
+            if format == ExportFormat::Csv {
+                " (CSV: one table; use --format json for a full backup)"
+            } else {
+                ""
+            }
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -192,7 +231,10 @@ fn import(location: &JournalLocation, file: &Path) -> anyhow::Result<ExitCode> {
 
 fn forget(location: &JournalLocation, yes: bool) -> anyhow::Result<ExitCode> {
     let path = location.path()?;
-    let existing: Vec<PathBuf> = store::journal_files(&path).into_iter().filter(|f| f.exists()).collect();
+    let existing: Vec<PathBuf> = store::journal_files(&path)
+        .into_iter()
+        .filter(|f| f.exists())
+        .collect();
     if existing.is_empty() {
         println!("no journal at `{}`: nothing to forget", path.display());
         return Ok(ExitCode::SUCCESS);
@@ -210,7 +252,9 @@ fn forget(location: &JournalLocation, yes: bool) -> anyhow::Result<ExitCode> {
         );
         std::io::stderr().flush().ok();
         let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).context("cannot read the confirmation")?;
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("cannot read the confirmation")?;
         if answer.trim() != "forget" {
             eprintln!("not confirmed; nothing deleted");
             return Ok(ExitCode::FAILURE);

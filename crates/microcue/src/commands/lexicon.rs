@@ -28,16 +28,20 @@ pub fn run(args: LexiconArgs) -> anyhow::Result<ExitCode> {
 
 /// The response column: family and the first line to say.
 fn response_cell(entry: &CueEntry) -> String {
-    match (entry.family, entry.lines.first()) {
-        (None, _) => "unsupported: never guessed".to_string(),
-        (Some(family), Some(line)) => format!("{}: “{line}”", lexicon::family_name(family)),
-        (Some(family), None) => {
-            format!(
-                "{}: {}",
-                lexicon::family_name(family),
-                lexicon::family_action(family)
-            )
-        }
+    let Some(family) = entry.family else {
+        return "unsupported: never guessed".to_string();
+    };
+    let family = match entry.alternative_family {
+        Some(alternative) => format!(
+            "{} or {} (context decides)",
+            lexicon::family_name(family),
+            lexicon::family_name(alternative)
+        ),
+        None => lexicon::family_name(family).to_string(),
+    };
+    match entry.lines.first() {
+        Some(line) => format!("{family}: “{line}”"),
+        None => format!("{family}: {}", entry.response),
     }
 }
 
@@ -75,7 +79,7 @@ fn table() -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push_str("\nEach cue is a hypothesis, never a verdict. ");
+    out.push('\n');
     out.push_str(TWO_CUE_RULE);
     out.push_str("\n\nLimits:\n");
     for limit in LIMITS {

@@ -7,7 +7,19 @@ use microcue_core::CueId;
 use microcue_core::lexicon;
 use microcue_train::{LogEntry, Outcome};
 
-use super::journal::JournalLocation;
+use super::journal::{JournalLocation, write_stdout};
+
+/// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
+macro_rules! say {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
 
 /// Arguments of `microcue log`.
 #[derive(Debug, clap::Args)]
@@ -110,6 +122,13 @@ fn non_empty(text: Option<String>) -> Option<String> {
 
 /// Runs `microcue log`.
 pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
+    let result = execute(args, &mut out);
+    write_stdout(&out)?;
+    result
+}
+
+fn execute(args: LogArgs, out: &mut String) -> anyhow::Result<ExitCode> {
     match args.action {
         LogAction::Add(add) => {
             let date = args.location.today()?;
@@ -127,12 +146,17 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
             };
             let mut journal = args.location.open()?;
             journal.add_log_entry(&entry)?;
-            let count = journal.log_entries()?.iter().filter(|e| e.record.date == date).count();
-            println!("logged {} on {date} ({count} today)", entry.cue);
+            let count = journal
+                .log_entries()?
+                .iter()
+                .filter(|e| e.record.date == date)
+                .count();
+            say!(out, "logged {} on {date} ({count} today)", entry.cue);
             if entry.response.is_none() {
                 let entry_lexicon = lexicon::entry(entry.cue);
                 if let Some(family) = entry_lexicon.family {
-                    println!(
+                    say!(
+                        out,
                         "playbook: {} — {} (a single cue is a hypothesis: look for a second signal)",
                         lexicon::family_name(family),
                         entry_lexicon.response
@@ -140,7 +164,10 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if entry.confirmed.is_none() {
-                println!("tip: add --confirmed yes|no when you know whether the emotion followed (false-positive KPI)");
+                say!(
+                    out,
+                    "tip: add --confirmed yes|no when you know whether the emotion followed (false-positive KPI)"
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -152,14 +179,25 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
                 entries.drain(..skip);
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
+                say!(out, "{}", serde_json::to_string_pretty(&entries)?);
                 return Ok(ExitCode::SUCCESS);
             }
             if entries.is_empty() {
-                println!("no entries yet; add one with: microcue log add --cue CUE --context \"...\"");
+                say!(
+                    out,
+                    "no entries yet; add one with: microcue log add --cue CUE --context \"...\""
+                );
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{:<10}  {:<21}  {:<8}  {:<9}  {:<6}  context", "date", "cue", "outcome", "confirmed", "repair");
+            say!(
+                out,
+                "{:<10}  {:<21}  {:<8}  {:<9}  {:<6}  context",
+                "date",
+                "cue",
+                "outcome",
+                "confirmed",
+                "repair"
+            );
             for stored in &entries {
                 let e = &stored.record;
                 let yes_no = |v: Option<bool>| match v {
@@ -177,7 +215,8 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
                 if context.chars().count() > 48 {
                     context = context.chars().take(47).collect::<String>() + "…";
                 }
-                println!(
+                say!(
+                    out,
                     "{:<10}  {:<21}  {:<8}  {:<9}  {:<6}  {context}",
                     e.date.to_string(),
                     e.cue.as_str(),

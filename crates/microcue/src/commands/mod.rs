@@ -4,6 +4,11 @@ pub mod analyze;
 pub mod bench;
 pub mod coach;
 pub mod demo;
+pub mod drill;
+pub mod journal;
+pub mod kpi;
+pub mod log;
+pub mod plan;
 pub mod lexicon;
 pub mod synth;
 
@@ -20,5 +25,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lexicon(args) => lexicon::run(args),
         Command::Coach(args) => coach::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Log(args) => log::run(args),
+        Command::Kpi(args) => kpi::run(args),
+        Command::Journal(args) => journal::run(args),
+        Command::Drill(args) => drill::run(args),
     }
 }

@@ -1,0 +1,459 @@
+//! `microcue eval`: ground truth by injection (`inject`) and MEGC scoring (`score`).
+//!
+//! The chain (docs/evaluation.md):
+//!
+//! ```text
+//! microcue eval inject clip.mp4 out --seed 1 --count 10 --consent self
+//! microcue analyze out/injected.y4m --out inj.jsonl --consent self
+//! microcue analyze out/clean.y4m --out clean.jsonl --consent self
+//! microcue eval score out/truth.csv inj.jsonl clean.jsonl
+//! ```
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use microcue_core::eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
+use microcue_core::{CueId, Event, Side};
+use microcue_vision::inject::{InjectConfig, InjectPass, inject_video};
+use microcue_vision::models::FaceModels;
+use microcue_vision::source::SourceSpec;
+use microcue_vision::warp::INJECTABLE_CUES;
+
+use crate::commands::analyze::Consent;
+use crate::progress::Progress;
+
+/// Arguments of `microcue eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub command: EvalCommand,
+}
+
+/// The evaluation steps.
+#[derive(Debug, clap::Subcommand)]
+pub enum EvalCommand {
+    /// Plant brief movements of known cue, side and timing into a face video by image warping.
+    ///
+    /// Writes OUT_DIR/injected.y4m, OUT_DIR/clean.y4m (the same frames without the movements,
+    /// written with identical settings) and OUT_DIR/truth.csv. Analyse both videos with
+    /// `microcue analyze`, then score with `microcue eval score`.
+    Inject(InjectArgs),
+    /// Score detected events against truth.csv (MEGC: temporal IoU >= 0.5, one-to-one).
+    ///
+    /// Detections that also appear in the clean run are natural movements and are not counted
+    /// as false positives.
+    Score(ScoreArgs),
+}
+
+/// Arguments of `microcue eval inject`.
+#[derive(Debug, clap::Args)]
+pub struct InjectArgs {
+    /// Face video (MP4/MOV H.264 natively, others through ffmpeg), a .y4m file or an image
+    /// folder (with --fps).
+    #[arg(value_name = "VIDEO")]
+    pub input: PathBuf,
+    /// Folder for injected.y4m, clean.y4m and truth.csv (created; existing files replaced).
+    #[arg(value_name = "OUT_DIR")]
+    pub out_dir: PathBuf,
+    /// Seed of the event plan: the same seed on the same clip gives the same events.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of events to plant (fewer when the clip is too short; at least 1 s apart).
+    #[arg(long, default_value_t = 10)]
+    pub count: usize,
+    /// Use only the first S seconds of the video.
+    #[arg(long, value_name = "S")]
+    pub max_seconds: Option<f64>,
+    /// Cues to plant, comma-separated (default: all that can be warped).
+    #[arg(long, value_delimiter = ',', value_name = "CUE,..")]
+    pub cues: Vec<String>,
+    /// Smallest and largest amplitude, in inter-ocular distances.
+    #[arg(long, default_value_t = 0.015)]
+    pub min_amplitude: f32,
+    #[arg(long, default_value_t = 0.05)]
+    pub max_amplitude: f32,
+    /// Frame rate of an image folder (files carry their own timestamps).
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Never call the ffmpeg CLI.
+    #[arg(long)]
+    pub no_ffmpeg: bool,
+    /// Whose recording this is: `self` (you) or `given` (everyone on it agreed). Required:
+    /// injection tracks the face and writes its frames to OUT_DIR.
+    #[arg(long, value_enum)]
+    pub consent: Option<Consent>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `microcue eval score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// Ground truth: CSV with columns cue,side,onset_s,apex_s,offset_s (extra columns ignored).
+    #[arg(value_name = "TRUTH.csv")]
+    pub truth: PathBuf,
+    /// Events found on the injected video (JSON Lines of `microcue analyze`).
+    #[arg(value_name = "INJECTED.jsonl")]
+    pub injected: PathBuf,
+    /// Events found on the clean video: detections seen there too are natural, not false
+    /// positives. Without it every unmatched detection counts as a false positive.
+    #[arg(value_name = "CLEAN.jsonl")]
+    pub clean: Option<PathBuf>,
+    /// Print the full report as JSON (matches, confusion table) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Smallest temporal IoU for a match.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_iou: f64,
+}
+
+/// Runs `microcue eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        EvalCommand::Inject(args) => run_inject(args),
+        EvalCommand::Score(args) => run_score(args),
+    }
+}
+
+fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
+    if args.consent.is_none() {
+        bail!(
+            "whose recording is `{}`? injection tracks the face and writes its frames to `{}`.\n\
+             hint: add `--consent self` (only you are on it) or `--consent given` (everyone on it agreed)",
+            args.input.display(),
+            args.out_dir.display()
+        );
+    }
+    let cues = if args.cues.is_empty() {
+        INJECTABLE_CUES.to_vec()
+    } else {
+        args.cues.iter().map(|name| parse_injectable_cue(name)).collect::<anyhow::Result<Vec<_>>>()?
+    };
+    if !(args.min_amplitude > 0.0 && args.min_amplitude <= args.max_amplitude && args.max_amplitude <= 0.2) {
+        bail!(
+            "amplitudes must satisfy 0 < --min-amplitude <= --max-amplitude <= 0.2 (inter-ocular distances), got {} and {}",
+            args.min_amplitude,
+            args.max_amplitude
+        );
+    }
+    if let Some(max_seconds) = args.max_seconds
+        && !(max_seconds > 0.0)
+    {
+        bail!("--max-seconds must be a positive number of seconds, got {max_seconds}");
+    }
+    let config = InjectConfig {
+        seed: args.seed,
+        count: args.count,
+        max_seconds: args.max_seconds,
+        cues,
+        min_amplitude_iod: args.min_amplitude,
+        max_amplitude_iod: args.max_amplitude,
+        ..InjectConfig::default()
+    };
+    let mut spec = SourceSpec::new(&args.input).with_ffmpeg(!args.no_ffmpeg);
+    if let Some(fps) = args.fps {
+        spec = spec.with_fps(fps);
+    }
+    let models = FaceModels::load().context("cannot load the face models")?;
+    let name = args.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut bar: Option<(InjectPass, Progress)> = None;
+    let report = inject_video(&spec, &args.out_dir, &config, &models, &mut |progress| {
+        if args.quiet {
+            return;
+        }
+        if bar.as_ref().map(|(pass, _)| *pass) != Some(progress.pass) {
+            if let Some((_, mut old)) = bar.take() {
+                old.finish();
+            }
+            let label = match progress.pass {
+                InjectPass::Track => format!("tracking {name}"),
+                InjectPass::Write => format!("writing {name}"),
+            };
+            bar = Some((progress.pass, Progress::new(true, progress.frames_total, &label)));
+        }
+        if let Some((_, bar)) = &mut bar {
+            bar.tick(0.0);
+        }
+    });
+    if let Some((_, mut old)) = bar.take() {
+        old.finish();
+    }
+    let report = report?;
+    eprintln!(
+        "planted {} of {} event(s) in {} frames ({:.3} fps; face tracked in {} frames)",
+        report.events.len(),
+        report.requested,
+        report.frames,
+        report.fps(),
+        report.frames_with_face
+    );
+    if report.events.len() < report.requested {
+        eprintln!(
+            "note: the clip had room for only {} event(s) (face tracked throughout, 1 s apart, none in the first 2 s)",
+            report.events.len()
+        );
+    }
+    for path in [&report.injected_path, &report.clean_path, &report.truth_path] {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_injectable_cue(name: &str) -> anyhow::Result<CueId> {
+    let supported = || INJECTABLE_CUES.map(|c| c.as_str()).join(", ");
+    match CueId::parse(name) {
+        Some(cue) if INJECTABLE_CUES.contains(&cue) => Ok(cue),
+        Some(cue) => bail!("`{cue}` cannot be planted by warping\nhint: choose from {}", supported()),
+        None => bail!("unknown cue `{name}`\nhint: choose from {}", supported()),
+    }
+}
+
+fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    if !(args.min_iou > 0.0 && args.min_iou <= 1.0) {
+        bail!("--min-iou must be in (0, 1], got {}", args.min_iou);
+    }
+    let truth = read_truth_csv(&args.truth)?;
+    let detections = read_events(&args.injected)?;
+    let clean = args.clean.as_deref().map(read_events).transpose()?;
+    let report = evaluate(&truth, &detections, clean.as_deref(), &EvalConfig { min_iou: args.min_iou });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", format_report(&report, clean.is_some()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a truth CSV: a header naming at least cue, side, onset_s, apex_s, offset_s (any order,
+/// extra columns ignored), then one row per event.
+pub fn read_truth_csv(path: &Path) -> anyhow::Result<Vec<TruthEvent>> {
+    let file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    parse_truth_csv(BufReader::new(file), path)
+}
+
+fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<TruthEvent>> {
+    let mut lines = reader.lines().enumerate();
+    let header = loop {
+        match lines.next() {
+            Some((_, line)) => {
+                let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
+                if !line.trim().is_empty() {
+                    break line;
+                }
+            }
+            None => bail!("`{}` is empty: expected a header `cue,side,onset_s,apex_s,offset_s`", path.display()),
+        }
+    };
+    let columns: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let column = |name: &str| {
+        columns.iter().position(|c| c == name).with_context(|| {
+            format!(
+                "`{}` has no `{name}` column (header: `{header}`)\nhint: the truth CSV needs cue,side,onset_s,apex_s,offset_s",
+                path.display()
+            )
+        })
+    };
+    let (cue_col, side_col, onset_col, apex_col, offset_col) =
+        (column("cue")?, column("side")?, column("onset_s")?, column("apex_s")?, column("offset_s")?);
+    let mut truth = Vec::new();
+    for (index, line) in lines {
+        let line_number = index + 1;
+        let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let at = |what: &str| format!("`{}` line {line_number}: {what}", path.display());
+        let field = |col: usize| {
+            fields.get(col).copied().with_context(|| at(&format!("expected {} fields, got {}", columns.len(), fields.len())))
+        };
+        let number = |col: usize| -> anyhow::Result<f64> {
+            let text = field(col)?;
+            text.parse::<f64>().with_context(|| at(&format!("`{text}` in column `{}` is not a number", columns[col])))
+        };
+        let cue_text = field(cue_col)?;
+        let cue = CueId::parse(cue_text).with_context(|| at(&format!("unknown cue `{cue_text}`")))?;
+        let side = match field(side_col)?.to_ascii_lowercase().as_str() {
+            "left" => Side::Left,
+            "right" => Side::Right,
+            "both" | "" => Side::Both,
+            other => bail!("{}", at(&format!("side must be left, right or both, got `{other}`"))),
+        };
+        let event =
+            TruthEvent { cue, side, onset_s: number(onset_col)?, apex_s: number(apex_col)?, offset_s: number(offset_col)? };
+        event.validate().map_err(|problem| anyhow::anyhow!("{}", at(&problem)))?;
+        truth.push(event);
+    }
+    Ok(truth)
+}
+
+/// Reads events written by `microcue analyze` (JSON Lines, one event per line).
+pub fn read_events(path: &Path) -> anyhow::Result<Vec<Event>> {
+    let file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let mut events = Vec::new();
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Event = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "`{}` line {}: not an event\nhint: give the JSON Lines output of `microcue analyze` (`--format jsonl`, the default)",
+                path.display(),
+                index + 1
+            )
+        })?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+/// The human-readable report.
+fn format_report(report: &EvalReport, with_clean: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let o = &report.overall;
+    let _ = writeln!(out, "MEGC spotting score (temporal IoU >= {}, one-to-one)", report.min_iou);
+    let _ = writeln!(
+        out,
+        "truths {}   detections {}   matched {}   missed {}   false positives {}",
+        o.truths, report.detections, o.matched, o.missed, o.false_positives
+    );
+    if with_clean {
+        let _ = writeln!(out, "natural movements excluded (also found on the clean run): {}", report.excluded_natural);
+    } else {
+        let _ = writeln!(out, "no clean run given: every unmatched detection counts as a false positive");
+    }
+    let _ = writeln!(out, "recall {:.3}   precision {:.3}   F1 {:.3}", o.recall, o.precision, o.f1);
+    let _ = writeln!(
+        out,
+        "cue-label accuracy on matches: {}",
+        fraction(report.labels_correct, o.matched, report.label_accuracy)
+    );
+    let _ = match report.side_accuracy {
+        Some(accuracy) => writeln!(
+            out,
+            "side accuracy on one-sided truths: {}",
+            fraction(report.sides_correct, report.sides_checked, accuracy)
+        ),
+        None => writeln!(out, "side accuracy on one-sided truths: - (no one-sided truth matched)"),
+    };
+
+    let _ = writeln!(out, "\nper cue                  truths  matched  recall  label acc  false pos");
+    for cue in &report.per_cue {
+        let label = if cue.matched > 0 { format!("{:.3}", cue.label_accuracy) } else { "-".to_owned() };
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>6}  {:>7}  {:>6.3}  {:>9}  {:>9}",
+            cue.cue.as_str(),
+            cue.truths,
+            cue.matched,
+            cue.recall,
+            label,
+            cue.false_positives
+        );
+    }
+    let _ = writeln!(out, "\nper duration             truths  matched  recall  precision     F1  false pos");
+    for bucket in &report.per_bucket {
+        let c = &bucket.counts;
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>6}  {:>7}  {:>6.3}  {:>9.3}  {:>5.3}  {:>9}",
+            bucket.bucket.label(),
+            c.truths,
+            c.matched,
+            c.recall,
+            c.precision,
+            c.f1,
+            c.false_positives
+        );
+    }
+    if !report.confusion.is_empty() {
+        let _ = writeln!(out, "\nlabels on matches (truth -> detected: count)");
+        for cell in &report.confusion {
+            let _ = writeln!(out, "  {} -> {}: {}", cell.truth, cell.detected, cell.count);
+        }
+    }
+    out
+}
+
+fn fraction(numerator: usize, denominator: usize, rate: f64) -> String {
+    if denominator == 0 { "- (no matches)".to_owned() } else { format!("{rate:.3} ({numerator}/{denominator})") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use microcue_core::{Scale, TrackId};
+
+    fn event(cue: CueId, side: Side, onset_s: f64, offset_s: f64) -> Event {
+        Event {
+            track: TrackId(0),
+            onset_s,
+            apex_s: 0.5 * (onset_s + offset_s),
+            offset_s,
+            duration_ms: (offset_s - onset_s) * 1000.0,
+            scale: Scale::of_duration_ms((offset_s - onset_s) * 1000.0),
+            cue,
+            side,
+            intensity: 0.3,
+            confidence: 0.6,
+            valence: cue.valence(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn truth_csv_parses_the_inject_output_and_reports_bad_rows() {
+        let text = "cue,side,onset_s,apex_s,offset_s,duration_ms,amplitude_iod\n\
+                    eyebrow_flash,both,2.02,2.08,2.18,160.000,0.03\n\
+                    \n\
+                    unilateral_lip_corner,left,4.5,4.6,4.7,200,0.02\n";
+        let truth = parse_truth_csv(text.as_bytes(), Path::new("truth.csv")).expect("parses");
+        assert_eq!(truth.len(), 2);
+        assert_eq!(truth[1].cue, CueId::UnilateralLipCorner);
+        assert_eq!(truth[1].side, Side::Left);
+        // Column order does not matter; H1's synth CSV (amplitude column) reads too.
+        let text = "onset_s,offset_s,apex_s,side,cue,amplitude\n1.0,1.2,1.1,right,micro_frown,0.4\n";
+        let truth = parse_truth_csv(text.as_bytes(), Path::new("t.csv")).expect("parses");
+        assert_eq!(truth[0].cue, CueId::MicroFrown);
+        assert_eq!(truth[0].offset_s, 1.2);
+
+        let bad_cue = "cue,side,onset_s,apex_s,offset_s\nwink,both,1,1.1,1.2\n";
+        let error = parse_truth_csv(bad_cue.as_bytes(), Path::new("t.csv")).unwrap_err().to_string();
+        assert!(error.contains("`t.csv` line 2") && error.contains("wink"), "{error}");
+        let bad_order = "cue,side,onset_s,apex_s,offset_s\neyebrow_flash,both,2,1,3\n";
+        let error = parse_truth_csv(bad_order.as_bytes(), Path::new("t.csv")).unwrap_err().to_string();
+        assert!(error.contains("line 2"), "{error}");
+        let missing = "cue,onset_s,apex_s,offset_s\n";
+        let error = parse_truth_csv(missing.as_bytes(), Path::new("t.csv")).unwrap_err().to_string();
+        assert!(error.contains("`side`"), "{error}");
+    }
+
+    #[test]
+    fn report_shows_scores_per_cue_and_bucket() {
+        let truth = vec![
+            TruthEvent { cue: CueId::EyebrowFlash, side: Side::Both, onset_s: 2.0, apex_s: 2.05, offset_s: 2.12 },
+            TruthEvent { cue: CueId::UnilateralLipCorner, side: Side::Left, onset_s: 5.0, apex_s: 5.1, offset_s: 5.3 },
+            TruthEvent { cue: CueId::LipCompression, side: Side::Both, onset_s: 8.0, apex_s: 8.1, offset_s: 8.4 },
+        ];
+        let detections = vec![
+            event(CueId::EyebrowFlash, Side::Both, 2.0, 2.11),
+            event(CueId::UnilateralLipCorner, Side::Right, 5.02, 5.3),
+            event(CueId::MicroFrown, Side::Both, 11.0, 11.2),
+            event(CueId::GazeAversion, Side::Both, 14.0, 14.5),
+        ];
+        let clean = vec![event(CueId::GazeAversion, Side::Both, 14.05, 14.5)];
+        let report = evaluate(&truth, &detections, Some(&clean), &EvalConfig::default());
+        let text = format_report(&report, true);
+        assert!(text.contains("matched 2"), "{text}");
+        assert!(text.contains("natural movements excluded (also found on the clean run): 1"), "{text}");
+        assert!(text.contains("side accuracy on one-sided truths: 0.000 (0/1)"), "{text}");
+        assert!(text.contains("40-100 ms"), "{text}");
+        assert!(text.contains("lip_compression"), "{text}");
+    }
+}
