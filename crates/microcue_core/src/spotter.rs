@@ -18,13 +18,23 @@
 //!      Onset and offset are where the score crosses `max(z_low, boundary_fraction × peak)`,
 //!      interpolated between frames; the apex is the peak. Talking-mouth channels (jaw, funnel,
 //!      pucker...) and eye channels never open a segment: speech and blinks are not cues.
+//!      While the person talks (the jaw moves around its running mean), lip press/roll and
+//!      upper-lip channels need `speech_gain` times their usual rise. A movement that falls below
+//!      `boundary_fraction` of its peak without the face settling is closed there, and what
+//!      follows counts only if it rises clearly (a lip press turning into a smile gives two
+//!      events). A movement still on after `max_duration_s` is reported as macro and its
+//!      channels are then *held*: deviations are measured over the held level until those
+//!      channels return to baseline, so new movements elsewhere still count and the baseline
+//!      does not learn the held expression (unless it lasts `adapt_after_s`).
 //!   2. **blink clusters** — blinks (eyelid closures shorter than `max_blink_s`) chained with
 //!      gaps of at most `max_interval_s`; a chain with at least `min_blinks` blinks within
 //!      `window_s` and `rate_ratio` times more blinks than the person's own rate predicts is a
 //!      `blink_cluster`. Single blinks are never events, and clusters do not count towards the
 //!      person's rate.
 //!   3. **gaze aversion** — a quick glance away: eye gaze or head yaw/pitch off the baseline and
-//!      back within `min_duration_s..=max_duration_s`.
+//!      back within `min_duration_s..=max_duration_s`. MediaPipe's eyeLook channels follow a
+//!      blink (the eyes seem to look down and jump sideways), so gaze is held at its pre-blink
+//!      value while the lids are closed and for `blink_tail_s` after.
 //!
 //! Events of one track never overlap: when two detectors claim overlapping time, expressions
 //! win over blink clusters, which win over gaze aversions. An event is released once no detector
@@ -82,8 +92,8 @@ pub struct ExpressionConfig {
     pub boundary_fraction: f32,
     /// Shorter movements are dropped.
     pub min_duration_ms: f64,
-    /// A segment still open after this long is closed as a macro movement; nothing new opens
-    /// until the face settles.
+    /// A segment still active after this long is closed as a macro movement; the moved
+    /// channels are then held (see the module docs).
     pub max_duration_s: f64,
     /// An expression held this long after such a close has become the new normal: the
     /// baseline adapts to it.
@@ -548,7 +558,8 @@ enum Phase {
     Candidate,
     /// Above `z_high` at least once: will become an event if it closes properly.
     Active,
-    /// After a forced close: waits for the score to fall below `z_low`.
+    /// Gaze only: away for too long (a change of attention); waits for the score to fall below
+    /// `z_low`.
     Suppressed,
 }
 
@@ -868,11 +879,12 @@ struct TrackState {
 
 impl TrackState {
     fn new(track: TrackId, config: &SpotterConfig) -> Self {
-        let seconds = config
+        // A candidate and then an active segment may each last up to `max_duration_s`.
+        let longest_s = config
             .expression
             .max_duration_s
-            .max(config.gaze.max_duration_s)
-            + 1.0;
+            .max(config.gaze.max_duration_s);
+        let seconds = 2.0 * longest_s + 1.0;
         let capacity = ((seconds * config.max_fps).ceil() as usize).clamp(64, 1 << 20);
         TrackState {
             track,
@@ -1067,34 +1079,6 @@ impl TrackState {
         }
 
         let frame = self.history.push(pts_s, [expression_z, gaze_z]);
-        if std::env::var("H1_TRACE").is_ok_and(|v| {
-            let mut p = v.split(',');
-            let a: f64 = p.next().unwrap().parse().unwrap();
-            let b: f64 = p.next().unwrap().parse().unwrap();
-            pts_s >= a && pts_s <= b
-        }) {
-            let top = CHANNELS
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.role == ChannelRole::Trigger)
-                .max_by(|a, b| {
-                    (self.deltas[a.0] / spread[a.0]).total_cmp(&(self.deltas[b.0] / spread[b.0]))
-                })
-                .map(|(i, c)| format!("{}={:.2}/{:.3}", c.name, self.deltas[i], spread[i]))
-                .unwrap_or_default();
-            let i = Channel::MouthSmileLeft.index();
-            eprintln!(
-                "   smileL raw {:.2} smooth {:.2} level {:.3} spread {:.3}",
-                self.raw[i], self.smoothed[i], level[i], spread[i]
-            );
-            eprintln!(
-                "TRACE {pts_s:.2} z {expression_z:.1} phase {:?} peak {:.1} tail {} act {:.1} {top}",
-                self.expression.phase,
-                self.expression.peak_z,
-                self.expression.tail,
-                self.expression.activation_z
-            );
-        }
         let may_open = pts_s >= self.settle_until_s;
 
         self.update_expression(frame, pts_s, expression_z, may_open, config, stats);
@@ -1140,11 +1124,8 @@ impl TrackState {
                     }
                 }
             }
-            Phase::Suppressed => {
-                if z < settings.z_low {
-                    self.expression.phase = Phase::Idle;
-                }
-            }
+            // Long expressions are held instead (see `hold_moved_channels`).
+            Phase::Suppressed => self.expression.phase = Phase::Idle,
             Phase::Candidate | Phase::Active => {
                 let lobe_over = self.expression.phase == Phase::Active
                     && z < settings.boundary_fraction * self.expression.peak_z;

@@ -499,6 +499,42 @@ fn the_baseline_does_not_learn_from_repeated_events() {
 }
 
 #[test]
+fn a_held_expression_is_reported_once_and_new_movements_still_count() {
+    // A smile held from 3 s to 10 s, an eyebrow flash at 8 s while it is still held, and a
+    // second smile at 13 s: the baseline must not have learned the held smile.
+    let injected = [
+        inject(CueId::EyebrowFlash, Side::Both, 8.0, 0.3, 0.4),
+        inject(CueId::PoliteSmile, Side::Both, 13.0, 0.4, 0.4),
+    ];
+    let mut frames = quiet(16.0, &injected);
+    for frame in frames.iter_mut() {
+        let t = frame.pts_s;
+        let hold = ((t - 3.0) / 0.3)
+            .clamp(0.0, 1.0)
+            .min(((10.0 - t) / 0.3).clamp(0.0, 1.0)) as f32;
+        for index in [44, 45] {
+            // mouthSmileLeft/Right
+            frame.blendshapes[index] += 0.4 * hold;
+        }
+    }
+    let events = analyze_all(&frames, &SpotterConfig::default());
+    let found: Vec<(CueId, Scale)> = events.iter().map(|e| (e.cue, e.scale)).collect();
+    assert_eq!(
+        found,
+        [
+            (CueId::PoliteSmile, Scale::Macro),
+            (CueId::EyebrowFlash, Scale::Micro),
+            (CueId::PoliteSmile, Scale::Micro)
+        ],
+        "{events:?}"
+    );
+    assert!(
+        events[1].temporal_iou(8.0, 8.3) >= 0.5 && events[2].temporal_iou(13.0, 13.4) >= 0.5,
+        "{events:?}"
+    );
+}
+
+#[test]
 fn long_movements_are_macro_and_brief_ones_micro() {
     let frames = quiet(
         12.0,

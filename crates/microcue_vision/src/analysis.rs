@@ -13,7 +13,7 @@ use microcue_core::spotter::{Spotter, SpotterConfig};
 use microcue_core::{Event, FaceSignals};
 
 use crate::error::VisionError;
-use crate::flow::RegionMotionEstimator;
+use crate::flow::{RegionMotionConfig, RegionMotionEstimator};
 use crate::models::FaceModels;
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::tracker::{FaceTracker, TrackerConfig};
@@ -120,7 +120,7 @@ impl FrameAnalyzer {
     pub fn new(models: &FaceModels, options: &AnalysisOptions) -> Result<Self, VisionError> {
         Ok(FrameAnalyzer {
             tracker: FaceTracker::new(models, options.tracker.clone())?,
-            motion: options.region_motion.then(RegionMotionEstimator::default),
+            motion: options.region_motion.then(|| RegionMotionEstimator::new(RegionMotionConfig::default())),
             spotter: Spotter::new(options.spotter.clone()),
             faces: Vec::new(),
             frames_with_face: 0,

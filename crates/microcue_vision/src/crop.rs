@@ -49,7 +49,10 @@ impl RotatedRect {
         let (sin, cos) = self.rotation_rad.sin_cos();
         let du = (u - 0.5) * self.width_px;
         let dv = (v - 0.5) * self.height_px;
-        [self.center_x_px + du * cos - dv * sin, self.center_y_px + du * sin + dv * cos]
+        [
+            self.center_x_px + du * cos - dv * sin,
+            self.center_y_px + du * sin + dv * cos,
+        ]
     }
 
     /// Maps image pixels to normalised crop coordinates (inverse of [`Self::image_from_crop`]).
@@ -57,7 +60,10 @@ impl RotatedRect {
         let (sin, cos) = self.rotation_rad.sin_cos();
         let dx = x_px - self.center_x_px;
         let dy = y_px - self.center_y_px;
-        [(dx * cos + dy * sin) / self.width_px + 0.5, (-dx * sin + dy * cos) / self.height_px + 0.5]
+        [
+            (dx * cos + dy * sin) / self.width_px + 0.5,
+            (-dx * sin + dy * cos) / self.height_px + 0.5,
+        ]
     }
 }
 
@@ -65,7 +71,11 @@ impl RotatedRect {
 pub fn normalize_radians(angle_rad: f32) -> f32 {
     use std::f32::consts::PI;
     let wrapped = angle_rad - 2.0 * PI * ((angle_rad + PI) / (2.0 * PI)).floor();
-    if wrapped <= -PI { wrapped + 2.0 * PI } else { wrapped }
+    if wrapped <= -PI {
+        wrapped + 2.0 * PI
+    } else {
+        wrapped
+    }
 }
 
 /// Checks that `frame.rgb` holds `width * height * 3` bytes.
@@ -215,7 +225,11 @@ mod tests {
         for row in 0..8 {
             for col in 0..8 {
                 let i = (row * 8 + col) * 3;
-                assert!((out[i] - (10 + col) as f32).abs() < 1e-4, "x at {row},{col}: {}", out[i]);
+                assert!(
+                    (out[i] - (10 + col) as f32).abs() < 1e-4,
+                    "x at {row},{col}: {}",
+                    out[i]
+                );
                 assert!((out[i + 1] - (20 + row) as f32).abs() < 1e-4);
                 assert!((out[i + 2] - 100.0).abs() < 1e-4);
             }
@@ -250,6 +264,9 @@ mod tests {
         let mut frame = gradient_frame(4, 4);
         frame.rgb.pop();
         let message = check_frame(&frame).unwrap_err().to_string();
-        assert!(message.contains("4x4") && message.contains("47 bytes"), "{message}");
+        assert!(
+            message.contains("4x4") && message.contains("47 bytes"),
+            "{message}"
+        );
     }
 }

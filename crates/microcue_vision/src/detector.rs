@@ -82,7 +82,11 @@ pub struct DetectorOptions {
 
 impl Default for DetectorOptions {
     fn default() -> Self {
-        DetectorOptions { min_score: 0.5, nms_iou: 0.3, max_detections: 16 }
+        DetectorOptions {
+            min_score: 0.5,
+            nms_iou: 0.3,
+            max_detections: 16,
+        }
     }
 }
 
@@ -107,8 +111,18 @@ impl Detection {
     /// Intersection over union of the two axis-aligned boxes.
     pub fn iou(&self, other: &Detection) -> f32 {
         box_iou(
-            [self.center_x_px, self.center_y_px, self.width_px, self.height_px],
-            [other.center_x_px, other.center_y_px, other.width_px, other.height_px],
+            [
+                self.center_x_px,
+                self.center_y_px,
+                self.width_px,
+                self.height_px,
+            ],
+            [
+                other.center_x_px,
+                other.center_y_px,
+                other.width_px,
+                other.height_px,
+            ],
         )
     }
 
@@ -117,7 +131,8 @@ impl Detection {
     pub fn landmark_roi(&self) -> RotatedRect {
         let [right_eye_x, right_eye_y] = self.keypoints_in_image[keypoint::RIGHT_EYE];
         let [left_eye_x, left_eye_y] = self.keypoints_in_image[keypoint::LEFT_EYE];
-        let rotation_rad = normalize_radians((left_eye_y - right_eye_y).atan2(left_eye_x - right_eye_x));
+        let rotation_rad =
+            normalize_radians((left_eye_y - right_eye_y).atan2(left_eye_x - right_eye_x));
         let side_px = self.width_px.max(self.height_px) * ROI_SCALE;
         RotatedRect {
             center_x_px: self.center_x_px,
@@ -136,7 +151,11 @@ pub fn box_iou(a: [f32; 4], b: [f32; 4]) -> f32 {
     };
     let intersection = overlap(a[0], a[2], b[0], b[2]) * overlap(a[1], a[3], b[1], b[3]);
     let union = a[2] * a[3] + b[2] * b[3] - intersection;
-    if union > 0.0 { intersection / union } else { 0.0 }
+    if union > 0.0 {
+        intersection / union
+    } else {
+        0.0
+    }
 }
 
 /// SSD anchor centres, normalised to [0, 1], in the models' output order.
@@ -150,7 +169,10 @@ pub fn anchors(range: DetectorRange) -> Vec<[f32; 2]> {
     for &(side, per_cell) in layers {
         for y in 0..side {
             for x in 0..side {
-                let center = [(x as f32 + 0.5) / side as f32, (y as f32 + 0.5) / side as f32];
+                let center = [
+                    (x as f32 + 0.5) / side as f32,
+                    (y as f32 + 0.5) / side as f32,
+                ];
                 centers.extend(std::iter::repeat_n(center, per_cell));
             }
         }
@@ -227,7 +249,10 @@ impl FaceDetector {
 
     /// The single best-scoring anchor of the last run, without suppression (what the reference
     /// pipeline uses), mapped through `letterbox`; `None` when no anchor reaches `min_score`.
-    pub fn best_raw_candidate(&self, letterbox: &RotatedRect) -> Result<Option<Detection>, VisionError> {
+    pub fn best_raw_candidate(
+        &self,
+        letterbox: &RotatedRect,
+    ) -> Result<Option<Detection>, VisionError> {
         let (regressors, logits) = self.outputs()?;
         let best = logits
             .iter()
@@ -258,10 +283,14 @@ impl FaceDetector {
         let row = &regressors[index * 16..(index + 1) * 16];
         let [anchor_x, anchor_y] = self.anchors[index];
         let to_image = |x_norm: f32, y_norm: f32| letterbox.image_from_crop(x_norm, y_norm);
-        let [center_x_px, center_y_px] = to_image(row[0] * scale + anchor_x, row[1] * scale + anchor_y);
+        let [center_x_px, center_y_px] =
+            to_image(row[0] * scale + anchor_x, row[1] * scale + anchor_y);
         let mut keypoints_in_image = [[0.0; 2]; KEYPOINT_COUNT];
         for (k, keypoint) in keypoints_in_image.iter_mut().enumerate() {
-            *keypoint = to_image(row[4 + 2 * k] * scale + anchor_x, row[5 + 2 * k] * scale + anchor_y);
+            *keypoint = to_image(
+                row[4 + 2 * k] * scale + anchor_x,
+                row[5 + 2 * k] * scale + anchor_y,
+            );
         }
         Detection {
             score: sigmoid(logits[index]),
@@ -298,7 +327,8 @@ impl FaceDetector {
         let candidates = &self.candidates;
         self.remaining.clear();
         self.remaining.extend(0..candidates.len());
-        self.remaining.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
+        self.remaining
+            .sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
         while let Some(&best_index) = self.remaining.first() {
             if out.len() >= self.options.max_detections {
                 break;
@@ -332,7 +362,8 @@ impl FaceDetector {
                 merged.center_y_px = (y_min + y_max) / 2.0;
                 merged.width_px = x_max - x_min;
                 merged.height_px = y_max - y_min;
-                merged.keypoints_in_image = keypoints.map(|[x, y]| [x / total_weight, y / total_weight]);
+                merged.keypoints_in_image =
+                    keypoints.map(|[x, y]| [x / total_weight, y / total_weight]);
             }
             out.push(merged);
             if self.next_remaining.len() == self.remaining.len() {

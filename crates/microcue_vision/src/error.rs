@@ -70,17 +70,22 @@ pub enum VisionError {
         /// `width * height * 3`.
         expected_len: usize,
     },
-
 }
 
 impl VisionError {
     /// Wraps a tract error raised while loading `model`.
     pub(crate) fn model_load(model: &'static str, source: impl Into<BoxedError>) -> Self {
-        VisionError::ModelLoad { model, source: source.into() }
+        VisionError::ModelLoad {
+            model,
+            source: source.into(),
+        }
     }
 
     /// Wraps a tract error raised while running `model`.
     pub(crate) fn inference(model: &'static str, source: impl Into<BoxedError>) -> Self {
-        VisionError::Inference { model, source: source.into() }
+        VisionError::Inference {
+            model,
+            source: source.into(),
+        }
     }
 }

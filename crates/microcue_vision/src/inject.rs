@@ -514,7 +514,7 @@ pub fn plan_events(tracks: &[Option<TrackId>], frame_interval_s: f64, config: &I
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let frame_count = tracks.len();
     let mut events: Vec<InjectedEvent> = Vec::with_capacity(config.count);
-    if frame_count == 0 || config.cues.is_empty() || !(frame_interval_s > 0.0) {
+    if frame_count == 0 || config.cues.is_empty() || frame_interval_s.is_nan() || frame_interval_s <= 0.0 {
         return events;
     }
     let dt = frame_interval_s;

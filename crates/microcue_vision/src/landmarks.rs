@@ -59,7 +59,9 @@ pub struct LandmarkDetector {
 impl LandmarkDetector {
     /// A detector using the loaded landmark model.
     pub fn new(models: &FaceModels) -> Result<Self, VisionError> {
-        Ok(LandmarkDetector { runner: ModelRunner::new(&models.landmarks)? })
+        Ok(LandmarkDetector {
+            runner: ModelRunner::new(&models.landmarks)?,
+        })
     }
 
     /// The model runner (raw tensors in and out), e.g. for checks against reference outputs.
@@ -95,7 +97,8 @@ impl LandmarkDetector {
         landmarks_in_image.clear();
         let inverse_size = 1.0 / LANDMARK_INPUT_SIZE_PX as f32;
         landmarks_in_image.extend(points_in_crop.chunks_exact(3).map(|point| {
-            let [x_px, y_px] = roi.image_from_crop(point[0] * inverse_size, point[1] * inverse_size);
+            let [x_px, y_px] =
+                roi.image_from_crop(point[0] * inverse_size, point[1] * inverse_size);
             [x_px, y_px, point[2] * inverse_size * roi.width_px]
         }));
         Ok(1.0 / (1.0 + (-presence_logit.clamp(-100.0, 100.0)).exp()))
@@ -115,7 +118,12 @@ pub fn landmark_box(landmarks_in_image: &[[f32; 3]]) -> [f32; 4] {
     if landmarks_in_image.is_empty() {
         return [0.0; 4];
     }
-    [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0, max[0] - min[0], max[1] - min[1]]
+    [
+        (min[0] + max[0]) / 2.0,
+        (min[1] + max[1]) / 2.0,
+        max[0] - min[0],
+        max[1] - min[1],
+    ]
 }
 
 /// The next frame's crop from this frame's landmarks, as MediaPipe's face landmarker does it in

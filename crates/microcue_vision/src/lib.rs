@@ -20,3 +20,6 @@ pub use models::FaceModels;
 pub use tracker::{CropSmoothing, FaceTracker, TrackerConfig, TrackerStats};
 pub mod warp;
 pub mod source;
+pub mod flow;
+pub mod inject;
+pub mod analysis;

@@ -45,7 +45,11 @@ fn dot(a: Vec3, b: Vec3) -> f32 {
 }
 
 fn cross(a: Vec3, b: Vec3) -> Vec3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 fn normalized(a: Vec3) -> Option<Vec3> {
@@ -59,11 +63,23 @@ fn canonical_to_image(point: Vec3) -> Vec3 {
 }
 
 /// The face frame from the four points (image axes), or `None` when they are degenerate.
-fn face_frame(right_eye: Vec3, left_eye: Vec3, nose_tip: Vec3, forehead_top: Vec3) -> Option<Frame3> {
+fn face_frame(
+    right_eye: Vec3,
+    left_eye: Vec3,
+    nose_tip: Vec3,
+    forehead_top: Vec3,
+) -> Option<Frame3> {
     let x_axis = normalized(sub(left_eye, right_eye))?;
     let down = sub(nose_tip, forehead_top);
     let along_x = dot(down, x_axis);
-    let y_axis = normalized(sub(down, [x_axis[0] * along_x, x_axis[1] * along_x, x_axis[2] * along_x]))?;
+    let y_axis = normalized(sub(
+        down,
+        [
+            x_axis[0] * along_x,
+            x_axis[1] * along_x,
+            x_axis[2] * along_x,
+        ],
+    ))?;
     let z_axis = cross(x_axis, y_axis);
     Some([x_axis, y_axis, z_axis])
 }
@@ -182,7 +198,12 @@ mod tests {
         let mesh = canonical_mesh(about_horizontal(15.0));
         assert_pose(head_pose(&mesh).unwrap(), 0.0, 15.0, 0.0);
         // Clockwise tilt on screen = roll > 0.
-        assert_pose(head_pose(&canonical_mesh(in_image_plane(20.0))).unwrap(), 0.0, 0.0, 20.0);
+        assert_pose(
+            head_pose(&canonical_mesh(in_image_plane(20.0))).unwrap(),
+            0.0,
+            0.0,
+            20.0,
+        );
     }
 
     #[test]
@@ -199,10 +220,16 @@ mod tests {
         }
         mirrored.swap(landmark::RIGHT_EYE_OUTER, landmark::LEFT_EYE_OUTER);
         let mirrored_pose = head_pose(&mirrored).unwrap();
-        assert!((pose.yaw_deg + mirrored_pose.yaw_deg).abs() < 1e-3, "{pose:?} {mirrored_pose:?}");
+        assert!(
+            (pose.yaw_deg + mirrored_pose.yaw_deg).abs() < 1e-3,
+            "{pose:?} {mirrored_pose:?}"
+        );
         assert!((pose.roll_deg + mirrored_pose.roll_deg).abs() < 1e-3);
         assert!((pose.pitch_deg - mirrored_pose.pitch_deg).abs() < 1e-3);
-        assert!(pose.yaw_deg > 10.0 && pose.roll_deg < -5.0 && pose.pitch_deg > 3.0, "{pose:?}");
+        assert!(
+            pose.yaw_deg > 10.0 && pose.roll_deg < -5.0 && pose.pitch_deg > 3.0,
+            "{pose:?}"
+        );
     }
 
     #[test]

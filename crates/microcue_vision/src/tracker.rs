@@ -64,7 +64,11 @@ pub struct CropSmoothing {
 
 impl Default for CropSmoothing {
     fn default() -> Self {
-        CropSmoothing { min_cutoff_hz: 1.0, beta: 10.0, derivative_cutoff_hz: 1.0 }
+        CropSmoothing {
+            min_cutoff_hz: 1.0,
+            beta: 10.0,
+            derivative_cutoff_hz: 1.0,
+        }
     }
 }
 
@@ -134,7 +138,10 @@ fn smoothing_factor(cutoff_hz: f32, dt_s: f32) -> f32 {
 
 impl OneEuro {
     fn new(value: f32) -> Self {
-        OneEuro { value, derivative: 0.0 }
+        OneEuro {
+            value,
+            derivative: 0.0,
+        }
     }
 
     /// Filters `raw`; `scale` converts the speed into the units of `beta`.
@@ -182,7 +189,13 @@ impl RoiFilter {
             rotation += TAU;
         }
         let rotation_rad = normalize_radians(self.rotation.update(rotation, dt_s, 1.0, settings));
-        RotatedRect { center_x_px, center_y_px, width_px: side_px, height_px: side_px, rotation_rad }
+        RotatedRect {
+            center_x_px,
+            center_y_px,
+            width_px: side_px,
+            height_px: side_px,
+            rotation_rad,
+        }
     }
 }
 
@@ -230,11 +243,20 @@ fn overlap_of_smaller(a: [f32; 4], b: [f32; 4]) -> f32 {
     };
     let intersection = overlap(a[0], a[2], b[0], b[2]) * overlap(a[1], a[3], b[1], b[3]);
     let smaller = (a[2] * a[3]).min(b[2] * b[3]);
-    if smaller > 0.0 { intersection / smaller } else { 0.0 }
+    if smaller > 0.0 {
+        intersection / smaller
+    } else {
+        0.0
+    }
 }
 
 fn detection_box(detection: &Detection) -> [f32; 4] {
-    [detection.center_x_px, detection.center_y_px, detection.width_px, detection.height_px]
+    [
+        detection.center_x_px,
+        detection.center_y_px,
+        detection.width_px,
+        detection.height_px,
+    ]
 }
 
 /// Tracks faces through a sequence of frames. Create one per source (it holds per-run state).
@@ -256,7 +278,11 @@ pub struct FaceTracker {
 impl FaceTracker {
     /// A tracker using the loaded models (cheap: the models are shared, only state is created).
     pub fn new(models: &FaceModels, config: TrackerConfig) -> Result<Self, VisionError> {
-        let range = if config.detect_full_range { DetectorRange::Full } else { DetectorRange::Short };
+        let range = if config.detect_full_range {
+            DetectorRange::Full
+        } else {
+            DetectorRange::Short
+        };
         let options = DetectorOptions {
             min_score: config.min_detection_score,
             max_detections: config.max_faces.max(1) * 2,
@@ -299,7 +325,11 @@ impl FaceTracker {
     /// Processes one frame: clears `out` and fills it with one [`FaceSignals`] per tracked face,
     /// ordered by track id (empty when there is no face). The elements of `out` are reused from
     /// call to call, so keep passing the same vector.
-    pub fn process(&mut self, frame: &Frame, out: &mut Vec<FaceSignals>) -> Result<(), VisionError> {
+    pub fn process(
+        &mut self,
+        frame: &Frame,
+        out: &mut Vec<FaceSignals>,
+    ) -> Result<(), VisionError> {
         check_frame(frame)?;
         let pts_s = frame.pts_s;
         self.stats.frames += 1;
@@ -331,7 +361,9 @@ impl FaceTracker {
         let mut index = 0;
         while index < self.tracks.len() {
             let track = &mut self.tracks[index];
-            let presence = self.landmarks.run(frame, &track.roi, &mut track.landmarks_in_image)?;
+            let presence = self
+                .landmarks
+                .run(frame, &track.roi, &mut track.landmarks_in_image)?;
             self.stats.landmark_runs += 1;
             let raw_roi = roi_from_landmarks(&track.landmarks_in_image);
             match raw_roi {
@@ -364,7 +396,11 @@ impl FaceTracker {
     }
 
     fn remember_lost(&mut self, track: &Track, pts_s: f64) {
-        self.lost.push(LostTrack { id: track.id, box_in_image: track.box_in_image, lost_at_s: pts_s });
+        self.lost.push(LostTrack {
+            id: track.id,
+            box_in_image: track.box_in_image,
+            lost_at_s: pts_s,
+        });
     }
 
     /// Two tracks that converged on one face: keep the older (lower id).
@@ -398,16 +434,16 @@ impl FaceTracker {
             }
             let detection = self.detections[detection_index];
             let candidate_box = detection_box(&detection);
-            if self
-                .tracks
-                .iter()
-                .any(|track| overlap_of_smaller(track.box_in_image, candidate_box) > SAME_FACE_OVERLAP)
-            {
+            if self.tracks.iter().any(|track| {
+                overlap_of_smaller(track.box_in_image, candidate_box) > SAME_FACE_OVERLAP
+            }) {
                 continue;
             }
             let mut track = self.spare_tracks.pop().unwrap_or_else(Track::empty);
             let roi = detection.landmark_roi();
-            let presence = self.landmarks.run(frame, &roi, &mut track.landmarks_in_image)?;
+            let presence = self
+                .landmarks
+                .run(frame, &roi, &mut track.landmarks_in_image)?;
             self.stats.landmark_runs += 1;
             let raw_roi = roi_from_landmarks(&track.landmarks_in_image);
             let face_box = landmark_box(&track.landmarks_in_image);
@@ -415,7 +451,8 @@ impl FaceTracker {
                 .tracks
                 .iter()
                 .any(|other| overlap_of_smaller(other.box_in_image, face_box) > SAME_FACE_OVERLAP);
-            let Some(raw_roi) = raw_roi.filter(|_| presence >= self.config.min_presence && !duplicate)
+            let Some(raw_roi) =
+                raw_roi.filter(|_| presence >= self.config.min_presence && !duplicate)
             else {
                 self.spare_tracks.push(track);
                 continue;
@@ -453,8 +490,11 @@ impl FaceTracker {
             signals.pts_s = pts_s;
             signals.track = track.id;
             signals.presence = track.presence.clamp(0.0, 1.0);
-            signals.landmarks_in_image.clone_from(&track.landmarks_in_image);
-            self.blendshapes.run(&track.landmarks_in_image, &mut signals.blendshapes)?;
+            signals
+                .landmarks_in_image
+                .clone_from(&track.landmarks_in_image);
+            self.blendshapes
+                .run(&track.landmarks_in_image, &mut signals.blendshapes)?;
             signals.head_pose = head_pose(&track.landmarks_in_image).unwrap_or_default();
             signals.region_motion = None;
         }
@@ -474,9 +514,13 @@ mod tests {
         let mut max_deviation = 0.0f32;
         for frame in 0..60 {
             let raw = if frame % 2 == 0 { 101.0 } else { 99.0 };
-            max_deviation = max_deviation.max((filter.update(raw, 1.0 / 30.0, 200.0, &settings) - 100.0).abs());
+            max_deviation =
+                max_deviation.max((filter.update(raw, 1.0 / 30.0, 200.0, &settings) - 100.0).abs());
         }
-        assert!(max_deviation < 0.5, "still jitter passed through: {max_deviation}");
+        assert!(
+            max_deviation < 0.5,
+            "still jitter passed through: {max_deviation}"
+        );
         // A steady move of 2 crop sizes per second is followed with a small lag.
         let mut raw = 100.0;
         let mut filtered = 100.0;
@@ -484,7 +528,11 @@ mod tests {
             raw += 400.0 / 30.0;
             filtered = filter.update(raw, 1.0 / 30.0, 200.0, &settings);
         }
-        assert!((raw - filtered).abs() < 0.15 * 200.0, "lag {} px", raw - filtered);
+        assert!(
+            (raw - filtered).abs() < 0.15 * 200.0,
+            "lag {} px",
+            raw - filtered
+        );
     }
 
     #[test]
@@ -499,11 +547,22 @@ mod tests {
     fn rotation_filter_does_not_jump_across_pi() {
         use std::f32::consts::PI;
         let settings = CropSmoothing::default();
-        let start = RotatedRect { width_px: 100.0, height_px: 100.0, rotation_rad: PI - 0.01, ..Default::default() };
+        let start = RotatedRect {
+            width_px: 100.0,
+            height_px: 100.0,
+            rotation_rad: PI - 0.01,
+            ..Default::default()
+        };
         let mut filter = RoiFilter::new(&start);
-        let next = RotatedRect { rotation_rad: -PI + 0.01, ..start };
+        let next = RotatedRect {
+            rotation_rad: -PI + 0.01,
+            ..start
+        };
         let smoothed = filter.update(&next, 1.0 / 30.0, &settings);
-        assert!((smoothed.rotation_rad.sin() - (PI - 0.01).sin()).abs() < 0.05, "{smoothed:?}");
+        assert!(
+            (smoothed.rotation_rad.sin() - (PI - 0.01).sin()).abs() < 0.05,
+            "{smoothed:?}"
+        );
         assert!(smoothed.rotation_rad.cos() < -0.99);
     }
 }

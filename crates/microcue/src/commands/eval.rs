@@ -20,7 +20,7 @@ use microcue_core::{CueId, Event, Side};
 use microcue_vision::inject::{InjectConfig, InjectPass, inject_video};
 use microcue_vision::models::FaceModels;
 use microcue_vision::source::SourceSpec;
-use microcue_vision::warp::INJECTABLE_CUES;
+use microcue_vision::warp::{INJECTABLE_CUES, MAX_AMPLITUDE_IOD};
 
 use crate::commands::analyze::Consent;
 use crate::progress::Progress;
@@ -133,15 +133,16 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.cues.iter().map(|name| parse_injectable_cue(name)).collect::<anyhow::Result<Vec<_>>>()?
     };
-    if !(args.min_amplitude > 0.0 && args.min_amplitude <= args.max_amplitude && args.max_amplitude <= 0.2) {
+    if !(args.min_amplitude > 0.0 && args.min_amplitude <= args.max_amplitude && args.max_amplitude <= MAX_AMPLITUDE_IOD) {
         bail!(
-            "amplitudes must satisfy 0 < --min-amplitude <= --max-amplitude <= 0.2 (inter-ocular distances), got {} and {}",
+            "amplitudes must satisfy 0 < --min-amplitude <= --max-amplitude <= {MAX_AMPLITUDE_IOD} (inter-ocular \
+             distances; larger warps fold the image), got {} and {}",
             args.min_amplitude,
             args.max_amplitude
         );
     }
     if let Some(max_seconds) = args.max_seconds
-        && !(max_seconds > 0.0)
+        && (max_seconds.is_nan() || max_seconds <= 0.0)
     {
         bail!("--max-seconds must be a positive number of seconds, got {max_seconds}");
     }
@@ -453,7 +454,7 @@ mod tests {
         assert!(text.contains("matched 2"), "{text}");
         assert!(text.contains("natural movements excluded (also found on the clean run): 1"), "{text}");
         assert!(text.contains("side accuracy on one-sided truths: 0.000 (0/1)"), "{text}");
-        assert!(text.contains("40-100 ms"), "{text}");
+        assert!(text.contains("100-200 ms") && text.contains("200-500 ms"), "{text}");
         assert!(text.contains("lip_compression"), "{text}");
     }
 }

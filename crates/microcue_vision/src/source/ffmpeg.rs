@@ -116,7 +116,9 @@ impl FfmpegSource {
         let mut info = SourceInfo::new(
             path,
             SourceKind::Ffmpeg,
-            probe.codec.unwrap_or_else(|| "unknown (via ffmpeg)".to_owned()),
+            probe
+                .codec
+                .unwrap_or_else(|| "unknown (via ffmpeg)".to_owned()),
             if pts_feed.is_some() {
                 PtsOrigin::Ffprobe
             } else {

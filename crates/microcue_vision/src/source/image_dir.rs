@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use image::{ColorType, ImageDecoder, ImageReader};
 
 use super::{
-    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, check_fps,
-    io_error,
+    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, check_fps, io_error,
 };
 use crate::Frame;
 
@@ -117,7 +116,8 @@ impl ImageDirSource {
             source,
         };
         self.file_bytes.clear();
-        let read = std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut self.file_bytes));
+        let read =
+            std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut self.file_bytes));
         if let Err(error) = read {
             return Err(self.decode_error(DecodeFailure::Io(error)));
         }
@@ -265,6 +265,9 @@ fn split_run(text: &[u8], digits: bool) -> (&[u8], &[u8]) {
 }
 
 fn trim_zeros(digits: &[u8]) -> &[u8] {
-    let start = digits.iter().position(|&digit| digit != b'0').unwrap_or(digits.len());
+    let start = digits
+        .iter()
+        .position(|&digit| digit != b'0')
+        .unwrap_or(digits.len());
     &digits[start..]
 }

@@ -55,6 +55,14 @@ pub trait FrameSource: Send {
     fn info(&self) -> &SourceInfo;
 }
 
+impl fmt::Debug for dyn FrameSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameSource")
+            .field("info", self.info())
+            .finish_non_exhaustive()
+    }
+}
+
 impl FrameSource for Box<dyn FrameSource> {
     fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
         (**self).next_frame(frame)
@@ -338,7 +346,9 @@ pub enum DecodeFailure {
         source: image::ImageError,
     },
     /// An image frame whose size differs from the first frame.
-    #[error("image `{path}` is {width}x{height}, the folder's first frame is {expected_width}x{expected_height}")]
+    #[error(
+        "image `{path}` is {width}x{height}, the folder's first frame is {expected_width}x{expected_height}"
+    )]
     SizeChanged {
         /// The image file.
         path: PathBuf,
@@ -452,7 +462,8 @@ fn sniff(path: &Path) -> Result<Sniffed, SourceError> {
     let head = &head[..filled];
     if head.starts_with(b"YUV4MPEG2") {
         Ok(Sniffed::Y4m)
-    } else if head.len() >= 8 && matches!(&head[4..8], b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free")
+    } else if head.len() >= 8
+        && matches!(&head[4..8], b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free")
     {
         Ok(Sniffed::Mp4)
     } else {

@@ -1,8 +1,9 @@
 //! MP4/MOV H.264 decoding: `re_mp4` demuxes the sample tables, `openh264` decodes.
 //!
 //! Timestamps come from the container: each sample's composition time (decode time plus its
-//! `ctts` offset) mapped through the track's edit list, as ffmpeg does (frames before the
-//! edit's media start are decoded as references but not shown). openh264 runs with
+//! `ctts` offset) mapped through the track's edit list as ffmpeg maps it: frames before the
+//! edit's media start (or after its end) are decoded as references but not shown, and the
+//! first shown frame is at 0 s. openh264 runs with
 //! [`Flush::NoFlush`] so that it reorders B-frames into presentation order; the k-th decoded
 //! picture is therefore the sample with the k-th smallest composition time, which is how each
 //! picture gets its `pts_s` (openh264 itself does not carry timestamps through).
@@ -205,10 +206,22 @@ impl Mp4Source {
             media_timescale,
             &composition_times,
         );
-        let presentation_s: Vec<Option<f64>> = composition_times
+        let mut presentation_s: Vec<Option<f64>> = composition_times
             .iter()
             .map(|&composition| timeline.pts_s(composition))
             .collect();
+        // Like ffmpeg, start at 0: when the edit begins between two frames, the frame it cuts
+        // into is hidden and the next one is shown at 0 (not at the small offset).
+        let first_shown_s = presentation_s
+            .iter()
+            .flatten()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        if first_shown_s.is_finite() && first_shown_s != 0.0 {
+            for pts in presentation_s.iter_mut().flatten() {
+                *pts -= first_shown_s;
+            }
+        }
         let frame_count = presentation_s.iter().flatten().count();
         if frame_count == 0 {
             return Err(container(
@@ -234,13 +247,14 @@ impl Mp4Source {
         let nal_length_size = usize::from(avc1.avcc.length_size_minus_one & 0x3) + 1;
 
         let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
-        let decoder = Decoder::with_api_config(OpenH264API::from_source(), config).map_err(
-            |error| SourceError::Decode {
-                path: path.to_path_buf(),
-                frame_index: 0,
-                source: h264_failure(&error),
-            },
-        )?;
+        let decoder =
+            Decoder::with_api_config(OpenH264API::from_source(), config).map_err(|error| {
+                SourceError::Decode {
+                    path: path.to_path_buf(),
+                    frame_index: 0,
+                    source: h264_failure(&error),
+                }
+            })?;
 
         let mut info = SourceInfo::new(
             path,
@@ -488,7 +502,7 @@ struct Timeline {
     /// Earliest composition time (the origin when there is no edit list).
     first_composition: i64,
     media_timescale: f64,
-    /// Total edit-list duration, when there is one.
+    /// Total duration of the non-empty edits, when there is an edit list.
     duration_s: Option<f64>,
 }
 
@@ -521,6 +535,7 @@ impl Timeline {
         }
         let mut segments = Vec::new();
         let mut cursor_s = 0.0;
+        let mut shown_s = 0.0;
         for entry in &elst.entries {
             let media_time = if elst.version == 1 {
                 entry.media_time as i64
@@ -544,12 +559,15 @@ impl Timeline {
                     media_end,
                 });
             }
+            if media_time >= 0 && entry.media_rate != 0 {
+                shown_s += duration_s;
+            }
             cursor_s += duration_s;
         }
         if segments.is_empty() {
             return timeline;
         }
-        timeline.duration_s = (cursor_s > 0.0).then_some(cursor_s);
+        timeline.duration_s = (shown_s > 0.0).then_some(shown_s);
         timeline.segments = Some(segments);
         timeline
     }

@@ -80,7 +80,10 @@ impl Y4mSource {
     }
 
     /// Reads a Y4M stream from `reader` (e.g. stdin); `name` stands for its path in messages.
-    pub fn from_reader(name: &str, reader: impl Read + Send + 'static) -> Result<Self, SourceError> {
+    pub fn from_reader(
+        name: &str,
+        reader: impl Read + Send + 'static,
+    ) -> Result<Self, SourceError> {
         Self::from_boxed(Path::new(name), Box::new(reader))
     }
 
@@ -89,7 +92,10 @@ impl Y4mSource {
         self.format.frame_rate
     }
 
-    pub(crate) fn from_boxed(path: &Path, reader: Box<dyn Read + Send>) -> Result<Self, SourceError> {
+    pub(crate) fn from_boxed(
+        path: &Path,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<Self, SourceError> {
         let mut reader = BufReader::with_capacity(1 << 16, reader);
         let mut line = Vec::new();
         (&mut reader)
@@ -103,7 +109,12 @@ impl Y4mSource {
         let (numerator, denominator) = format.frame_rate;
         let fps = f64::from(numerator) / f64::from(denominator);
         let codec = header_token(&line, b'C').unwrap_or_else(|| "420jpeg".to_owned());
-        let mut info = SourceInfo::new(path, SourceKind::Y4m, format!("C{codec}"), PtsOrigin::FixedRate);
+        let mut info = SourceInfo::new(
+            path,
+            SourceKind::Y4m,
+            format!("C{codec}"),
+            PtsOrigin::FixedRate,
+        );
         info.width = format.width as u32;
         info.height = format.height as u32;
         info.nominal_fps = Some(fps);
@@ -161,11 +172,9 @@ impl Y4mSource {
         let planes: &[u8] = if format.bit_depth > 8 {
             let shift = format.bit_depth - 8;
             self.narrowed.clear();
-            self.narrowed.extend(
-                self.raw
-                    .chunks_exact(2)
-                    .map(|sample| (u16::from_le_bytes([sample[0], sample[1]]) >> shift).min(255) as u8),
-            );
+            self.narrowed.extend(self.raw.chunks_exact(2).map(|sample| {
+                (u16::from_le_bytes([sample[0], sample[1]]) >> shift).min(255) as u8
+            }));
             &self.narrowed
         } else {
             &self.raw
@@ -227,9 +236,11 @@ fn parse_header(line: &[u8]) -> Result<Y4mFormat, String> {
         return Err("the stream is empty (no `YUV4MPEG2` header)".to_owned());
     }
     if !line.starts_with(b"YUV4MPEG2") {
-        return Err("it does not start with `YUV4MPEG2`; to pipe a video in, use \
+        return Err(
+            "it does not start with `YUV4MPEG2`; to pipe a video in, use \
                     `ffmpeg -i IN -f yuv4mpegpipe -pix_fmt yuv420p -`"
-            .to_owned());
+                .to_owned(),
+        );
     }
     if line.last() != Some(&b'\n') {
         return Err("the header line is cut off or too long".to_owned());
@@ -240,7 +251,12 @@ fn parse_header(line: &[u8]) -> Result<Y4mFormat, String> {
     let mut frame_rate = None;
     let mut colorspace = "420jpeg";
     let mut range = YuvRange::Limited;
-    for token in text.trim_end().split(' ').skip(1).filter(|token| !token.is_empty()) {
+    for token in text
+        .trim_end()
+        .split(' ')
+        .skip(1)
+        .filter(|token| !token.is_empty())
+    {
         let (tag, value) = token.split_at(1);
         match tag {
             "W" => width = value.parse::<u32>().ok(),
@@ -278,9 +294,8 @@ fn parse_header(line: &[u8]) -> Result<Y4mFormat, String> {
     let Some(frame_rate) = frame_rate else {
         return Err("the header lacks a frame rate (`F`)".to_owned());
     };
-    let (chroma, bit_depth, has_alpha) = parse_colorspace(colorspace).ok_or_else(|| {
-        format!("colour space `C{colorspace}` is not supported; {CONVERT_HINT}")
-    })?;
+    let (chroma, bit_depth, has_alpha) = parse_colorspace(colorspace)
+        .ok_or_else(|| format!("colour space `C{colorspace}` is not supported; {CONVERT_HINT}"))?;
     Ok(Y4mFormat {
         width: width as usize,
         height: height as usize,
@@ -316,7 +331,9 @@ fn parse_colorspace(value: &str) -> Option<(Chroma, u32, bool)> {
         (chroma, depth)
     };
     let bit_depth: u32 = depth.parse().ok()?;
-    (9..=16).contains(&bit_depth).then_some((chroma, bit_depth, false))
+    (9..=16)
+        .contains(&bit_depth)
+        .then_some((chroma, bit_depth, false))
 }
 
 /// Writes RGB frames as an 8-bit 4:2:0 Y4M stream (`C420jpeg`, limited-range BT.601).
@@ -378,7 +395,9 @@ impl<W: Write> Y4mWriter<W> {
     /// Appends one frame; it must have the size given at creation.
     pub fn write_frame(&mut self, frame: &Frame) -> std::io::Result<()> {
         let expected_len = self.width as usize * self.height as usize * 3;
-        if frame.width != self.width || frame.height != self.height || frame.rgb.len() != expected_len
+        if frame.width != self.width
+            || frame.height != self.height
+            || frame.rgb.len() != expected_len
         {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
