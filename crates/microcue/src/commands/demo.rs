@@ -26,7 +26,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let options = VideoOptions { max_faces: 1, region_motion: true, progress: false, signals_out: None };
     eprintln!("analysing {DEMO_NAME}: one man, neutral, then a broad smile from ~0.7 s");
     let mut found = Vec::new();
-    analyze_video(Box::new(source), DEMO_NAME, &options, &mut |event| {
+    let summary = analyze_video(Box::new(source), DEMO_NAME, &options, &mut |event| {
         if args.json {
             println!("{}", serde_json::to_string(event)?);
         }
@@ -36,6 +36,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         return Ok(ExitCode::SUCCESS);
     }
+    println!(
+        "{} event(s) in {} frames ({} with a face):",
+        summary.events, summary.frames, summary.frames_with_face
+    );
     println!("{:>7} {:>7} {:>7}  {:<22} {:<6} {:<6} {:>10}", "onset", "apex", "offset", "cue", "side", "scale", "confidence");
     for event in &found {
         println!(

@@ -801,6 +801,14 @@ fn corrupt_h264_data_never_panics() {
     let decoded = decode_all(&mut source);
     // Either openh264 reports the damage (an error naming the frame) or it decodes through it;
     // both are fine, a panic is not. Frames before the damage are always yielded.
+    eprintln!(
+        "corrupt.mp4: {} frames, then {:?}",
+        decoded.pts_s.len(),
+        decoded.error.as_ref().map(|error| (
+            error.to_string(),
+            std::error::Error::source(error).map(ToString::to_string)
+        ))
+    );
     assert!(decoded.pts_s.len() >= 10, "{}", decoded.pts_s.len());
     if let Some(error) = decoded.error {
         assert!(error.to_string().contains("corrupt.mp4"), "{error}");
