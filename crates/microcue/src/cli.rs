@@ -34,6 +34,8 @@ pub enum Command {
     Journal(commands::journal::JournalArgs),
     /// Drills: record results, draw roleplay cue cards, flash drill demo.
     Drill(commands::drill::DrillArgs),
+    /// Ground truth by injection: warp brief movements into a real video, then score the spotter.
+    Eval(commands::eval::EvalArgs),
     /// Measure per-stage time per frame, frames/s and peak memory on a video.
     Bench(commands::bench::BenchArgs),
     /// Write a synthetic signal trace with injected cue events (for tests and demos).

@@ -35,16 +35,25 @@ impl EventWriter {
     /// Opens `path` (or stdout when `None`) and writes the format's header.
     pub fn create(format: EventFormat, path: Option<&Path>) -> anyhow::Result<Self> {
         let out: Box<dyn Write> = match path {
-            Some(path) => Box::new(BufWriter::new(
-                File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
-            )),
+            Some(path) => {
+                Box::new(BufWriter::new(File::create(path).with_context(|| {
+                    format!("cannot create `{}`", path.display())
+                })?))
+            }
             None => Box::new(BufWriter::new(std::io::stdout().lock())),
         };
-        let mut writer = EventWriter { format, out, path: path.map(Path::to_path_buf), written: 0 };
+        let mut writer = EventWriter {
+            format,
+            out,
+            path: path.map(Path::to_path_buf),
+            written: 0,
+        };
         match format {
             EventFormat::Jsonl => {}
             EventFormat::Csv => writer.write_line(CSV_HEADER)?,
-            EventFormat::Vtt => writer.write_line("WEBVTT - microcue events (hypotheses, not verdicts)\n")?,
+            EventFormat::Vtt => {
+                writer.write_line("WEBVTT - microcue events (hypotheses, not verdicts)\n")?
+            }
         }
         writer.flush()?;
         Ok(writer)
@@ -84,12 +93,14 @@ impl EventWriter {
     }
 }
 
-const CSV_HEADER: &str =
-    "track,onset_s,apex_s,offset_s,duration_ms,scale,cue,side,intensity,confidence,valence,evidence";
+const CSV_HEADER: &str = "track,onset_s,apex_s,offset_s,duration_ms,scale,cue,side,intensity,confidence,valence,evidence";
 
 fn csv_row(event: &Event) -> String {
-    let evidence: Vec<String> =
-        event.evidence.iter().map(|e| format!("{}:{:.3}", e.channel, e.delta)).collect();
+    let evidence: Vec<String> = event
+        .evidence
+        .iter()
+        .map(|e| format!("{}:{:.3}", e.channel, e.delta))
+        .collect();
     format!(
         "{},{:.3},{:.3},{:.3},{:.0},{},{},{},{:.3},{:.3},{},{}",
         event.track,
@@ -126,7 +137,11 @@ fn vtt_time(seconds: f64) -> String {
     let total_ms = (seconds.max(0.0) * 1000.0).round() as u64;
     let (hours, rest) = (total_ms / 3_600_000, total_ms % 3_600_000);
     let (minutes, rest) = (rest / 60_000, rest % 60_000);
-    format!("{hours:02}:{minutes:02}:{:02}.{:03}", rest / 1000, rest % 1000)
+    format!(
+        "{hours:02}:{minutes:02}:{:02}.{:03}",
+        rest / 1000,
+        rest % 1000
+    )
 }
 
 /// The serde (snake_case) name of a unit enum variant.

@@ -13,7 +13,9 @@ fn shared_dir() -> Option<PathBuf> {
     if dir.join("data/faces").is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: ../shared/data/faces is absent (it exists only beside a developer checkout)");
+        eprintln!(
+            "skipped: ../shared/data/faces is absent (it exists only beside a developer checkout)"
+        );
         None
     }
 }
@@ -43,7 +45,8 @@ fn stderr(output: &Output) -> String {
 #[test]
 fn architecture_table_matches_workspace() {
     let root = repo_root();
-    let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let architecture =
+        std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     let mut table: Vec<(String, Vec<String>)> = Vec::new();
     for line in architecture.lines() {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -63,7 +66,10 @@ fn architecture_table_matches_workspace() {
         let dir = entry.expect("entry").path();
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(manifest.contains(&format!("name = \"{name}\"")), "folder name = package name for {name}");
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "folder name = package name for {name}"
+        );
         let deps_section = manifest.split("[dependencies]").nth(1).unwrap_or("");
         let deps_section = deps_section.split("\n[").next().unwrap_or("");
         let mut deps: Vec<String> = deps_section
@@ -81,7 +87,10 @@ fn architecture_table_matches_workspace() {
         deps.sort();
     }
     table_sorted.sort();
-    assert_eq!(table_sorted, workspace, "ARCHITECTURE.md crate table vs crates/*/Cargo.toml");
+    assert_eq!(
+        table_sorted, workspace,
+        "ARCHITECTURE.md crate table vs crates/*/Cargo.toml"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,13 +100,17 @@ fn architecture_table_matches_workspace() {
 fn lexicon_json_lists_twelve_cues_with_pupil_dilation_unsupported() {
     let output = microcue(&["lexicon", "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("lexicon --json is JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("lexicon --json is JSON");
     let cues = json
         .as_array()
         .or_else(|| json.get("cues").and_then(|c| c.as_array()))
         .expect("a list of cues");
     assert_eq!(cues.len(), 12);
-    let pupil = cues.iter().find(|c| c["id"] == "pupil_dilation").expect("pupil_dilation listed");
+    let pupil = cues
+        .iter()
+        .find(|c| c["id"] == "pupil_dilation")
+        .expect("pupil_dilation listed");
     assert_eq!(pupil["supported"], false);
 }
 
@@ -119,32 +132,66 @@ fn analyze_signals_finds_the_events_injected_by_synth() {
     let trace = dir.path().join("trace.jsonl");
     let truth = dir.path().join("truth.csv");
     let output = microcue(&[
-        "synth", "--seconds", "40", "--events", "10", "--seed", "7", "--out",
-        trace.to_str().unwrap(), "--truth", truth.to_str().unwrap(),
+        "synth",
+        "--seconds",
+        "40",
+        "--events",
+        "10",
+        "--seed",
+        "7",
+        "--out",
+        trace.to_str().unwrap(),
+        "--truth",
+        truth.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let output = microcue(&["analyze", "--signals", trace.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let events: Vec<serde_json::Value> =
-        stdout(&output).lines().map(|l| serde_json::from_str(l).expect("event JSON")).collect();
+    let events: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event JSON"))
+        .collect();
     let truth = std::fs::read_to_string(&truth).expect("truth");
     let mut matched = 0;
     let rows: Vec<&str> = truth.lines().skip(1).collect();
     assert_eq!(rows.len(), 10);
     for row in &rows {
         let fields: Vec<&str> = row.split(',').collect();
-        let (cue, onset, offset) = (fields[0], fields[2].parse::<f64>().unwrap(), fields[4].parse::<f64>().unwrap());
+        let (cue, onset, offset) = (
+            fields[0],
+            fields[2].parse::<f64>().unwrap(),
+            fields[4].parse::<f64>().unwrap(),
+        );
         let hit = events.iter().any(|e| {
-            let (a, b) = (e["onset_s"].as_f64().unwrap(), e["offset_s"].as_f64().unwrap());
+            let (a, b) = (
+                e["onset_s"].as_f64().unwrap(),
+                e["offset_s"].as_f64().unwrap(),
+            );
             let inter = (b.min(offset) - a.max(onset)).max(0.0);
             let union = b.max(offset) - a.min(onset);
             e["cue"] == cue && inter / union >= 0.5
         });
         matched += usize::from(hit);
     }
-    assert!(matched >= 9, "{matched} of 10 injected events found with the right cue:\n{}", stdout(&output));
+    assert!(
+        matched >= 9,
+        "{matched} of 10 injected events found with the right cue:\n{}",
+        stdout(&output)
+    );
     for event in &events {
-        for field in ["track", "onset_s", "apex_s", "offset_s", "duration_ms", "scale", "cue", "side", "intensity", "confidence", "valence"] {
+        for field in [
+            "track",
+            "onset_s",
+            "apex_s",
+            "offset_s",
+            "duration_ms",
+            "scale",
+            "cue",
+            "side",
+            "intensity",
+            "confidence",
+            "valence",
+        ] {
             assert!(event.get(field).is_some(), "event lacks `{field}`: {event}");
         }
     }
@@ -154,10 +201,20 @@ fn analyze_signals_finds_the_events_injected_by_synth() {
 fn malformed_signals_give_the_line_number_and_no_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
     let trace = dir.path().join("bad.jsonl");
-    let output = microcue(&["synth", "--seconds", "2", "--events", "0", "--out", trace.to_str().unwrap()]);
+    let output = microcue(&[
+        "synth",
+        "--seconds",
+        "2",
+        "--events",
+        "0",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let mut text = std::fs::read_to_string(&trace).unwrap();
-    text.push_str("{\"pts_s\": 9.0, \"track\": 0, \"presence\": 1.0, \"blendshapes\": [0.1, 0.2]}\n");
+    text.push_str(
+        "{\"pts_s\": 9.0, \"track\": 0, \"presence\": 1.0, \"blendshapes\": [0.1, 0.2]}\n",
+    );
     let bad_line = text.lines().count();
     std::fs::write(&trace, text).unwrap();
     let output = microcue(&["analyze", "--signals", trace.to_str().unwrap()]);
@@ -172,19 +229,31 @@ fn malformed_signals_give_the_line_number_and_no_panic() {
 fn openface_csv_reports_what_it_cannot_express() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("openface.csv");
-    let mut text = String::from("frame, face_id, timestamp, confidence, success, AU01_r, AU02_r, AU04_r, AU12_r, AU06_r\n");
+    let mut text = String::from(
+        "frame, face_id, timestamp, confidence, success, AU01_r, AU02_r, AU04_r, AU12_r, AU06_r\n",
+    );
     for frame in 0..150 {
         let t = frame as f64 / 30.0;
         let brow = if (3.0..3.25).contains(&t) { 3.0 } else { 0.1 };
-        text.push_str(&format!("{}, 0, {t:.3}, 0.98, 1, {brow}, {brow}, 0.1, 0.1, 0.1\n", frame + 1));
+        text.push_str(&format!(
+            "{}, 0, {t:.3}, 0.98, 1, {brow}, {brow}, 0.1, 0.1, 0.1\n",
+            frame + 1
+        ));
     }
     std::fs::write(&csv, text).unwrap();
     let output = microcue(&["analyze", "--openface", csv.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
-    assert!(err.contains("unilateral_lip_corner"), "one-sided cues are unavailable from OpenFace: {err}");
+    assert!(
+        err.contains("unilateral_lip_corner"),
+        "one-sided cues are unavailable from OpenFace: {err}"
+    );
     assert!(!stdout(&output).contains("unilateral_lip_corner"));
-    assert!(stdout(&output).contains("eyebrow_flash"), "the brow raise at 3 s: {}", stdout(&output));
+    assert!(
+        stdout(&output).contains("eyebrow_flash"),
+        "the brow raise at 3 s: {}",
+        stdout(&output)
+    );
 
     std::fs::write(&csv, "frame, timestamp, AU01_r\n1, 0.0, abc\n").unwrap();
     let output = microcue(&["analyze", "--openface", csv.to_str().unwrap()]);
@@ -199,13 +268,21 @@ fn openface_csv_reports_what_it_cannot_express() {
 fn demo_reports_the_smile_of_the_bundled_clip() {
     let output = microcue(&["demo", "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let events: Vec<serde_json::Value> =
-        stdout(&output).lines().map(|l| serde_json::from_str(l).expect("event JSON")).collect();
+    let events: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event JSON"))
+        .collect();
     assert!(
-        events.iter().any(|e| e["cue"].as_str().is_some_and(|c| c.ends_with("_smile"))),
+        events
+            .iter()
+            .any(|e| e["cue"].as_str().is_some_and(|c| c.ends_with("_smile"))),
         "a smile event in the bundled clip: {events:?}"
     );
-    assert!(stderr(&output).contains("not a verdict"), "limits are stated: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not a verdict"),
+        "limits are stated: {}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -225,7 +302,15 @@ fn analyze_writes_vtt_and_signals_and_nothing_else() {
     let signals = dir.path().join("signals.jsonl");
     let output = Command::new(env!("CARGO_BIN_EXE_microcue"))
         .current_dir(dir.path())
-        .args(["analyze", clip.to_str().unwrap(), "--consent", "self", "--format", "vtt", "--out"])
+        .args([
+            "analyze",
+            clip.to_str().unwrap(),
+            "--consent",
+            "self",
+            "--format",
+            "vtt",
+            "--out",
+        ])
         .arg(&vtt)
         .arg("--signals-out")
         .arg(&signals)
@@ -236,13 +321,19 @@ fn analyze_writes_vtt_and_signals_and_nothing_else() {
     assert!(text.starts_with("WEBVTT"));
     assert!(text.contains(" --> ") && text.contains("smile"), "{text}");
     let lines = std::fs::read_to_string(&signals).unwrap();
-    assert_eq!(lines.lines().count(), 72, "one face in each of the 72 frames");
+    assert_eq!(
+        lines.lines().count(),
+        72,
+        "one face in each of the 72 frames"
+    );
     let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     assert_eq!(first["landmarks_in_image"].as_array().unwrap().len(), 478);
     assert_eq!(first["blendshapes"].as_array().unwrap().len(), 52);
     // Privacy: numbers and labels only; no frame or face crop lands on disk.
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["events.vtt", "signals.jsonl"]);
 }
@@ -254,26 +345,62 @@ fn corrupt_and_truncated_videos_fail_cleanly_naming_the_file() {
     let truncated = dir.path().join("truncated.mp4");
     std::fs::write(&truncated, &clip[..clip.len() * 6 / 10]).unwrap();
     let garbage = dir.path().join("garbage.mp4");
-    std::fs::write(&garbage, (0..50_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        &garbage,
+        (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     for (path, name) in [(&truncated, "truncated.mp4"), (&garbage, "garbage.mp4")] {
-        let output = microcue(&["analyze", path.to_str().unwrap(), "--consent", "self", "--no-ffmpeg"]);
+        let output = microcue(&[
+            "analyze",
+            path.to_str().unwrap(),
+            "--consent",
+            "self",
+            "--no-ffmpeg",
+        ]);
         let err = stderr(&output);
         assert!(!err.contains("panicked"), "{err}");
         if !output.status.success() {
             assert!(err.contains(name), "the error names the file: {err}");
         }
     }
-    let output = microcue(&["analyze", garbage.to_str().unwrap(), "--consent", "self", "--no-ffmpeg"]);
-    assert_eq!(output.status.code(), Some(1), "garbage is an error: {}", stderr(&output));
+    let output = microcue(&[
+        "analyze",
+        garbage.to_str().unwrap(),
+        "--consent",
+        "self",
+        "--no-ffmpeg",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "garbage is an error: {}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn a_video_without_a_face_ends_with_a_message_and_no_events() {
     let Some(shared) = shared_dir() else { return };
-    let output = microcue(&["analyze", shared.join("data/faces/no_face.mp4").to_str().unwrap(), "--consent", "given"]);
+    let output = microcue(&[
+        "analyze",
+        shared.join("data/faces/no_face.mp4").to_str().unwrap(),
+        "--consent",
+        "given",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).trim().is_empty(), "no events: {}", stdout(&output));
-    assert!(stderr(&output).contains("no face found"), "{}", stderr(&output));
+    assert!(
+        stdout(&output).trim().is_empty(),
+        "no events: {}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("no face found"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,10 +419,24 @@ fn a_new_user_plans_logs_and_sees_kpis_persisted_in_sqlite() {
     };
     let output = run(&["plan", "today"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("Day 1 of 60"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("Day 1 of 60"),
+        "{}",
+        stdout(&output)
+    );
     let output = run(&[
-        "log", "add", "--cue", "eyebrow_flash", "--context", "asked about the trip", "--response", "invite",
-        "--outcome", "improved", "--confirmed", "yes",
+        "log",
+        "add",
+        "--cue",
+        "eyebrow_flash",
+        "--context",
+        "asked about the trip",
+        "--response",
+        "invite",
+        "--outcome",
+        "improved",
+        "--confirmed",
+        "yes",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let output = run(&["kpi", "--json"]);

@@ -5,7 +5,11 @@ use serde::{Deserialize, Serialize};
 
 /// The twelve cues of the lexicon (see [`crate::lexicon`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum CueId {
     GenuineSmile,
     PoliteSmile,
@@ -77,9 +81,10 @@ impl CueId {
             CueId::GenuineSmile => ResponseFamily::Mirror,
             CueId::PoliteSmile => ResponseFamily::Lighten,
             CueId::EyebrowFlash => ResponseFamily::Invite,
-            CueId::LipCompression | CueId::NoseWrinkle | CueId::BlinkCluster | CueId::GazeAversion => {
-                ResponseFamily::Soften
-            }
+            CueId::LipCompression
+            | CueId::NoseWrinkle
+            | CueId::BlinkCluster
+            | CueId::GazeAversion => ResponseFamily::Soften,
             CueId::UnilateralLipCorner => ResponseFamily::Repair,
             CueId::MicroFrown => ResponseFamily::Clarify,
             CueId::MicroAnger => ResponseFamily::Repair,
@@ -109,7 +114,11 @@ impl std::fmt::Display for CueId {
 
 /// Side of a movement, from the **subject's** point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Side {
     Left,
     Right,
@@ -131,7 +140,11 @@ impl Side {
 
 /// Affective direction a cue usually suggests. Always a hypothesis, never a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Valence {
     Positive,
     Neutral,
@@ -144,7 +157,11 @@ pub enum Valence {
 
 /// The seven micro-response families of the guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ResponseFamily {
     Mirror,
     Lighten,
@@ -157,7 +174,11 @@ pub enum ResponseFamily {
 
 /// Time scale of a movement: `micro` lasts at most 500 ms, `macro` longer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Scale {
     Micro,
     Macro,
@@ -169,7 +190,11 @@ impl Scale {
 
     /// The scale of a movement lasting `duration_ms`.
     pub fn of_duration_ms(duration_ms: f64) -> Scale {
-        if duration_ms <= Self::MICRO_MAX_MS { Scale::Micro } else { Scale::Macro }
+        if duration_ms <= Self::MICRO_MAX_MS {
+            Scale::Micro
+        } else {
+            Scale::Macro
+        }
     }
 }
 

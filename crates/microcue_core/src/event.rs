@@ -34,7 +34,10 @@ pub struct Event {
     /// The cue's usual valence.
     pub valence: Valence,
     /// Channels that moved, strongest first, with their peak change over baseline.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Vec::is_empty"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub evidence: Vec<Evidence>,
 }
 
@@ -60,7 +63,11 @@ impl Event {
 pub fn temporal_iou(a_start: f64, a_end: f64, b_start: f64, b_end: f64) -> f64 {
     let intersection = (a_end.min(b_end) - a_start.max(b_start)).max(0.0);
     let union = (a_end.max(b_end) - a_start.min(b_start)).max(0.0);
-    if union <= 0.0 { 0.0 } else { intersection / union }
+    if union <= 0.0 {
+        0.0
+    } else {
+        intersection / union
+    }
 }
 
 #[cfg(test)]

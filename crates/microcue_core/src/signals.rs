@@ -104,7 +104,10 @@ impl BlendshapeIndex {
 
     /// Looks a blendshape up by its MediaPipe name.
     pub fn from_name(name: &str) -> Option<Self> {
-        BLENDSHAPE_NAMES.iter().position(|n| *n == name).map(BlendshapeIndex)
+        BLENDSHAPE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(BlendshapeIndex)
     }
 }
 
@@ -131,7 +134,11 @@ pub struct HeadPose {
 
 /// Facial regions for which motion is measured (subject's left/right).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Region {
     BrowLeft,
     BrowRight,
@@ -202,7 +209,10 @@ pub struct FaceSignals {
     #[cfg_attr(feature = "serde", serde(default))]
     pub head_pose: HeadPose,
     /// Region motion signals, when the source computes them.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub region_motion: Option<RegionMotion>,
 }
 
@@ -228,7 +238,10 @@ impl FaceSignals {
     /// Checks the shape invariants; returns a description of the first violation.
     pub fn validate(&self) -> Result<(), String> {
         if !self.pts_s.is_finite() || self.pts_s < 0.0 {
-            return Err(format!("pts_s must be a finite time >= 0, got {}", self.pts_s));
+            return Err(format!(
+                "pts_s must be a finite time >= 0, got {}",
+                self.pts_s
+            ));
         }
         if self.blendshapes.len() != BLENDSHAPE_COUNT {
             return Err(format!(
@@ -237,7 +250,10 @@ impl FaceSignals {
             ));
         }
         if let Some(i) = self.blendshapes.iter().position(|v| !v.is_finite()) {
-            return Err(format!("blendshape {} is not a finite number", BLENDSHAPE_NAMES[i]));
+            return Err(format!(
+                "blendshape {} is not a finite number",
+                BLENDSHAPE_NAMES[i]
+            ));
         }
         if !self.landmarks_in_image.is_empty() && self.landmarks_in_image.len() != LANDMARK_COUNT {
             return Err(format!(
@@ -260,7 +276,10 @@ mod tests {
     fn blendshape_names_and_constants_agree() {
         assert_eq!(BlendshapeIndex::MOUTH_SMILE_LEFT.name(), "mouthSmileLeft");
         assert_eq!(BlendshapeIndex::NOSE_SNEER_RIGHT.name(), "noseSneerRight");
-        assert_eq!(BlendshapeIndex::from_name("jawOpen"), Some(BlendshapeIndex::JAW_OPEN));
+        assert_eq!(
+            BlendshapeIndex::from_name("jawOpen"),
+            Some(BlendshapeIndex::JAW_OPEN)
+        );
         assert_eq!(BlendshapeIndex::from_name("nope"), None);
     }
 

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use microcue_core::spotter::{Spotter, SpotterConfig};
 use microcue_core::{Event, FaceSignals};
 
+use crate::Frame;
 use crate::error::VisionError;
 use crate::flow::{RegionMotionConfig, RegionMotionEstimator};
 use crate::models::FaceModels;
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::tracker::{FaceTracker, TrackerConfig};
-use crate::Frame;
 
 /// A frame source decoding on a background thread, `capacity` frames ahead at most.
 pub struct BackgroundSource {
@@ -51,11 +51,16 @@ impl BackgroundSource {
                 }
             })
             .ok();
-        BackgroundSource { frames, recycled, info, thread }
+        BackgroundSource {
+            frames,
+            recycled,
+            info,
+            thread,
+        }
     }
 
     /// The next decoded frame; `None` at the end of the source.
-    pub fn next(&mut self) -> Option<Result<Frame, SourceError>> {
+    pub fn next_frame(&mut self) -> Option<Result<Frame, SourceError>> {
         self.frames.recv().ok()
     }
 
@@ -119,8 +124,10 @@ impl FrameAnalyzer {
     /// A new analyzer using the loaded models.
     pub fn new(models: &FaceModels, options: &AnalysisOptions) -> Result<Self, VisionError> {
         Ok(FrameAnalyzer {
-            tracker: FaceTracker::new(models, options.tracker.clone())?,
-            motion: options.region_motion.then(|| RegionMotionEstimator::new(RegionMotionConfig::default())),
+            tracker: FaceTracker::new(models, options.tracker)?,
+            motion: options
+                .region_motion
+                .then(|| RegionMotionEstimator::new(RegionMotionConfig::default())),
             spotter: Spotter::new(options.spotter.clone()),
             faces: Vec::new(),
             frames_with_face: 0,
@@ -130,7 +137,11 @@ impl FrameAnalyzer {
 
     /// Analyses one frame: appends finished events to `events_out` and returns the signals of
     /// the faces in this frame (empty when none).
-    pub fn process(&mut self, frame: &Frame, events_out: &mut Vec<Event>) -> Result<&[FaceSignals], VisionError> {
+    pub fn process(
+        &mut self,
+        frame: &Frame,
+        events_out: &mut Vec<Event>,
+    ) -> Result<&[FaceSignals], VisionError> {
         let start = Instant::now();
         self.tracker.process(frame, &mut self.faces)?;
         let tracked = Instant::now();

@@ -95,16 +95,16 @@ const RIGID_LANDMARKS: [usize; 8] = [6, 197, 195, 5, 114, 343, 188, 412];
 
 /// Points of each region, in the order of [`Region::ALL`].
 const REGION_LANDMARKS: [&[usize]; Region::COUNT] = [
-    &[296, 334, 293],      // BrowLeft
-    &[66, 105, 63],        // BrowRight
-    &[107, 55, 336, 285],  // BrowInner
-    &[374, 450, 348],      // EyeLeft (lower lid and below)
-    &[145, 230, 119],      // EyeRight
-    &[278, 279, 294],      // NoseLeft
-    &[48, 49, 64],         // NoseRight
-    &[291, 287, 375],      // MouthCornerLeft
-    &[61, 57, 146],        // MouthCornerRight
-    &[0, 37, 267],         // Lips (upper lip)
+    &[296, 334, 293],     // BrowLeft
+    &[66, 105, 63],       // BrowRight
+    &[107, 55, 336, 285], // BrowInner
+    &[374, 450, 348],     // EyeLeft (lower lid and below)
+    &[145, 230, 119],     // EyeRight
+    &[278, 279, 294],     // NoseLeft
+    &[48, 49, 64],        // NoseRight
+    &[291, 287, 375],     // MouthCornerLeft
+    &[61, 57, 146],       // MouthCornerRight
+    &[0, 37, 267],        // Lips (upper lip)
 ];
 
 /// Total number of tracked points: rigid ones first, then each region's in order.
@@ -174,7 +174,8 @@ impl Level {
                 let left = x.saturating_sub(1);
                 let right = (x + 1).min(w - 1);
                 let i = y * w + x;
-                self.grad_x[i] = 0.5 * (self.intensity[y * w + right] - self.intensity[y * w + left]);
+                self.grad_x[i] =
+                    0.5 * (self.intensity[y * w + right] - self.intensity[y * w + left]);
                 self.grad_y[i] = 0.5 * (self.intensity[down * w + x] - self.intensity[up * w + x]);
             }
         }
@@ -192,13 +193,22 @@ impl Level {
             && (y0 as usize + side) < self.height;
         if !inside {
             for (k, value) in out.iter_mut().enumerate() {
-                *value = self.sample(values, corner[0] + (k % side) as f32, corner[1] + (k / side) as f32);
+                *value = self.sample(
+                    values,
+                    corner[0] + (k % side) as f32,
+                    corner[1] + (k / side) as f32,
+                );
             }
             return;
         }
         let fx = corner[0] - x0;
         let fy = corner[1] - y0;
-        let (w00, w01, w10, w11) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy);
+        let (w00, w01, w10, w11) = (
+            (1.0 - fx) * (1.0 - fy),
+            fx * (1.0 - fy),
+            (1.0 - fx) * fy,
+            fx * fy,
+        );
         let (x0, y0) = (x0 as usize, y0 as usize);
         for (row, out_row) in out.chunks_exact_mut(side).enumerate() {
             let top = &values[(y0 + row) * self.width + x0..][..side + 1];
@@ -238,7 +248,14 @@ struct CropPyramid {
 impl CropPyramid {
     /// Samples the crop of `frame` for a face with `axes` and fills the pyramid, the points and
     /// the time (`pts_s`, the face signals' time).
-    fn fill(&mut self, frame: &Frame, pts_s: f64, landmarks_in_image: &[[f32; 3]], axes: &FaceAxes, crop_iod_px: f32) {
+    fn fill(
+        &mut self,
+        frame: &Frame,
+        pts_s: f64,
+        landmarks_in_image: &[[f32; 3]],
+        axes: &FaceAxes,
+        crop_iod_px: f32,
+    ) {
         let width = (CROP_WIDTH_IOD * crop_iod_px).round() as usize;
         let height = ((CROP_ABOVE_EYES_IOD + CROP_BELOW_EYES_IOD) * crop_iod_px).round() as usize;
         let geometry = CropGeometry::new(axes, crop_iod_px, width);
@@ -248,7 +265,8 @@ impl CropPyramid {
         for y in 0..height {
             for x in 0..width {
                 let [ix, iy] = geometry.image_from_crop([x as f32, y as f32]);
-                self.levels[0].intensity[y * width + x] = sample_grey(&frame.rgb, frame_width, frame_height, ix - 0.5, iy - 0.5);
+                self.levels[0].intensity[y * width + x] =
+                    sample_grey(&frame.rgb, frame_width, frame_height, ix - 0.5, iy - 0.5);
             }
         }
         self.levels[0].compute_gradients();
@@ -265,7 +283,10 @@ impl CropPyramid {
                     let y1 = (y0 + 1).min(source.height - 1);
                     let s = &source.intensity;
                     target.intensity[y * target.width + x] = 0.25
-                        * (s[y0 * source.width + x0] + s[y0 * source.width + x1] + s[y1 * source.width + x0] + s[y1 * source.width + x1]);
+                        * (s[y0 * source.width + x0]
+                            + s[y0 * source.width + x1]
+                            + s[y1 * source.width + x0]
+                            + s[y1 * source.width + x1]);
                 }
             }
             target.compute_gradients();
@@ -294,7 +315,10 @@ impl CropGeometry {
         CropGeometry {
             axes: *axes,
             scale: crop_iod_px / axes.iod_px,
-            eye_mid_in_crop: [0.5 * (width as f32 - 1.0), CROP_ABOVE_EYES_IOD * crop_iod_px - 0.5],
+            eye_mid_in_crop: [
+                0.5 * (width as f32 - 1.0),
+                CROP_ABOVE_EYES_IOD * crop_iod_px - 0.5,
+            ],
         }
     }
 
@@ -303,21 +327,28 @@ impl CropGeometry {
         let down = (p[1] - self.eye_mid_in_crop[1]) / self.scale;
         let u = self.axes.toward_left;
         let up = self.axes.up;
-        [self.axes.eye_mid[0] + along * u[0] - down * up[0], self.axes.eye_mid[1] + along * u[1] - down * up[1]]
+        [
+            self.axes.eye_mid[0] + along * u[0] - down * up[0],
+            self.axes.eye_mid[1] + along * u[1] - down * up[1],
+        ]
     }
 
     fn crop_from_image(&self, p: [f32; 2]) -> [f32; 2] {
         let rel = [p[0] - self.axes.eye_mid[0], p[1] - self.axes.eye_mid[1]];
         let along = rel[0] * self.axes.toward_left[0] + rel[1] * self.axes.toward_left[1];
         let down = -(rel[0] * self.axes.up[0] + rel[1] * self.axes.up[1]);
-        [self.eye_mid_in_crop[0] + along * self.scale, self.eye_mid_in_crop[1] + down * self.scale]
+        [
+            self.eye_mid_in_crop[0] + along * self.scale,
+            self.eye_mid_in_crop[1] + down * self.scale,
+        ]
     }
 }
 
 /// Bilinear grey (BT.601 luma, 0..255) sample of an RGB8 image at pixel coordinates (centres at
 /// integers), clamped to the edge.
 fn sample_grey(rgb: &[u8], width: usize, height: usize, x: f32, y: f32) -> f32 {
-    let luma = |i: usize| 0.299 * rgb[i] as f32 + 0.587 * rgb[i + 1] as f32 + 0.114 * rgb[i + 2] as f32;
+    let luma =
+        |i: usize| 0.299 * rgb[i] as f32 + 0.587 * rgb[i + 1] as f32 + 0.114 * rgb[i + 2] as f32;
     let x = x.clamp(0.0, (width - 1) as f32);
     let y = y.clamp(0.0, (height - 1) as f32);
     let x0 = x as usize;
@@ -376,7 +407,12 @@ fn track_point(
         ref_level.sample_window(&ref_level.grad_x, corner, side, &mut window.grad_x);
         ref_level.sample_window(&ref_level.grad_y, corner, side, &mut window.grad_y);
         let (mut gxx, mut gxy, mut gyy, mut template_sum) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-        for ((t, gx), gy) in window.template.iter().zip(&window.grad_x).zip(&window.grad_y) {
+        for ((t, gx), gy) in window
+            .template
+            .iter()
+            .zip(&window.grad_x)
+            .zip(&window.grad_y)
+        {
             gxx += gx * gx;
             gxy += gx * gy;
             gyy += gy * gy;
@@ -401,7 +437,10 @@ fn track_point(
                 bx += error * window.grad_x[k];
                 by += error * window.grad_y[k];
             }
-            let step = [(gyy * bx - gxy * by) / determinant, (gxx * by - gxy * bx) / determinant];
+            let step = [
+                (gyy * bx - gxy * by) / determinant,
+                (gxx * by - gxy * bx) / determinant,
+            ];
             v[0] += step[0];
             v[1] += step[1];
             if step[0] * step[0] + step[1] * step[1] < 1e-4 {
@@ -416,7 +455,11 @@ fn track_point(
             return None;
         }
     }
-    if guess[0].hypot(guess[1]) > max_displacement_px { None } else { Some(guess) }
+    if guess[0].hypot(guess[1]) > max_displacement_px {
+        None
+    } else {
+        Some(guess)
+    }
 }
 
 impl Default for RegionMotionEstimator {
@@ -489,7 +532,13 @@ impl RegionMotionEstimator {
         let lag_s = self.config.reference_lag_s;
 
         let mut crop = self.spare.pop().unwrap_or_default();
-        crop.fill(frame, signals.pts_s, &signals.landmarks_in_image, &axes, self.config.crop_iod_px);
+        crop.fill(
+            frame,
+            signals.pts_s,
+            &signals.landmarks_in_image,
+            &axes,
+            self.config.crop_iod_px,
+        );
 
         let state = &mut self.tracks[index];
         // The history entry closest to `pts - lag` (at most half a lag off).
@@ -497,8 +546,14 @@ impl RegionMotionEstimator {
         let reference = state
             .history
             .iter()
-            .filter(|entry| entry.pts_s < signals.pts_s && (entry.pts_s - target_s).abs() <= 0.5 * lag_s)
-            .min_by(|a, b| (a.pts_s - target_s).abs().total_cmp(&(b.pts_s - target_s).abs()));
+            .filter(|entry| {
+                entry.pts_s < signals.pts_s && (entry.pts_s - target_s).abs() <= 0.5 * lag_s
+            })
+            .min_by(|a, b| {
+                (a.pts_s - target_s)
+                    .abs()
+                    .total_cmp(&(b.pts_s - target_s).abs())
+            });
         if let Some(reference) = reference {
             signals.region_motion = measure(
                 reference,
@@ -511,7 +566,11 @@ impl RegionMotionEstimator {
         }
 
         // Keep what may still serve as a reference; recycle the rest.
-        while state.history.front().is_some_and(|entry| entry.pts_s < signals.pts_s - 1.5 * lag_s) {
+        while state
+            .history
+            .front()
+            .is_some_and(|entry| entry.pts_s < signals.pts_s - 1.5 * lag_s)
+        {
             if let Some(old) = state.history.pop_front() {
                 self.spare.push(old);
             }
@@ -542,7 +601,11 @@ impl RegionMotionEstimator {
             let mut state = self.tracks.swap_remove(oldest);
             self.spare.extend(state.history.drain(..));
         }
-        self.tracks.push(TrackState { track, last_pts_s: pts_s, history: VecDeque::new() });
+        self.tracks.push(TrackState {
+            track,
+            last_pts_s: pts_s,
+            history: VecDeque::new(),
+        });
         self.tracks.len() - 1
     }
 }
@@ -570,7 +633,10 @@ fn measure(
             window,
         ));
     }
-    let rigid = fit_similarity(&reference.points[..RIGID_LANDMARKS.len()], &displacements[..RIGID_LANDMARKS.len()])?;
+    let rigid = fit_similarity(
+        &reference.points[..RIGID_LANDMARKS.len()],
+        &displacements[..RIGID_LANDMARKS.len()],
+    )?;
 
     let mut motion = RegionMotion::default();
     let mut start = RIGID_LANDMARKS.len();
@@ -579,7 +645,10 @@ fn measure(
         let mut xs = [0.0f32; 4];
         let mut ys = [0.0f32; 4];
         let mut count = 0;
-        for (point, displacement) in reference.points[start..end].iter().zip(&displacements[start..end]) {
+        for (point, displacement) in reference.points[start..end]
+            .iter()
+            .zip(&displacements[start..end])
+        {
             if let Some(d) = displacement {
                 let predicted = rigid.displacement_at(*point);
                 xs[count] = d[0] - predicted[0];
@@ -614,7 +683,10 @@ struct Similarity {
 impl Similarity {
     fn displacement_at(&self, p: [f32; 2]) -> [f32; 2] {
         let q = [p[0] - self.centre[0], p[1] - self.centre[1]];
-        [self.shift[0] + self.a * q[0] - self.b * q[1], self.shift[1] + self.b * q[0] + self.a * q[1]]
+        [
+            self.shift[0] + self.a * q[0] - self.b * q[1],
+            self.shift[1] + self.b * q[0] + self.a * q[1],
+        ]
     }
 }
 
@@ -637,7 +709,8 @@ fn fit_similarity(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>]) -> Op
     }
     let limit = (3.0 * median(&mut residuals[..count])).max(0.3);
     let mut changed = false;
-    for ((point, displacement), flag) in points.iter().zip(displacements).zip(use_point.iter_mut()) {
+    for ((point, displacement), flag) in points.iter().zip(displacements).zip(use_point.iter_mut())
+    {
         if let (Some(d), true) = (displacement, *flag) {
             let predicted = fit.displacement_at(*point);
             if (d[0] - predicted[0]).hypot(d[1] - predicted[1]) > limit {
@@ -652,7 +725,11 @@ fn fit_similarity(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>]) -> Op
     Some(fit)
 }
 
-fn fit_similarity_subset(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>], use_point: &[bool]) -> Option<Similarity> {
+fn fit_similarity_subset(
+    points: &[[f32; 2]],
+    displacements: &[Option<[f32; 2]>],
+    use_point: &[bool],
+) -> Option<Similarity> {
     let selected = || {
         points
             .iter()
@@ -683,7 +760,12 @@ fn fit_similarity_subset(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>]
     if spread <= f32::EPSILON {
         return None;
     }
-    Some(Similarity { centre, shift, a: dot / spread, b: cross / spread })
+    Some(Similarity {
+        centre,
+        shift,
+        a: dot / spread,
+        b: cross / spread,
+    })
 }
 
 /// Median of a small slice (reorders it); 0 for an empty slice.
@@ -693,7 +775,11 @@ fn median(values: &mut [f32]) -> f32 {
     }
     values.sort_by(f32::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { 0.5 * (values[mid - 1] + values[mid]) }
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        0.5 * (values[mid - 1] + values[mid])
+    }
 }
 
 #[cfg(test)]
@@ -703,11 +789,15 @@ mod tests {
     use microcue_core::{CueId, LANDMARK_COUNT, Side};
 
     fn shared_file(relative: &str) -> Option<std::path::PathBuf> {
-        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).join(relative);
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+            .join(relative);
         if path.exists() {
             Some(path)
         } else {
-            eprintln!("skipping: {} is absent (the shared data folder is not mounted)", path.display());
+            eprintln!(
+                "skipping: {} is absent (the shared data folder is not mounted)",
+                path.display()
+            );
             None
         }
     }
@@ -715,19 +805,33 @@ mod tests {
     fn astronaut() -> Option<(Frame, Vec<[f32; 3]>)> {
         let image_path = shared_file("models/reference/astronaut.png")?;
         let json_path = shared_file("models/reference/ref.json")?;
-        let image = image::open(&image_path).expect("astronaut.png decodes").to_rgb8();
+        let image = image::open(&image_path)
+            .expect("astronaut.png decodes")
+            .to_rgb8();
         let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json_path).expect("ref.json reads")).expect("ref.json parses");
+            serde_json::from_str(&std::fs::read_to_string(&json_path).expect("ref.json reads"))
+                .expect("ref.json parses");
         let landmarks: Vec<[f32; 3]> = json["landmarks"]
             .as_array()
             .expect("landmarks array")
             .iter()
             .map(|p| {
-                let v: Vec<f32> = p.as_array().expect("point").iter().map(|c| c.as_f64().expect("number") as f32).collect();
+                let v: Vec<f32> = p
+                    .as_array()
+                    .expect("point")
+                    .iter()
+                    .map(|c| c.as_f64().expect("number") as f32)
+                    .collect();
                 [v[0], v[1], v[2]]
             })
             .collect();
-        let frame = Frame { pts_s: 0.0, index: 0, width: image.width(), height: image.height(), rgb: image.into_raw() };
+        let frame = Frame {
+            pts_s: 0.0,
+            index: 0,
+            width: image.width(),
+            height: image.height(),
+            rgb: image.into_raw(),
+        };
         Some((frame, landmarks))
     }
 
@@ -745,7 +849,13 @@ mod tests {
                 rgb.extend_from_slice(&[g, g, g]);
             }
         }
-        Frame { pts_s: 0.0, index: 0, width, height, rgb }
+        Frame {
+            pts_s: 0.0,
+            index: 0,
+            width,
+            height,
+            rgb,
+        }
     }
 
     /// Shifts `src` by `shift` pixels (bilinear): content at p moves to p + shift.
@@ -775,7 +885,9 @@ mod tests {
     /// matter: eye corners and tracked points), for synthetic-texture tests.
     fn synthetic_landmarks(scale: f32, offset: [f32; 2]) -> Vec<[f32; 3]> {
         let mut landmarks = vec![[100.0, 110.0, 0.0]; LANDMARK_COUNT];
-        let mut set = |i: usize, x: f32, y: f32| landmarks[i] = [offset[0] + scale * x, offset[1] + scale * y, 0.0];
+        let mut set = |i: usize, x: f32, y: f32| {
+            landmarks[i] = [offset[0] + scale * x, offset[1] + scale * y, 0.0]
+        };
         set(33, 60.0, 80.0);
         set(133, 85.0, 80.0);
         set(362, 115.0, 80.0);
@@ -814,22 +926,47 @@ mod tests {
         let crop_per_image = 40.0 / axes.iod_px;
         let mut window = Window::default();
         for &point in &[[40.0f32, 40.0], [60.0, 70.0], [25.0, 55.0]] {
-            let d = track_point(&reference, &current, point, 7, 10, 20.0, &mut window).expect("textured point tracks");
+            let d = track_point(&reference, &current, point, 7, 10, 20.0, &mut window)
+                .expect("textured point tracks");
             let expected = [shift[0] * crop_per_image, shift[1] * crop_per_image];
-            assert!((d[0] - expected[0]).abs() < 0.05 && (d[1] - expected[1]).abs() < 0.05, "{d:?} vs {expected:?}");
+            assert!(
+                (d[0] - expected[0]).abs() < 0.05 && (d[1] - expected[1]).abs() < 0.05,
+                "{d:?} vs {expected:?}"
+            );
         }
         // A flat window does not track.
-        let flat = Frame { width: 200, height: 200, rgb: vec![90; 200 * 200 * 3], ..Frame::default() };
+        let flat = Frame {
+            width: 200,
+            height: 200,
+            rgb: vec![90; 200 * 200 * 3],
+            ..Frame::default()
+        };
         reference.fill(&flat, 0.0, &landmarks, &axes, 40.0);
         current.fill(&flat, 0.1, &landmarks, &axes, 40.0);
-        assert!(track_point(&reference, &current, [40.0, 40.0], 7, 10, 20.0, &mut window).is_none());
+        assert!(
+            track_point(&reference, &current, [40.0, 40.0], 7, 10, 20.0, &mut window).is_none()
+        );
     }
 
     #[test]
     fn similarity_fit_recovers_shift_scale_and_rotation() {
-        let points = [[10.0f32, 10.0], [30.0, 12.0], [20.0, 40.0], [25.0, 25.0], [5.0, 30.0]];
-        let truth = Similarity { centre: [18.0, 23.4], shift: [0.5, -0.25], a: 0.02, b: -0.01 };
-        let displacements: Vec<Option<[f32; 2]>> = points.iter().map(|p| Some(truth.displacement_at(*p))).collect();
+        let points = [
+            [10.0f32, 10.0],
+            [30.0, 12.0],
+            [20.0, 40.0],
+            [25.0, 25.0],
+            [5.0, 30.0],
+        ];
+        let truth = Similarity {
+            centre: [18.0, 23.4],
+            shift: [0.5, -0.25],
+            a: 0.02,
+            b: -0.01,
+        };
+        let displacements: Vec<Option<[f32; 2]>> = points
+            .iter()
+            .map(|p| Some(truth.displacement_at(*p)))
+            .collect();
         let mut padded_points = [[0.0f32; 2]; RIGID_LANDMARKS.len()];
         let mut padded = [None; RIGID_LANDMARKS.len()];
         padded_points[..5].copy_from_slice(&points);
@@ -861,7 +998,10 @@ mod tests {
         assert_eq!(first_some, Some(3), "first reference at >= 50 ms back");
         let motion = signals.region_motion.expect("motion on a static texture");
         for value in motion.values {
-            assert!(value[0].abs() < 1e-3 && value[1].abs() < 1e-3, "static image gives no motion: {value:?}");
+            assert!(
+                value[0].abs() < 1e-3 && value[1].abs() < 1e-3,
+                "static image gives no motion: {value:?}"
+            );
         }
         // A 1 s gap restarts the history.
         signals.pts_s += 1.0;
@@ -876,7 +1016,12 @@ mod tests {
 
     /// Runs neutral frames for 200 ms at 30 fps, then `moved` at the next frame, and returns the
     /// motion reported for it.
-    fn motion_after(neutral: &Frame, neutral_landmarks: &[[f32; 3]], moved: &Frame, moved_landmarks: &[[f32; 3]]) -> RegionMotion {
+    fn motion_after(
+        neutral: &Frame,
+        neutral_landmarks: &[[f32; 3]],
+        moved: &Frame,
+        moved_landmarks: &[[f32; 3]],
+    ) -> RegionMotion {
         let mut estimator = RegionMotionEstimator::new(RegionMotionConfig::default());
         let mut signals = signals_at(0.0, neutral_landmarks);
         for i in 0..6 {
@@ -890,76 +1035,159 @@ mod tests {
 
     #[test]
     fn astronaut_head_translation_is_removed() {
-        let Some((frame, landmarks)) = astronaut() else { return };
+        let Some((frame, landmarks)) = astronaut() else {
+            return;
+        };
         let shift = [2.6f32, -1.7];
         let moved = translate(&frame, shift);
-        let moved_landmarks: Vec<[f32; 3]> = landmarks.iter().map(|p| [p[0] + shift[0], p[1] + shift[1], p[2]]).collect();
+        let moved_landmarks: Vec<[f32; 3]> = landmarks
+            .iter()
+            .map(|p| [p[0] + shift[0], p[1] + shift[1], p[2]])
+            .collect();
         let motion = motion_after(&frame, &landmarks, &moved, &moved_landmarks);
         for (region, value) in Region::ALL.iter().zip(motion.values) {
-            assert!(value[0].abs() < 0.004 && value[1].abs() < 0.004, "{region:?}: {value:?}");
+            assert!(
+                value[0].abs() < 0.004 && value[1].abs() < 0.004,
+                "{region:?}: {value:?}"
+            );
         }
         // Even with landmarks that did not follow the head (crop misplaced by the full shift),
         // the rigid fit removes the shift.
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         for (region, value) in Region::ALL.iter().zip(motion.values) {
-            assert!(value[0].abs() < 0.006 && value[1].abs() < 0.006, "stale landmarks, {region:?}: {value:?}");
+            assert!(
+                value[0].abs() < 0.006 && value[1].abs() < 0.006,
+                "stale landmarks, {region:?}: {value:?}"
+            );
         }
     }
 
     #[test]
     fn astronaut_injected_movements_show_in_their_regions() {
-        let Some((frame, landmarks)) = astronaut() else { return };
+        let Some((frame, landmarks)) = astronaut() else {
+            return;
+        };
         let amplitude_iod = 0.04;
         let mut moved = Frame::default();
 
-        let spec = WarpSpec { cue: CueId::EyebrowFlash, side: Side::Both, amplitude_iod };
+        let spec = WarpSpec {
+            cue: CueId::EyebrowFlash,
+            side: Side::Both,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         for region in [Region::BrowLeft, Region::BrowRight, Region::BrowInner] {
             let [dx, dy] = motion.get(region);
-            assert!(dy < -0.6 * amplitude_iod && dx.abs() < 0.25 * amplitude_iod, "eyebrow flash, {region:?}: {:?}", motion.get(region));
+            assert!(
+                dy < -0.6 * amplitude_iod && dx.abs() < 0.25 * amplitude_iod,
+                "eyebrow flash, {region:?}: {:?}",
+                motion.get(region)
+            );
         }
-        for region in [Region::EyeLeft, Region::EyeRight, Region::NoseLeft, Region::NoseRight, Region::MouthCornerLeft, Region::MouthCornerRight, Region::Lips] {
+        for region in [
+            Region::EyeLeft,
+            Region::EyeRight,
+            Region::NoseLeft,
+            Region::NoseRight,
+            Region::MouthCornerLeft,
+            Region::MouthCornerRight,
+            Region::Lips,
+        ] {
             let [dx, dy] = motion.get(region);
-            assert!(dx.abs() < 0.1 * amplitude_iod && dy.abs() < 0.1 * amplitude_iod, "eyebrow flash, {region:?} still: {:?}", motion.get(region));
+            assert!(
+                dx.abs() < 0.1 * amplitude_iod && dy.abs() < 0.1 * amplitude_iod,
+                "eyebrow flash, {region:?} still: {:?}",
+                motion.get(region)
+            );
         }
 
-        let spec = WarpSpec { cue: CueId::MicroFrown, side: Side::Both, amplitude_iod };
+        let spec = WarpSpec {
+            cue: CueId::MicroFrown,
+            side: Side::Both,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
-        assert!(motion.get(Region::BrowInner)[1] > 0.3 * amplitude_iod, "frown lowers the inner brows: {:?}", motion.get(Region::BrowInner));
+        assert!(
+            motion.get(Region::BrowInner)[1] > 0.3 * amplitude_iod,
+            "frown lowers the inner brows: {:?}",
+            motion.get(Region::BrowInner)
+        );
 
-        let spec = WarpSpec { cue: CueId::UnilateralLipCorner, side: Side::Left, amplitude_iod };
+        let spec = WarpSpec {
+            cue: CueId::UnilateralLipCorner,
+            side: Side::Left,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         let [dx, dy] = motion.get(Region::MouthCornerLeft);
-        assert!(dx > 0.3 * amplitude_iod && dy < -0.2 * amplitude_iod, "subject's left corner up/out (image right): {dx} {dy}");
+        assert!(
+            dx > 0.3 * amplitude_iod && dy < -0.2 * amplitude_iod,
+            "subject's left corner up/out (image right): {dx} {dy}"
+        );
         let [dx, dy] = motion.get(Region::MouthCornerRight);
-        assert!(dx.abs() < 0.05 * amplitude_iod && dy.abs() < 0.05 * amplitude_iod, "other corner still: {dx} {dy}");
+        assert!(
+            dx.abs() < 0.05 * amplitude_iod && dy.abs() < 0.05 * amplitude_iod,
+            "other corner still: {dx} {dy}"
+        );
 
-        let spec = WarpSpec { cue: CueId::LipCompression, side: Side::Both, amplitude_iod };
+        let spec = WarpSpec {
+            cue: CueId::LipCompression,
+            side: Side::Both,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
-        assert!(motion.get(Region::Lips)[1] > 0.25 * amplitude_iod, "upper lip down: {:?}", motion.get(Region::Lips));
+        assert!(
+            motion.get(Region::Lips)[1] > 0.25 * amplitude_iod,
+            "upper lip down: {:?}",
+            motion.get(Region::Lips)
+        );
 
-        let spec = WarpSpec { cue: CueId::NoseWrinkle, side: Side::Both, amplitude_iod };
+        let spec = WarpSpec {
+            cue: CueId::NoseWrinkle,
+            side: Side::Both,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         for region in [Region::NoseLeft, Region::NoseRight, Region::Lips] {
-            assert!(motion.get(region)[1] < -0.1 * amplitude_iod, "nose wrinkle raises {region:?}: {:?}", motion.get(region));
+            assert!(
+                motion.get(region)[1] < -0.1 * amplitude_iod,
+                "nose wrinkle raises {region:?}: {:?}",
+                motion.get(region)
+            );
         }
 
-        let spec = WarpSpec { cue: CueId::GenuineSmile, side: Side::Both, amplitude_iod };
+        let spec = WarpSpec {
+            cue: CueId::GenuineSmile,
+            side: Side::Both,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         for region in [Region::EyeLeft, Region::EyeRight] {
-            assert!(motion.get(region)[1] < -0.15 * amplitude_iod, "genuine smile lifts under the eyes, {region:?}: {:?}", motion.get(region));
+            assert!(
+                motion.get(region)[1] < -0.15 * amplitude_iod,
+                "genuine smile lifts under the eyes, {region:?}: {:?}",
+                motion.get(region)
+            );
         }
-        let polite = WarpSpec { cue: CueId::PoliteSmile, side: Side::Both, amplitude_iod };
+        let polite = WarpSpec {
+            cue: CueId::PoliteSmile,
+            side: Side::Both,
+            amplitude_iod,
+        };
         warp_frame(&frame, &landmarks, &polite, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         for region in [Region::EyeLeft, Region::EyeRight] {
-            assert!(motion.get(region)[1].abs() < 0.1 * amplitude_iod, "polite smile leaves the eyes, {region:?}: {:?}", motion.get(region));
+            assert!(
+                motion.get(region)[1].abs() < 0.1 * amplitude_iod,
+                "polite smile leaves the eyes, {region:?}: {:?}",
+                motion.get(region)
+            );
         }
     }
 
@@ -968,11 +1196,23 @@ mod tests {
     #[test]
     #[ignore = "timing; run in release"]
     fn cost_per_frame() {
-        let Some((frame, landmarks)) = astronaut() else { return };
+        let Some((frame, landmarks)) = astronaut() else {
+            return;
+        };
         // Alternate between the photo and a shifted, warped copy so that Lucas–Kanade iterates.
         let mut moved = Frame::default();
-        let spec = WarpSpec { cue: CueId::GenuineSmile, side: Side::Both, amplitude_iod: 0.04 };
-        warp_frame(&translate(&frame, [0.7, -0.4]), &landmarks, &spec, 1.0, &mut moved);
+        let spec = WarpSpec {
+            cue: CueId::GenuineSmile,
+            side: Side::Both,
+            amplitude_iod: 0.04,
+        };
+        warp_frame(
+            &translate(&frame, [0.7, -0.4]),
+            &landmarks,
+            &spec,
+            1.0,
+            &mut moved,
+        );
         let mut estimator = RegionMotionEstimator::new(RegionMotionConfig::default());
         let mut signals = signals_at(0.0, &landmarks);
         let frames = 600;

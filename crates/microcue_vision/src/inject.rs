@@ -124,7 +124,11 @@ pub struct InjectedEvent {
 impl InjectedEvent {
     /// The warp of this event.
     pub fn warp_spec(&self) -> WarpSpec {
-        WarpSpec { cue: self.cue, side: self.side, amplitude_iod: self.amplitude_iod }
+        WarpSpec {
+            cue: self.cue,
+            side: self.side,
+            amplitude_iod: self.amplitude_iod,
+        }
     }
 
     /// The envelope of this event.
@@ -196,7 +200,11 @@ pub enum InjectError {
         "`{path}` gave {second_pass} frames on the second pass but {first_pass} on the first\n\
          hint: the file changed during the run or decodes non-deterministically; try again or re-encode it"
     )]
-    PassMismatch { path: PathBuf, first_pass: u64, second_pass: u64 },
+    PassMismatch {
+        path: PathBuf,
+        first_pass: u64,
+        second_pass: u64,
+    },
     /// No event fits: too short, or too little time with a tracked face.
     #[error(
         "no room for any event in `{path}`: a face is tracked in {frames_with_face} of {frames} frames \
@@ -286,7 +294,11 @@ pub fn inject_video(
     models: &FaceModels,
     progress: &mut dyn FnMut(InjectProgress),
 ) -> Result<InjectReport, InjectError> {
-    if let Some(&cue) = config.cues.iter().find(|cue| !INJECTABLE_CUES.contains(cue)) {
+    if let Some(&cue) = config
+        .cues
+        .iter()
+        .find(|cue| !INJECTABLE_CUES.contains(cue))
+    {
         return Err(InjectError::UnsupportedCue { cue });
     }
     let path = source.input.clone();
@@ -295,26 +307,43 @@ pub fn inject_video(
     let mut input = open_source(source)?;
     let frames_hint = input.info().frame_count;
     let nominal_fps = input.info().nominal_fps;
-    let mut tracker = FaceTracker::new(models, TrackerConfig { max_faces: 1, ..config.tracker })?;
+    let mut tracker = FaceTracker::new(
+        models,
+        TrackerConfig {
+            max_faces: 1,
+            ..config.tracker
+        },
+    )?;
     let mut faces: Vec<FaceSignals> = Vec::new();
     let mut frame = Frame::default();
     let mut tracked = TrackedFrames::default();
     let mut source_pts: Vec<f64> = Vec::new();
     let mut size: Option<(u32, u32)> = None;
     let mut frames_with_face = 0u64;
-    while next_frame_within(&mut input, &mut frame, config.max_seconds, source_pts.first().copied())? {
+    while next_frame_within(
+        &mut input,
+        &mut frame,
+        config.max_seconds,
+        source_pts.first().copied(),
+    )? {
         check_size(&path, &frame, &mut size)?;
         tracker.process(&frame, &mut faces)?;
-        let face = faces.iter().find(|face| face.landmarks_in_image.len() == LANDMARK_COUNT);
+        let face = faces
+            .iter()
+            .find(|face| face.landmarks_in_image.len() == LANDMARK_COUNT);
         match face {
             Some(face) => {
                 frames_with_face += 1;
                 tracked.tracks.push(Some(face.track));
-                tracked.landmarks.extend_from_slice(&face.landmarks_in_image);
+                tracked
+                    .landmarks
+                    .extend_from_slice(&face.landmarks_in_image);
             }
             None => {
                 tracked.tracks.push(None);
-                tracked.landmarks.extend(std::iter::repeat_n([0.0f32; 3], LANDMARK_COUNT));
+                tracked
+                    .landmarks
+                    .extend(std::iter::repeat_n([0.0f32; 3], LANDMARK_COUNT));
             }
         }
         source_pts.push(frame.pts_s);
@@ -348,11 +377,20 @@ pub fn inject_video(
     }
 
     // Pass 2: decode again, write clean and injected frames.
-    std::fs::create_dir_all(out_dir).map_err(|source| InjectError::Write { path: out_dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(out_dir).map_err(|source| InjectError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
     let injected_path = out_dir.join("injected.y4m");
     let clean_path = out_dir.join("clean.y4m");
     let truth_path = out_dir.join("truth.csv");
-    let mut injected = create_y4m(&injected_path, width, height, fps_numerator, fps_denominator)?;
+    let mut injected = create_y4m(
+        &injected_path,
+        width,
+        height,
+        fps_numerator,
+        fps_denominator,
+    )?;
     let mut clean = create_y4m(&clean_path, width, height, fps_numerator, fps_denominator)?;
     let mut input = open_source(source)?;
     let mut warped = Frame::default();
@@ -361,14 +399,25 @@ pub fn inject_video(
     let mut next_event = 0usize;
     for index in 0..frames {
         if !input.next_frame(&mut frame)? {
-            return Err(InjectError::PassMismatch { path, first_pass: frames, second_pass: index });
+            return Err(InjectError::PassMismatch {
+                path,
+                first_pass: frames,
+                second_pass: index,
+            });
         }
         check_size(&path, &frame, &mut size)?;
-        clean.write_frame(&frame).map_err(|source| InjectError::Write { path: clean_path.clone(), source })?;
+        clean
+            .write_frame(&frame)
+            .map_err(|source| InjectError::Write {
+                path: clean_path.clone(),
+                source,
+            })?;
         while next_event < events.len() && events[next_event].last_frame < index {
             next_event += 1;
         }
-        let active = events.get(next_event).filter(|event| event.first_frame <= index);
+        let active = events
+            .get(next_event)
+            .filter(|event| event.first_frame <= index);
         let output = match active {
             Some(event) => {
                 let t_s = index as f64 * frame_interval_s;
@@ -379,16 +428,40 @@ pub fn inject_video(
             }
             None => &frame,
         };
-        injected.write_frame(output).map_err(|source| InjectError::Write { path: injected_path.clone(), source })?;
-        progress(InjectProgress { pass: InjectPass::Write, frames_done: index + 1, frames_total: Some(frames) });
+        injected
+            .write_frame(output)
+            .map_err(|source| InjectError::Write {
+                path: injected_path.clone(),
+                source,
+            })?;
+        progress(InjectProgress {
+            pass: InjectPass::Write,
+            frames_done: index + 1,
+            frames_total: Some(frames),
+        });
     }
     injected
         .finish()
         .and_then(|mut w| w.flush())
-        .map_err(|source| InjectError::Write { path: injected_path.clone(), source })?;
-    clean.finish().and_then(|mut w| w.flush()).map_err(|source| InjectError::Write { path: clean_path.clone(), source })?;
-    let truth_file = File::create(&truth_path).map_err(|source| InjectError::Write { path: truth_path.clone(), source })?;
-    write_truth_csv(BufWriter::new(truth_file), &events).map_err(|source| InjectError::Write { path: truth_path.clone(), source })?;
+        .map_err(|source| InjectError::Write {
+            path: injected_path.clone(),
+            source,
+        })?;
+    clean
+        .finish()
+        .and_then(|mut w| w.flush())
+        .map_err(|source| InjectError::Write {
+            path: clean_path.clone(),
+            source,
+        })?;
+    let truth_file = File::create(&truth_path).map_err(|source| InjectError::Write {
+        path: truth_path.clone(),
+        source,
+    })?;
+    write_truth_csv(BufWriter::new(truth_file), &events).map_err(|source| InjectError::Write {
+        path: truth_path.clone(),
+        source,
+    })?;
 
     Ok(InjectReport {
         events,
@@ -420,13 +493,19 @@ fn next_frame_within(
     })
 }
 
-fn check_size(path: &Path, frame: &Frame, size: &mut Option<(u32, u32)>) -> Result<(), InjectError> {
+fn check_size(
+    path: &Path,
+    frame: &Frame,
+    size: &mut Option<(u32, u32)>,
+) -> Result<(), InjectError> {
     match *size {
         None => {
             *size = Some((frame.width, frame.height));
             Ok(())
         }
-        Some((first_width, first_height)) if (first_width, first_height) != (frame.width, frame.height) => {
+        Some((first_width, first_height))
+            if (first_width, first_height) != (frame.width, frame.height) =>
+        {
             Err(InjectError::FrameSizeChanged {
                 path: path.to_path_buf(),
                 frame_index: frame.index,
@@ -440,15 +519,37 @@ fn check_size(path: &Path, frame: &Frame, size: &mut Option<(u32, u32)>) -> Resu
     }
 }
 
-fn create_y4m(path: &Path, width: u32, height: u32, numerator: u32, denominator: u32) -> Result<Y4mWriter<BufWriter<File>>, InjectError> {
-    let file = File::create(path).map_err(|source| InjectError::Write { path: path.to_path_buf(), source })?;
-    Y4mWriter::new(BufWriter::with_capacity(1 << 20, file), width, height, numerator, denominator)
-        .map_err(|source| InjectError::Write { path: path.to_path_buf(), source })
+fn create_y4m(
+    path: &Path,
+    width: u32,
+    height: u32,
+    numerator: u32,
+    denominator: u32,
+) -> Result<Y4mWriter<BufWriter<File>>, InjectError> {
+    let file = File::create(path).map_err(|source| InjectError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Y4mWriter::new(
+        BufWriter::with_capacity(1 << 20, file),
+        width,
+        height,
+        numerator,
+        denominator,
+    )
+    .map_err(|source| InjectError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Median of the positive intervals between consecutive timestamps.
 fn median_interval_s(pts_s: &[f64]) -> Option<f64> {
-    let mut intervals: Vec<f64> = pts_s.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0.0 && d.is_finite()).collect();
+    let mut intervals: Vec<f64> = pts_s
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0 && d.is_finite())
+        .collect();
     if intervals.is_empty() {
         return None;
     }
@@ -471,9 +572,16 @@ pub fn frame_rate_ratio(fps: f64) -> (u32, u32) {
 
 /// Gaussian-weighted average of the landmarks of `frame` and its neighbours of the same track
 /// (σ = `sigma_frames`, ±2σ), into `out`.
-fn smooth_landmarks(tracked: &TrackedFrames, frame: usize, sigma_frames: f64, out: &mut [[f32; 3]]) {
+fn smooth_landmarks(
+    tracked: &TrackedFrames,
+    frame: usize,
+    sigma_frames: f64,
+    out: &mut [[f32; 3]],
+) {
     out.copy_from_slice(tracked.landmarks_of(frame));
-    let Some(track) = tracked.tracks.get(frame).copied().flatten() else { return };
+    let Some(track) = tracked.tracks.get(frame).copied().flatten() else {
+        return;
+    };
     let reach = (2.0 * sigma_frames).floor() as usize;
     if reach == 0 {
         return;
@@ -510,11 +618,19 @@ const PLACEMENT_ATTEMPTS: usize = 2000;
 /// Plans up to `config.count` events on frames `0..tracks.len()` spaced `frame_interval_s`
 /// apart (see the module doc for the rules). Deterministic for a given seed. Returns the events
 /// sorted by onset; fewer than asked when the clip has no more room.
-pub fn plan_events(tracks: &[Option<TrackId>], frame_interval_s: f64, config: &InjectConfig) -> Vec<InjectedEvent> {
+pub fn plan_events(
+    tracks: &[Option<TrackId>],
+    frame_interval_s: f64,
+    config: &InjectConfig,
+) -> Vec<InjectedEvent> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let frame_count = tracks.len();
     let mut events: Vec<InjectedEvent> = Vec::with_capacity(config.count);
-    if frame_count == 0 || config.cues.is_empty() || frame_interval_s.is_nan() || frame_interval_s <= 0.0 {
+    if frame_count == 0
+        || config.cues.is_empty()
+        || frame_interval_s.is_nan()
+        || frame_interval_s <= 0.0
+    {
         return events;
     }
     let dt = frame_interval_s;
@@ -528,8 +644,12 @@ pub fn plan_events(tracks: &[Option<TrackId>], frame_interval_s: f64, config: &I
         };
     }
     let margin_frames = (config.margin_s / dt).ceil() as usize;
-    let min_frames = ((config.min_duration_ms / 1000.0 / dt) - 1e-9).ceil().max(1.0) as usize;
-    let max_frames = ((config.max_duration_ms / 1000.0 / dt) + 1e-9).floor().max(min_frames as f64) as usize;
+    let min_frames = ((config.min_duration_ms / 1000.0 / dt) - 1e-9)
+        .ceil()
+        .max(1.0) as usize;
+    let max_frames = ((config.max_duration_ms / 1000.0 / dt) + 1e-9)
+        .floor()
+        .max(min_frames as f64) as usize;
     // First frame whose onset (t - dt/2) is at or after the warm-up.
     let first_allowed = ((config.warmup_s / dt) + 0.5).ceil() as usize;
 
@@ -541,16 +661,24 @@ pub fn plan_events(tracks: &[Option<TrackId>], frame_interval_s: f64, config: &I
         }
         let cue = cue_deck.pop().unwrap_or(CueId::EyebrowFlash);
         let side = if cue == CueId::UnilateralLipCorner {
-            if rng.random_bool(0.5) { Side::Left } else { Side::Right }
+            if rng.random_bool(0.5) {
+                Side::Left
+            } else {
+                Side::Right
+            }
         } else {
             Side::Both
         };
-        let log_duration = rng.random_range(config.min_duration_ms.ln()..=config.max_duration_ms.ln());
-        let frames_long = ((log_duration.exp() / 1000.0 / dt).round() as usize).clamp(min_frames, max_frames);
+        let log_duration =
+            rng.random_range(config.min_duration_ms.ln()..=config.max_duration_ms.ln());
+        let frames_long =
+            ((log_duration.exp() / 1000.0 / dt).round() as usize).clamp(min_frames, max_frames);
         let amplitude_iod = rng.random_range(config.min_amplitude_iod..=config.max_amplitude_iod);
 
         let lowest = first_allowed.max(margin_frames);
-        let Some(highest) = frame_count.checked_sub(frames_long + margin_frames) else { continue };
+        let Some(highest) = frame_count.checked_sub(frames_long + margin_frames) else {
+            continue;
+        };
         if highest < lowest {
             continue;
         }
@@ -564,15 +692,20 @@ pub fn plan_events(tracks: &[Option<TrackId>], frame_interval_s: f64, config: &I
             }
             let onset_s = (first_frame as f64 - 0.5) * dt;
             let offset_s = (last_frame as f64 + 0.5) * dt;
-            let clashes = events
-                .iter()
-                .any(|other| onset_s < other.offset_s + config.min_gap_s && other.onset_s < offset_s + config.min_gap_s);
+            let clashes = events.iter().any(|other| {
+                onset_s < other.offset_s + config.min_gap_s
+                    && other.onset_s < offset_s + config.min_gap_s
+            });
             if clashes {
                 continue;
             }
             let envelope = Envelope::new(onset_s, offset_s);
             let apex_frame = (first_frame..=last_frame)
-                .max_by(|a, b| envelope.weight(*a as f64 * dt).total_cmp(&envelope.weight(*b as f64 * dt)))
+                .max_by(|a, b| {
+                    envelope
+                        .weight(*a as f64 * dt)
+                        .total_cmp(&envelope.weight(*b as f64 * dt))
+                })
                 .unwrap_or(first_frame);
             events.push(InjectedEvent {
                 cue,
@@ -602,24 +735,54 @@ mod tests {
 
     #[test]
     fn plans_are_reproducible_and_follow_the_rules() {
-        let config = InjectConfig { seed: 7, count: 20, ..InjectConfig::default() };
+        let config = InjectConfig {
+            seed: 7,
+            count: 20,
+            ..InjectConfig::default()
+        };
         let dt = 1.0 / 30.0;
         let tracks = all_tracked(30 * 60);
         let events = plan_events(&tracks, dt, &config);
-        assert_eq!(events, plan_events(&tracks, dt, &config), "same seed, same plan");
-        assert_ne!(events, plan_events(&tracks, dt, &InjectConfig { seed: 8, ..config.clone() }));
+        assert_eq!(
+            events,
+            plan_events(&tracks, dt, &config),
+            "same seed, same plan"
+        );
+        assert_ne!(
+            events,
+            plan_events(
+                &tracks,
+                dt,
+                &InjectConfig {
+                    seed: 8,
+                    ..config.clone()
+                }
+            )
+        );
         assert_eq!(events.len(), 20);
         for (i, event) in events.iter().enumerate() {
             assert!(event.onset_s >= config.warmup_s, "{event:?}");
-            assert!(event.onset_s < event.apex_s && event.apex_s < event.offset_s, "{event:?}");
+            assert!(
+                event.onset_s < event.apex_s && event.apex_s < event.offset_s,
+                "{event:?}"
+            );
             let frames = (event.last_frame - event.first_frame + 1) as f64;
             assert!((event.duration_ms - frames * dt * 1000.0).abs() < 1e-6);
             assert!((event.offset_s - event.onset_s - frames * dt).abs() < 1e-9);
-            assert!(event.duration_ms >= 40.0 && event.duration_ms <= 500.0 + 1e-6, "{event:?}");
+            assert!(
+                event.duration_ms >= 40.0 && event.duration_ms <= 500.0 + 1e-6,
+                "{event:?}"
+            );
             assert!((0.015..=0.05).contains(&event.amplitude_iod));
-            assert_eq!(event.side == Side::Both, event.cue != CueId::UnilateralLipCorner);
+            assert_eq!(
+                event.side == Side::Both,
+                event.cue != CueId::UnilateralLipCorner
+            );
             if i > 0 {
-                assert!(event.onset_s - events[i - 1].offset_s >= config.min_gap_s - 1e-9, "gap before {event:?}");
+                assert!(
+                    event.onset_s - events[i - 1].offset_s >= config.min_gap_s - 1e-9,
+                    "gap before {event:?}"
+                );
             }
         }
         // Balanced cues: 20 events over 8 cues gives each cue 2 or 3.
@@ -629,13 +792,22 @@ mod tests {
         }
         // All three duration buckets appear.
         assert!(events.iter().any(|e| e.duration_ms < 100.0));
-        assert!(events.iter().any(|e| (100.0..200.0).contains(&e.duration_ms)));
+        assert!(
+            events
+                .iter()
+                .any(|e| (100.0..200.0).contains(&e.duration_ms))
+        );
         assert!(events.iter().any(|e| e.duration_ms >= 200.0));
     }
 
     #[test]
     fn one_frame_events_at_25_fps_last_40_ms() {
-        let config = InjectConfig { count: 5, min_duration_ms: 40.0, max_duration_ms: 40.0, ..InjectConfig::default() };
+        let config = InjectConfig {
+            count: 5,
+            min_duration_ms: 40.0,
+            max_duration_ms: 40.0,
+            ..InjectConfig::default()
+        };
         let events = plan_events(&all_tracked(25 * 20), 0.04, &config);
         assert_eq!(events.len(), 5);
         for event in events {
@@ -663,18 +835,32 @@ mod tests {
                 *track = Some(TrackId(1));
             }
         }
-        let config = InjectConfig { count: 30, seed: 3, ..InjectConfig::default() };
+        let config = InjectConfig {
+            count: 30,
+            seed: 3,
+            ..InjectConfig::default()
+        };
         let events = plan_events(&tracks, dt, &config);
-        assert!(!events.is_empty() && events.len() < 30, "limited room: {}", events.len());
+        assert!(
+            !events.is_empty() && events.len() < 30,
+            "limited room: {}",
+            events.len()
+        );
         for event in &events {
             let first = event.first_frame as usize - 8;
             let last = event.last_frame as usize + 8;
             let track = tracks[first];
             assert!(track.is_some());
-            assert!(tracks[first..=last].iter().all(|t| *t == track), "{event:?}");
+            assert!(
+                tracks[first..=last].iter().all(|t| *t == track),
+                "{event:?}"
+            );
         }
         assert!(plan_events(&vec![None; 500], dt, &config).is_empty());
-        assert!(plan_events(&all_tracked(40), dt, &config).is_empty(), "shorter than the warm-up");
+        assert!(
+            plan_events(&all_tracked(40), dt, &config).is_empty(),
+            "shorter than the warm-up"
+        );
     }
 
     #[test]
@@ -695,7 +881,10 @@ mod tests {
         let text = String::from_utf8(out).expect("utf-8");
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some(TRUTH_CSV_HEADER));
-        assert_eq!(lines.next(), Some("unilateral_lip_corner,left,2.020000,2.080000,2.180000,160.000,0.03100"));
+        assert_eq!(
+            lines.next(),
+            Some("unilateral_lip_corner,left,2.020000,2.080000,2.180000,160.000,0.03100")
+        );
         assert_eq!(lines.next(), None);
     }
 
@@ -711,15 +900,33 @@ mod tests {
     #[test]
     fn smoothing_averages_only_the_same_track() {
         let mut tracked = TrackedFrames::default();
-        for (i, track) in [Some(TrackId(0)), Some(TrackId(0)), Some(TrackId(0)), Some(TrackId(1)), None].iter().enumerate() {
+        for (i, track) in [
+            Some(TrackId(0)),
+            Some(TrackId(0)),
+            Some(TrackId(0)),
+            Some(TrackId(1)),
+            None,
+        ]
+        .iter()
+        .enumerate()
+        {
             tracked.tracks.push(*track);
-            tracked.landmarks.extend(std::iter::repeat_n([i as f32, 0.0, 0.0], LANDMARK_COUNT));
+            tracked
+                .landmarks
+                .extend(std::iter::repeat_n([i as f32, 0.0, 0.0], LANDMARK_COUNT));
         }
         let mut out = vec![[0.0f32; 3]; LANDMARK_COUNT];
         smooth_landmarks(&tracked, 1, 1.0, &mut out);
-        assert!((out[0][0] - 1.0).abs() < 1e-6, "symmetric neighbours average to the centre");
+        assert!(
+            (out[0][0] - 1.0).abs() < 1e-6,
+            "symmetric neighbours average to the centre"
+        );
         smooth_landmarks(&tracked, 2, 1.0, &mut out);
-        assert!(out[0][0] < 2.0 && out[0][0] > 1.0, "frame 3 (another track) is not mixed in: {}", out[0][0]);
+        assert!(
+            out[0][0] < 2.0 && out[0][0] > 1.0,
+            "frame 3 (another track) is not mixed in: {}",
+            out[0][0]
+        );
         smooth_landmarks(&tracked, 3, 0.0, &mut out);
         assert_eq!(out[0][0], 3.0, "no smoothing");
     }
@@ -728,31 +935,56 @@ mod tests {
     /// seconds of video).
     #[test]
     fn injects_into_a_real_clip() {
-        let clip = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/faces/cap13_edit2.mp4"));
+        let clip = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/faces/cap13_edit2.mp4"
+        ));
         if !clip.exists() {
-            eprintln!("skipping: {} is absent (the shared data folder is not mounted)", clip.display());
+            eprintln!(
+                "skipping: {} is absent (the shared data folder is not mounted)",
+                clip.display()
+            );
             return;
         }
         let models = FaceModels::load().expect("models load");
         let out_dir = tempfile::tempdir().expect("tempdir");
-        let config = InjectConfig { seed: 5, count: 3, max_seconds: Some(7.0), ..InjectConfig::default() };
+        let config = InjectConfig {
+            seed: 5,
+            count: 3,
+            max_seconds: Some(7.0),
+            ..InjectConfig::default()
+        };
         let mut last_progress = None;
-        let report = inject_video(&SourceSpec::new(clip), out_dir.path(), &config, &models, &mut |p| last_progress = Some(p))
-            .expect("injection runs");
+        let report = inject_video(
+            &SourceSpec::new(clip),
+            out_dir.path(),
+            &config,
+            &models,
+            &mut |p| last_progress = Some(p),
+        )
+        .expect("injection runs");
         assert_eq!(report.fps_numerator, 25);
         assert_eq!(report.frames, 175);
-        assert!(report.frames_with_face > 150, "face tracked in {} frames", report.frames_with_face);
+        assert!(
+            report.frames_with_face > 150,
+            "face tracked in {} frames",
+            report.frames_with_face
+        );
         assert_eq!(report.events.len(), 3);
         assert_eq!(last_progress.map(|p| p.pass), Some(InjectPass::Write));
 
         // Both outputs decode to the same number of frames; they differ only inside events.
         let mut clean = open_source(&SourceSpec::new(&report.clean_path)).expect("clean.y4m opens");
-        let mut injected = open_source(&SourceSpec::new(&report.injected_path)).expect("injected.y4m opens");
+        let mut injected =
+            open_source(&SourceSpec::new(&report.injected_path)).expect("injected.y4m opens");
         let (mut a, mut b) = (Frame::default(), Frame::default());
         let mut index = 0u64;
         while clean.next_frame(&mut a).expect("clean decodes") {
             assert!(injected.next_frame(&mut b).expect("injected decodes"));
-            let inside = report.events.iter().any(|e| (e.first_frame..=e.last_frame).contains(&index));
+            let inside = report
+                .events
+                .iter()
+                .any(|e| (e.first_frame..=e.last_frame).contains(&index));
             let differs = a.rgb != b.rgb;
             if !inside {
                 assert!(!differs, "frame {index} is outside every event but differs");

@@ -7,19 +7,19 @@
 pub mod frame;
 
 pub use frame::Frame;
-pub mod error;
-pub mod models;
+pub mod blendshapes;
 pub mod crop;
 pub mod detector;
+pub mod error;
 pub mod landmarks;
-pub mod blendshapes;
+pub mod models;
 pub mod pose;
 pub mod tracker;
 pub use error::VisionError;
 pub use models::FaceModels;
 pub use tracker::{CropSmoothing, FaceTracker, TrackerConfig, TrackerStats};
-pub mod warp;
-pub mod source;
+pub mod analysis;
 pub mod flow;
 pub mod inject;
-pub mod analysis;
+pub mod source;
+pub mod warp;

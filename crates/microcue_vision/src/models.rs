@@ -143,7 +143,7 @@ impl FaceModels {
 }
 
 /// Runs one model again and again with no per-call setup: the tract state and the input tensor
-/// are kept, the caller writes the next input in place ([`ModelRunner::input_mut`]), runs, and
+/// are kept, the caller writes the next input in place ([`ModelRunner::fill_input`]), runs, and
 /// reads the outputs as slices ([`ModelRunner::output`]) without copying them.
 #[derive(Debug)]
 pub struct ModelRunner {

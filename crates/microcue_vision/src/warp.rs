@@ -105,8 +105,20 @@ pub struct ControlPoint {
     pub support_iod: f32,
 }
 
-const fn cp(landmark: usize, side: PointSide, outward: f32, up: f32, support_iod: f32) -> ControlPoint {
-    ControlPoint { landmark, side, outward, up, support_iod }
+const fn cp(
+    landmark: usize,
+    side: PointSide,
+    outward: f32,
+    up: f32,
+    support_iod: f32,
+) -> ControlPoint {
+    ControlPoint {
+        landmark,
+        side,
+        outward,
+        up,
+        support_iod,
+    }
 }
 
 use PointSide::{Left as L, Middle as M, Right as R};
@@ -267,7 +279,10 @@ impl FaceAxes {
         }
         let toward_left = [delta[0] / iod_px, delta[1] / iod_px];
         Some(FaceAxes {
-            eye_mid: [0.5 * (left_eye[0] + right_eye[0]), 0.5 * (left_eye[1] + right_eye[1])],
+            eye_mid: [
+                0.5 * (left_eye[0] + right_eye[0]),
+                0.5 * (left_eye[1] + right_eye[1]),
+            ],
             toward_left,
             up: [toward_left[1], -toward_left[0]],
             iod_px,
@@ -311,7 +326,12 @@ impl DisplacementField {
         let mut field = DisplacementField {
             points: [ResolvedPoint::default(); MAX_POINTS],
             count: 0,
-            bounds: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY],
+            bounds: [
+                f32::INFINITY,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+            ],
         };
         for point in control_points(spec.cue) {
             let included = match (spec.side, point.side) {
@@ -374,7 +394,10 @@ impl DisplacementField {
             return [0.0, 0.0];
         }
         let coverage = 1.0 - uncovered;
-        [weighted[0] / weight_sum * coverage, weighted[1] / weight_sum * coverage]
+        [
+            weighted[0] / weight_sum * coverage,
+            weighted[1] / weight_sum * coverage,
+        ]
     }
 
     /// Bounding box of the supports, `[x_min, y_min, x_max, y_max]` in image pixels.
@@ -390,7 +413,8 @@ impl DisplacementField {
         for _ in 0..INVERSE_ITERATIONS {
             let d = self.at(q);
             let residual = [q[0] + d[0] - p[0], q[1] + d[1] - p[1]];
-            if residual[0].abs() < INVERSE_TOLERANCE_PX && residual[1].abs() < INVERSE_TOLERANCE_PX {
+            if residual[0].abs() < INVERSE_TOLERANCE_PX && residual[1].abs() < INVERSE_TOLERANCE_PX
+            {
                 break;
             }
             let dx = self.at([q[0] + JACOBIAN_STEP_PX, q[1]]);
@@ -434,7 +458,13 @@ const JACOBIAN_STEP_PX: f32 = 0.25;
 /// `dst` is resized to `src` (its buffer is reused) and receives `src`'s pts and index. Pixels
 /// outside the supports of the control points are copied exactly; with `weight` 0, fewer than
 /// 478 landmarks, or a cue without a control table, `dst` is an exact copy of `src`.
-pub fn warp_frame(src: &Frame, landmarks_in_image: &[[f32; 3]], spec: &WarpSpec, weight: f32, dst: &mut Frame) {
+pub fn warp_frame(
+    src: &Frame,
+    landmarks_in_image: &[[f32; 3]],
+    spec: &WarpSpec,
+    weight: f32,
+    dst: &mut Frame,
+) {
     dst.pts_s = src.pts_s;
     dst.index = src.index;
     dst.resize(src.width, src.height);
@@ -549,11 +579,15 @@ mod tests {
 
     /// Path of a file under /work/shared, or `None` (with the reason printed) when absent.
     fn shared_file(relative: &str) -> Option<std::path::PathBuf> {
-        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).join(relative);
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+            .join(relative);
         if path.exists() {
             Some(path)
         } else {
-            eprintln!("skipping: {} is absent (the shared data folder is not mounted)", path.display());
+            eprintln!(
+                "skipping: {} is absent (the shared data folder is not mounted)",
+                path.display()
+            );
             None
         }
     }
@@ -562,20 +596,34 @@ mod tests {
     fn astronaut() -> Option<(Frame, Vec<[f32; 3]>)> {
         let image_path = shared_file("models/reference/astronaut.png")?;
         let json_path = shared_file("models/reference/ref.json")?;
-        let image = image::open(&image_path).expect("astronaut.png decodes").to_rgb8();
+        let image = image::open(&image_path)
+            .expect("astronaut.png decodes")
+            .to_rgb8();
         let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json_path).expect("ref.json reads")).expect("ref.json parses");
+            serde_json::from_str(&std::fs::read_to_string(&json_path).expect("ref.json reads"))
+                .expect("ref.json parses");
         let landmarks: Vec<[f32; 3]> = json["landmarks"]
             .as_array()
             .expect("landmarks array")
             .iter()
             .map(|p| {
-                let v: Vec<f32> = p.as_array().expect("point").iter().map(|c| c.as_f64().expect("number") as f32).collect();
+                let v: Vec<f32> = p
+                    .as_array()
+                    .expect("point")
+                    .iter()
+                    .map(|c| c.as_f64().expect("number") as f32)
+                    .collect();
                 [v[0], v[1], v[2]]
             })
             .collect();
         assert_eq!(landmarks.len(), LANDMARK_COUNT);
-        let frame = Frame { pts_s: 0.0, index: 0, width: image.width(), height: image.height(), rgb: image.into_raw() };
+        let frame = Frame {
+            pts_s: 0.0,
+            index: 0,
+            width: image.width(),
+            height: image.height(),
+            rgb: image.into_raw(),
+        };
         Some((frame, landmarks))
     }
 
@@ -629,8 +677,14 @@ mod tests {
             let points = control_points(cue);
             assert!(!points.is_empty(), "{cue}");
             assert!(points.len() <= MAX_POINTS, "{cue}");
-            let largest = points.iter().map(|p| p.outward.hypot(p.up)).fold(0.0f32, f32::max);
-            assert!((largest - 1.0).abs() < 1e-3, "{cue}: the main points move by the amplitude, got {largest}");
+            let largest = points
+                .iter()
+                .map(|p| p.outward.hypot(p.up))
+                .fold(0.0f32, f32::max);
+            assert!(
+                (largest - 1.0).abs() < 1e-3,
+                "{cue}: the main points move by the amplitude, got {largest}"
+            );
         }
         assert!(!is_injectable(CueId::BlinkCluster));
         assert!(is_injectable(CueId::MicroSurprise));
@@ -638,25 +692,59 @@ mod tests {
 
     #[test]
     fn without_landmarks_or_weight_the_frame_is_copied() {
-        let src = Frame { pts_s: 1.5, index: 7, width: 4, height: 3, rgb: (0..36).collect() };
-        let spec = WarpSpec { cue: CueId::EyebrowFlash, side: Side::Both, amplitude_iod: 0.05 };
+        let src = Frame {
+            pts_s: 1.5,
+            index: 7,
+            width: 4,
+            height: 3,
+            rgb: (0..36).collect(),
+        };
+        let spec = WarpSpec {
+            cue: CueId::EyebrowFlash,
+            side: Side::Both,
+            amplitude_iod: 0.05,
+        };
         let mut dst = Frame::default();
         warp_frame(&src, &[], &spec, 1.0, &mut dst);
         assert_eq!(dst, src);
-        warp_frame(&src, &[[1.0, 1.0, 0.0]; LANDMARK_COUNT], &spec, 1.0, &mut dst);
+        warp_frame(
+            &src,
+            &[[1.0, 1.0, 0.0]; LANDMARK_COUNT],
+            &spec,
+            1.0,
+            &mut dst,
+        );
         assert_eq!(dst, src, "degenerate face (all landmarks at one point)");
     }
 
     #[test]
     fn astronaut_control_points_move_by_the_amplitude_and_far_pixels_stay_exact() {
-        let Some((src, landmarks)) = astronaut() else { return };
+        let Some((src, landmarks)) = astronaut() else {
+            return;
+        };
         let axes = FaceAxes::from_landmarks(&landmarks).expect("face axes");
-        assert!(axes.iod_px > 35.0 && axes.iod_px < 50.0, "IOD {}", axes.iod_px);
-        assert!(axes.toward_left[0] > 0.9, "subject's left eye (263) is on image right: {:?}", axes.toward_left);
+        assert!(
+            axes.iod_px > 35.0 && axes.iod_px < 50.0,
+            "IOD {}",
+            axes.iod_px
+        );
+        assert!(
+            axes.toward_left[0] > 0.9,
+            "subject's left eye (263) is on image right: {:?}",
+            axes.toward_left
+        );
         let mut dst = Frame::default();
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner { Side::Left } else { Side::Both };
-            let spec = WarpSpec { cue, side, amplitude_iod: 0.05 };
+            let side = if cue == CueId::UnilateralLipCorner {
+                Side::Left
+            } else {
+                Side::Both
+            };
+            let spec = WarpSpec {
+                cue,
+                side,
+                amplitude_iod: 0.05,
+            };
 
             // Weight 0 is the identity.
             warp_frame(&src, &landmarks, &spec, 0.0, &mut dst);
@@ -672,15 +760,26 @@ mod tests {
                     let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
                     let outside = cx < x_min || cx > x_max || cy < y_min || cy > y_max;
                     if outside {
-                        assert_eq!(src.pixel(x, y), dst.pixel(x, y), "{cue}: pixel ({x}, {y}) outside the warp box changed");
+                        assert_eq!(
+                            src.pixel(x, y),
+                            dst.pixel(x, y),
+                            "{cue}: pixel ({x}, {y}) outside the warp box changed"
+                        );
                     } else if src.pixel(x, y) != dst.pixel(x, y) {
                         changed_inside += 1;
                     }
                 }
             }
-            assert!(changed_inside > 30, "{cue}: only {changed_inside} pixels changed");
+            assert!(
+                changed_inside > 30,
+                "{cue}: only {changed_inside} pixels changed"
+            );
             // The box stays within the face (the astronaut's face box is ~92 px wide).
-            assert!(x_max - x_min < 3.0 * axes.iod_px && y_max - y_min < 3.0 * axes.iod_px, "{cue}: box {:?}", field.bounds());
+            assert!(
+                x_max - x_min < 3.0 * axes.iod_px && y_max - y_min < 3.0 * axes.iod_px,
+                "{cue}: box {:?}",
+                field.bounds()
+            );
             // Main control points move by about the amplitude (the blend with neighbours and
             // anchors only shrinks it a little).
             let main = control_points(cue)
@@ -691,57 +790,102 @@ mod tests {
             let at = landmarks[main.landmark];
             let d = field.at([at[0], at[1]]);
             let moved_iod = d[0].hypot(d[1]) / axes.iod_px;
-            assert!((0.035..=0.0501).contains(&moved_iod), "{cue}: landmark {} moves {moved_iod} IOD", main.landmark);
+            assert!(
+                (0.035..=0.0501).contains(&moved_iod),
+                "{cue}: landmark {} moves {moved_iod} IOD",
+                main.landmark
+            );
         }
     }
 
     #[test]
     fn astronaut_eyebrow_flash_moves_brows_up_and_leaves_the_mouth() {
-        let Some((src, landmarks)) = astronaut() else { return };
-        let spec = WarpSpec { cue: CueId::EyebrowFlash, side: Side::Both, amplitude_iod: 0.05 };
+        let Some((src, landmarks)) = astronaut() else {
+            return;
+        };
+        let spec = WarpSpec {
+            cue: CueId::EyebrowFlash,
+            side: Side::Both,
+            amplitude_iod: 0.05,
+        };
         let field = DisplacementField::new(&landmarks, &spec, 1.0).expect("field");
         let brow = landmarks[105];
         let d = field.at([brow[0], brow[1]]);
         assert!(d[1] < -1.5 && d[0].abs() < 0.5, "brow moves up: {d:?}");
         for index in [61, 291, 0, 17, 1] {
             let p = landmarks[index];
-            assert_eq!(field.at([p[0], p[1]]), [0.0, 0.0], "landmark {index} must not move");
+            assert_eq!(
+                field.at([p[0], p[1]]),
+                [0.0, 0.0],
+                "landmark {index} must not move"
+            );
         }
         let mut dst = Frame::default();
         warp_frame(&src, &landmarks, &spec, 1.0, &mut dst);
         let mouth = [landmarks[13][0], landmarks[13][1]];
-        assert_eq!(max_abs_diff_in_disc(&src, &dst, mouth, 10.0), 0, "mouth untouched");
-        assert!(max_abs_diff_in_disc(&src, &dst, [brow[0], brow[1]], 6.0) > 5, "brow region changes");
+        assert_eq!(
+            max_abs_diff_in_disc(&src, &dst, mouth, 10.0),
+            0,
+            "mouth untouched"
+        );
+        assert!(
+            max_abs_diff_in_disc(&src, &dst, [brow[0], brow[1]], 6.0) > 5,
+            "brow region changes"
+        );
     }
 
     #[test]
     fn unilateral_lip_corner_moves_only_the_chosen_side() {
-        let Some((_, landmarks)) = astronaut() else { return };
-        let spec = WarpSpec { cue: CueId::UnilateralLipCorner, side: Side::Left, amplitude_iod: 0.04 };
+        let Some((_, landmarks)) = astronaut() else {
+            return;
+        };
+        let spec = WarpSpec {
+            cue: CueId::UnilateralLipCorner,
+            side: Side::Left,
+            amplitude_iod: 0.04,
+        };
         let field = DisplacementField::new(&landmarks, &spec, 1.0).expect("field");
         let left = landmarks[291];
         let right = landmarks[61];
         let d_left = field.at([left[0], left[1]]);
-        assert!(d_left[0] > 0.5 && d_left[1] < -0.5, "subject's left corner (image right) up and out: {d_left:?}");
+        assert!(
+            d_left[0] > 0.5 && d_left[1] < -0.5,
+            "subject's left corner (image right) up and out: {d_left:?}"
+        );
         assert_eq!(field.at([right[0], right[1]]), [0.0, 0.0]);
-        let spec_right = WarpSpec { side: Side::Right, ..spec };
+        let spec_right = WarpSpec {
+            side: Side::Right,
+            ..spec
+        };
         let field = DisplacementField::new(&landmarks, &spec_right, 1.0).expect("field");
         let d_right = field.at([right[0], right[1]]);
-        assert!(d_right[0] < -0.5 && d_right[1] < -0.5, "subject's right corner (image left) up and out: {d_right:?}");
+        assert!(
+            d_right[0] < -0.5 && d_right[1] < -0.5,
+            "subject's right corner (image left) up and out: {d_right:?}"
+        );
         assert_eq!(field.at([left[0], left[1]]), [0.0, 0.0]);
     }
 
     #[test]
     fn the_inverse_mapping_lands_on_the_source_point() {
-        let Some((_, landmarks)) = astronaut() else { return };
-        let spec = WarpSpec { cue: CueId::LipCompression, side: Side::Both, amplitude_iod: 0.05 };
+        let Some((_, landmarks)) = astronaut() else {
+            return;
+        };
+        let spec = WarpSpec {
+            cue: CueId::LipCompression,
+            side: Side::Both,
+            amplitude_iod: 0.05,
+        };
         let field = DisplacementField::new(&landmarks, &spec, 1.0).expect("field");
         // For a grid of points q, p = q + D(q); the fixed point of q' = p - D(q') must be q.
         let [x_min, y_min, x_max, y_max] = field.bounds();
         let mut worst = 0.0f32;
         for iy in 0..40 {
             for ix in 0..40 {
-                let q = [x_min + (x_max - x_min) * ix as f32 / 39.0, y_min + (y_max - y_min) * iy as f32 / 39.0];
+                let q = [
+                    x_min + (x_max - x_min) * ix as f32 / 39.0,
+                    y_min + (y_max - y_min) * iy as f32 / 39.0,
+                ];
                 let d = field.at(q);
                 let p = [q[0] + d[0], q[1] + d[1]];
                 let estimate = field.source_of(p);
@@ -778,17 +922,32 @@ mod tests {
 
     #[test]
     fn astronaut_warps_never_fold_up_to_twice_the_largest_amplitude() {
-        let Some((_, landmarks)) = astronaut() else { return };
+        let Some((_, landmarks)) = astronaut() else {
+            return;
+        };
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner { Side::Right } else { Side::Both };
+            let side = if cue == CueId::UnilateralLipCorner {
+                Side::Right
+            } else {
+                Side::Both
+            };
             let at = |amplitude_iod| {
-                let spec = WarpSpec { cue, side, amplitude_iod };
-                min_jacobian_determinant(&DisplacementField::new(&landmarks, &spec, 1.0).expect("field"))
+                let spec = WarpSpec {
+                    cue,
+                    side,
+                    amplitude_iod,
+                };
+                min_jacobian_determinant(
+                    &DisplacementField::new(&landmarks, &spec, 1.0).expect("field"),
+                )
             };
             let largest = at(0.05);
             assert!(largest > 0.45, "{cue} at 0.05 IOD squeezes to {largest}");
             let double = at(MAX_AMPLITUDE_IOD);
-            assert!(double > 0.0, "{cue} folds at {MAX_AMPLITUDE_IOD} IOD: {double}");
+            assert!(
+                double > 0.0,
+                "{cue} folds at {MAX_AMPLITUDE_IOD} IOD: {double}"
+            );
         }
     }
 
@@ -797,7 +956,9 @@ mod tests {
     #[test]
     #[ignore = "writes PNGs to /tmp for visual inspection"]
     fn render_warp_examples() {
-        let Some((src, landmarks)) = astronaut() else { return };
+        let Some((src, landmarks)) = astronaut() else {
+            return;
+        };
         let out_dir = std::path::Path::new("/tmp/microcue_warp");
         std::fs::create_dir_all(out_dir).expect("create /tmp/microcue_warp");
         let axes = FaceAxes::from_landmarks(&landmarks).expect("axes");
@@ -807,16 +968,26 @@ mod tests {
         let crop = |frame: &Frame| {
             let side = (2 * half) as u32;
             image::RgbImage::from_fn(side * zoom, side * zoom, |x, y| {
-                let sx = (cx as i64 - half + (x / zoom) as i64).clamp(0, frame.width as i64 - 1) as u32;
-                let sy = (cy as i64 - half + (y / zoom) as i64).clamp(0, frame.height as i64 - 1) as u32;
+                let sx =
+                    (cx as i64 - half + (x / zoom) as i64).clamp(0, frame.width as i64 - 1) as u32;
+                let sy =
+                    (cy as i64 - half + (y / zoom) as i64).clamp(0, frame.height as i64 - 1) as u32;
                 image::Rgb(frame.pixel(sx, sy))
             })
         };
         let mut dst = Frame::default();
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner { Side::Left } else { Side::Both };
+            let side = if cue == CueId::UnilateralLipCorner {
+                Side::Left
+            } else {
+                Side::Both
+            };
             // Twice the largest amplitude used in evaluation, so the shape is easier to see.
-            let spec = WarpSpec { cue, side, amplitude_iod: MAX_AMPLITUDE_IOD };
+            let spec = WarpSpec {
+                cue,
+                side,
+                amplitude_iod: MAX_AMPLITUDE_IOD,
+            };
             warp_frame(&src, &landmarks, &spec, 1.0, &mut dst);
             let before = crop(&src);
             let after = crop(&dst);
@@ -826,12 +997,17 @@ mod tests {
             let difference = image::RgbImage::from_fn(before.width(), before.height(), |x, y| {
                 let a = before.get_pixel(x, y).0;
                 let b = after.get_pixel(x, y).0;
-                let d = (0..3).map(|c| a[c].abs_diff(b[c]) as u32).max().unwrap_or(0);
+                let d = (0..3)
+                    .map(|c| a[c].abs_diff(b[c]) as u32)
+                    .max()
+                    .unwrap_or(0);
                 let v = (d * 8).min(255) as u8;
                 image::Rgb([v, v, v])
             });
             image::imageops::replace(&mut sheet, &difference, 2 * before.width() as i64, 0);
-            sheet.save(out_dir.join(format!("{cue}.png"))).expect("save PNG");
+            sheet
+                .save(out_dir.join(format!("{cue}.png")))
+                .expect("save PNG");
         }
     }
 }

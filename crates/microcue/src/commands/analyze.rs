@@ -91,19 +91,29 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(path) = &args.openface {
-        let import = read_openface(open(path)?).with_context(|| format!("in `{}`", path.display()))?;
+        let import =
+            read_openface(open(path)?).with_context(|| format!("in `{}`", path.display()))?;
         for note in &import.notes {
             eprintln!("note: {note}");
         }
-        let config = SpotterConfig { unavailable_cues: import.unavailable_cues.clone(), ..SpotterConfig::default() };
+        let config = SpotterConfig {
+            unavailable_cues: import.unavailable_cues.clone(),
+            ..SpotterConfig::default()
+        };
         let events = microcue_core::spotter::analyze_all(&import.signals, &config);
         for event in &events {
             writer.write(event)?;
         }
-        print_summary(import.signals.len() as u64, writer.written(), &import.unavailable_cues);
+        print_summary(
+            import.signals.len() as u64,
+            writer.written(),
+            &import.unavailable_cues,
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(input) = &args.input else { bail!("give a VIDEO, --signals FILE or --openface FILE") };
+    let Some(input) = &args.input else {
+        bail!("give a VIDEO, --signals FILE or --openface FILE")
+    };
     confirm_consent(args.consent, input)?;
     let mut spec = SourceSpec::new(input).with_ffmpeg(!args.no_ffmpeg);
     if let Some(fps) = args.fps {
@@ -116,7 +126,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         signals_out: args.signals_out.clone(),
     };
-    analyze_video(source, &input.display().to_string(), &options, &mut |event| writer.write(event))?;
+    analyze_video(
+        source,
+        &input.display().to_string(),
+        &options,
+        &mut |event| writer.write(event),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -147,15 +162,20 @@ pub fn analyze_video(
 ) -> anyhow::Result<VideoSummary> {
     let models = FaceModels::load().context("cannot load the embedded face models")?;
     let analysis = AnalysisOptions {
-        tracker: TrackerConfig { max_faces: options.max_faces.max(1), ..TrackerConfig::default() },
+        tracker: TrackerConfig {
+            max_faces: options.max_faces.max(1),
+            ..TrackerConfig::default()
+        },
         spotter: SpotterConfig::default(),
         region_motion: options.region_motion,
     };
     let mut analyzer = FrameAnalyzer::new(&models, &analysis)?;
     let mut signals_out = match &options.signals_out {
-        Some(path) => Some(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
-        )),
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create `{}`", path.display())
+            })?))
+        }
         None => None,
     };
     let info = source.info().clone();
@@ -165,7 +185,7 @@ pub fn analyze_video(
     let mut frame_count = 0_u64;
     let mut event_count = 0_usize;
     let mut failure = None;
-    while let Some(next) = frames.next() {
+    while let Some(next) = frames.next_frame() {
         let frame = match next {
             Ok(frame) => frame,
             Err(error) => {
@@ -191,13 +211,21 @@ pub fn analyze_video(
     }
     progress.finish();
     if let Some(error) = failure {
-        eprintln!("kept {event_count} event(s) from the {frame_count} frame(s) decoded before the error");
+        eprintln!(
+            "kept {event_count} event(s) from the {frame_count} frame(s) decoded before the error"
+        );
         return Err(error);
     }
     if frame_count == 0 {
-        bail!("`{name}` has no frames; hint: is it a video microcue can read (see `microcue analyze --help`)?");
+        bail!(
+            "`{name}` has no frames; hint: is it a video microcue can read (see `microcue analyze --help`)?"
+        );
     }
-    let summary = VideoSummary { frames: frame_count, frames_with_face: analyzer.frames_with_face(), events: event_count };
+    let summary = VideoSummary {
+        frames: frame_count,
+        frames_with_face: analyzer.frames_with_face(),
+        events: event_count,
+    };
     if analyzer.frames_with_face() == 0 {
         eprintln!(
             "no face found in `{name}` ({frame_count} frames): no events. \
@@ -214,16 +242,27 @@ pub fn analyze_video(
     Ok(summary)
 }
 
-fn write_signals(out: &mut BufWriter<File>, faces: &[FaceSignals], path: Option<&Path>) -> anyhow::Result<()> {
+fn write_signals(
+    out: &mut BufWriter<File>,
+    faces: &[FaceSignals],
+    path: Option<&Path>,
+) -> anyhow::Result<()> {
     for face in faces {
         serde_json::to_writer(&mut *out, face)?;
-        out.write_all(b"\n")
-            .with_context(|| format!("cannot write `{}`", path.map(|p| p.display().to_string()).unwrap_or_default()))?;
+        out.write_all(b"\n").with_context(|| {
+            format!(
+                "cannot write `{}`",
+                path.map(|p| p.display().to_string()).unwrap_or_default()
+            )
+        })?;
     }
     Ok(())
 }
 
-fn drain(events: &mut Vec<Event>, on_event: &mut dyn FnMut(&Event) -> anyhow::Result<()>) -> anyhow::Result<usize> {
+fn drain(
+    events: &mut Vec<Event>,
+    on_event: &mut dyn FnMut(&Event) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
     let count = events.len();
     for event in events.drain(..) {
         on_event(&event)?;
@@ -254,7 +293,10 @@ fn confirm_consent(consent: Option<Consent>, input: &Path) -> anyhow::Result<()>
     );
     std::io::stderr().flush().ok();
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).context("cannot read the answer")?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
@@ -264,10 +306,15 @@ fn confirm_consent(consent: Option<Consent>, input: &Path) -> anyhow::Result<()>
 
 /// The closing lines on stderr: what was found, and the limits of what it means.
 pub fn print_summary(frames: u64, events: usize, unavailable: &[CueId]) {
-    eprintln!("{events} event(s) in {frames} frame(s). Each is a hypothesis with a confidence, not a verdict.");
+    eprintln!(
+        "{events} event(s) in {frames} frame(s). Each is a hypothesis with a confidence, not a verdict."
+    );
     if !unavailable.is_empty() {
         let names: Vec<&str> = unavailable.iter().map(|c| c.as_str()).collect();
-        eprintln!("unavailable from this input (not guessed): {}", names.join(", "));
+        eprintln!(
+            "unavailable from this input (not guessed): {}",
+            names.join(", ")
+        );
     }
     eprintln!("limits:");
     for limit in LIMITS {

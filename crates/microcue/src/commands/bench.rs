@@ -39,7 +39,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let load_start = Instant::now();
     let models = FaceModels::load().context("cannot load the embedded face models")?;
     let load_time = load_start.elapsed();
-    let options = AnalysisOptions { region_motion: !args.no_region_motion, ..AnalysisOptions::default() };
+    let options = AnalysisOptions {
+        region_motion: !args.no_region_motion,
+        ..AnalysisOptions::default()
+    };
     let mut analyzer = FrameAnalyzer::new(&models, &options)?;
     let mut spec = SourceSpec::new(&args.video);
     if let Some(fps) = args.fps {
@@ -48,9 +51,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut source = open_source(&spec)?;
     let info = source.info().clone();
     let mut signals_out = match &args.signals_out {
-        Some(path) => Some(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?,
-        )),
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create `{}`", path.display())
+            })?))
+        }
         None => None,
     };
     let capacity = info.frame_count.unwrap_or(1024) as usize;
@@ -63,7 +68,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut event_count = 0;
     let started = Instant::now();
     loop {
-        if args.max_frames.is_some_and(|max| decode.len() as u64 >= max) {
+        if args
+            .max_frames
+            .is_some_and(|max| decode.len() as u64 >= max)
+        {
             break;
         }
         let decode_start = Instant::now();
@@ -93,11 +101,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let frames = decode.len();
     anyhow::ensure!(frames > 0, "`{}` has no frames", args.video.display());
-    println!("video: {} ({}x{}, {frames} frames)", args.video.display(), info.width, info.height);
+    println!(
+        "video: {} ({}x{}, {frames} frames)",
+        args.video.display(),
+        info.width,
+        info.height
+    );
     println!("model_load_ms: {:.1}", load_time.as_secs_f64() * 1e3);
     println!("stage medians per frame (ms):");
     println!("  decode:        {:.3}", median_ms(&mut decode));
-    println!("  tracking:      {:.3}  (detector, landmarks, blendshapes, head pose)", median_ms(&mut tracking));
+    println!(
+        "  tracking:      {:.3}  (detector, landmarks, blendshapes, head pose)",
+        median_ms(&mut tracking)
+    );
     println!("  region_motion: {:.3}", median_ms(&mut motion));
     println!("  spotting:      {:.3}", median_ms(&mut spotting));
     println!("frames_with_face: {}", analyzer.frames_with_face());

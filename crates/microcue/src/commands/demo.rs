@@ -23,7 +23,12 @@ pub struct DemoArgs {
 /// Runs `microcue demo`.
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let source = Mp4Source::from_bytes(DEMO_NAME, DEMO_CLIP.to_vec())?;
-    let options = VideoOptions { max_faces: 1, region_motion: true, progress: false, signals_out: None };
+    let options = VideoOptions {
+        max_faces: 1,
+        region_motion: true,
+        progress: false,
+        signals_out: None,
+    };
     eprintln!("analysing {DEMO_NAME}: one man, neutral, then a broad smile from ~0.7 s");
     let mut found = Vec::new();
     let summary = analyze_video(Box::new(source), DEMO_NAME, &options, &mut |event| {
@@ -40,7 +45,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "{} event(s) in {} frames ({} with a face):",
         summary.events, summary.frames, summary.frames_with_face
     );
-    println!("{:>7} {:>7} {:>7}  {:<22} {:<6} {:<6} {:>10}", "onset", "apex", "offset", "cue", "side", "scale", "confidence");
+    println!(
+        "{:>7} {:>7} {:>7}  {:<22} {:<6} {:<6} {:>10}",
+        "onset", "apex", "offset", "cue", "side", "scale", "confidence"
+    );
     for event in &found {
         println!(
             "{:>6.2}s {:>6.2}s {:>6.2}s  {:<22} {:<6} {:<6} {:>10.2}",
@@ -49,14 +57,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             event.offset_s,
             event.cue.as_str(),
             event.side.as_str(),
-            if event.duration_ms <= 500.0 { "micro" } else { "macro" },
+            if event.duration_ms <= 500.0 {
+                "micro"
+            } else {
+                "macro"
+            },
             event.confidence
         );
     }
     for event in &found {
         let suggestion = suggest(event.cue, event.side);
         let cue = entry(event.cue);
-        println!("\nat {:.2} s, {} ({}): {}", event.apex_s, cue.name, cue.facs, cue.meaning);
+        println!(
+            "\nat {:.2} s, {} ({}): {}",
+            event.apex_s, cue.name, cue.facs, cue.meaning
+        );
         println!("  if it fits the context: {}", suggestion.headline);
         if let Some(line) = suggestion.lines.first() {
             println!("  e.g. \"{line}\"");

@@ -5,11 +5,12 @@ pub mod bench;
 pub mod coach;
 pub mod demo;
 pub mod drill;
+pub mod eval;
 pub mod journal;
 pub mod kpi;
+pub mod lexicon;
 pub mod log;
 pub mod plan;
-pub mod lexicon;
 pub mod synth;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Lexicon(args) => lexicon::run(args),
         Command::Coach(args) => coach::run(args),
         Command::Synth(args) => synth::run(args),

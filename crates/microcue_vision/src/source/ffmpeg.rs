@@ -210,16 +210,15 @@ impl FfmpegSource {
                 });
             }
         }
+        // The Y4M reader spaced frames evenly at the header rate.
         let header_pts_s = frame.pts_s;
-        let raw_pts_s = match self.probed_pts_s() {
-            Some(Some(pts_s)) => Some(pts_s),
-            // "N/A" from ffprobe, or the feed ended: continue at the nominal spacing.
-            Some(None) | None => None,
-        };
-        let pts_s = match (raw_pts_s, self.last_pts_s) {
-            (Some(raw_s), _) => raw_s - *self.origin_s.get_or_insert(raw_s),
-            (None, Some(last_s)) => last_s + self.frame_interval_s,
-            (None, None) => header_pts_s,
+        let pts_s = match (self.probed_pts_s(), self.origin_s, self.last_pts_s) {
+            (Some(Some(raw_s)), _, _) => raw_s - *self.origin_s.get_or_insert(raw_s),
+            // "N/A" from ffprobe, or its feed ended after it had started: continue from the
+            // last real time at the nominal spacing.
+            (_, Some(_), Some(last_s)) => last_s + self.frame_interval_s,
+            // No ffprobe times at all: the header rate.
+            _ => header_pts_s,
         };
         frame.pts_s = pts_s;
         frame.index = self.yielded;

@@ -123,7 +123,7 @@ impl ImageDirSource {
         }
         let decoder = ImageReader::new(Cursor::new(&self.file_bytes[..]))
             .with_guessed_format()
-            .map_err(|error| DecodeFailure::Io(error))
+            .map_err(DecodeFailure::Io)
             .and_then(|reader| reader.into_decoder().map_err(image_error));
         let decoder = match decoder {
             Ok(decoder) => decoder,

@@ -154,7 +154,8 @@ pub struct SourceInfo {
     pub width: u32,
     /// Frame height in pixels.
     pub height: u32,
-    /// Number of frames that will be yielded, when known in advance.
+    /// Number of frames that will be yielded, when known in advance (exact for the native
+    /// readers; for the ffmpeg pipe, the container's count, which an edit list can trim).
     pub frame_count: Option<u64>,
     /// Presentation duration in seconds, when known.
     pub duration_s: Option<f64>,

@@ -139,6 +139,15 @@ impl Mp4Source {
         self.samples.len()
     }
 
+    /// (offset, size) in bytes of each video sample, decode order (for corruption tests).
+    #[cfg(test)]
+    pub(crate) fn sample_ranges(&self) -> Vec<(u64, u64)> {
+        self.samples
+            .iter()
+            .map(|sample| (sample.offset_bytes, sample.size_bytes))
+            .collect()
+    }
+
     fn from_parts(path: &Path, mut bytes: Bytes) -> Result<Self, SourceError> {
         let container = |reason: String| SourceError::Container {
             path: path.to_path_buf(),

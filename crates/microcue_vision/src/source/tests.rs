@@ -683,6 +683,36 @@ fn truncated_faststart_mp4_yields_frames_then_names_the_missing_one() {
 }
 
 #[test]
+fn fragmented_mp4_decodes_like_the_original() {
+    let Some(path) = clip("single_face.mp4") else {
+        return;
+    };
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fragmented = dir.path().join("fragmented.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(&path)
+        .args(["-c", "copy", "-an", "-movflags", "frag_keyframe+empty_moov"])
+        .arg(&fragmented)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success());
+    let original = decode_all(&mut Mp4Source::open(&path).expect("open"));
+    let mut source = Mp4Source::open(&fragmented).expect("open fragmented");
+    assert_eq!(source.info().frame_count, Some(72));
+    let decoded = decode_all(&mut source);
+    assert!(decoded.error.is_none(), "{:?}", decoded.error);
+    assert_eq!(decoded.pts_s.len(), 72);
+    for (index, (a, b)) in decoded.pts_s.iter().zip(&original.pts_s).enumerate() {
+        assert!((a - b).abs() < 1e-9, "frame {index}: {a} vs {b}");
+    }
+    assert_eq!(decoded.mean_rgb, original.mean_rgb);
+}
+
+#[test]
 fn random_bytes_named_mp4_are_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
@@ -712,6 +742,9 @@ fn random_bytes_named_mp4_are_a_clear_error() {
         Mp4Source::open(dir.path().join("missing.mp4")),
         Err(SourceError::NotFound { .. })
     ));
+    let error = open_source(&SourceSpec::new(dir.path().join("missing.mkv"))).expect_err("missing");
+    assert!(matches!(error, SourceError::NotFound { .. }), "{error}");
+    assert!(error.to_string().contains("missing.mkv"), "{error}");
 }
 
 /// Offset of the first `kind` box inside `bytes` (a naive scan; fine for these files).
@@ -783,36 +816,65 @@ fn inconsistent_sample_tables_are_errors_not_panics() {
     );
 }
 
+/// xorshift64: deterministic noise for corruption tests.
+fn noise(state: &mut u64) -> u8 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 32) as u8
+}
+
 #[test]
 fn corrupt_h264_data_never_panics() {
     let Some(path) = clip("single_face.mp4") else {
         return;
     };
-    let mut bytes = std::fs::read(&path).expect("read");
-    // Overwrite 4 KB in the middle of the media data with noise.
+    let original = std::fs::read(&path).expect("read");
+    let samples = Mp4Source::open(&path).expect("open").sample_ranges();
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+
+    // 1. Noise over 4 KB of media data, length prefixes included.
+    let mut bytes = original.clone();
     for byte in &mut bytes[100_000..104_096] {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *byte = (state >> 32) as u8;
+        *byte = noise(&mut state);
     }
-    let mut source = Mp4Source::from_bytes("corrupt.mp4", bytes).expect("index intact");
-    let decoded = decode_all(&mut source);
-    // Either openh264 reports the damage (an error naming the frame) or it decodes through it;
-    // both are fine, a panic is not. Frames before the damage are always yielded.
-    eprintln!(
-        "corrupt.mp4: {} frames, then {:?}",
-        decoded.pts_s.len(),
-        decoded.error.as_ref().map(|error| (
-            error.to_string(),
-            std::error::Error::source(error).map(ToString::to_string)
-        ))
-    );
-    assert!(decoded.pts_s.len() >= 10, "{}", decoded.pts_s.len());
-    if let Some(error) = decoded.error {
-        assert!(error.to_string().contains("corrupt.mp4"), "{error}");
-        assert!(matches!(error, SourceError::Decode { .. }), "{error}");
+    // 2. Noise inside the NAL payloads of samples 20..=24, length prefixes kept, so the
+    //    garbage reaches openh264 itself.
+    let mut payload_bytes = original.clone();
+    for &(offset, size) in &samples[20..25] {
+        let (start, end) = (offset as usize, (offset + size) as usize);
+        let mut nal = start;
+        while nal + 4 <= end {
+            let len =
+                u32::from_be_bytes(payload_bytes[nal..nal + 4].try_into().expect("4")) as usize;
+            let payload = (nal + 6).min(end)..(nal + 4 + len).min(end);
+            for byte in &mut payload_bytes[payload] {
+                *byte = noise(&mut state);
+            }
+            nal += 4 + len;
+        }
+    }
+    for (name, bytes) in [
+        ("corrupt.mp4", bytes),
+        ("corrupt_payload.mp4", payload_bytes),
+    ] {
+        let mut source = Mp4Source::from_bytes(name, bytes).expect("index intact");
+        let decoded = decode_all(&mut source);
+        eprintln!(
+            "{name}: {} frames, then {:?}",
+            decoded.pts_s.len(),
+            decoded.error.as_ref().map(|error| (
+                error.to_string(),
+                std::error::Error::source(error).map(ToString::to_string)
+            ))
+        );
+        // Either the damage is reported (an error naming the file and frame) or openh264
+        // decodes through it; a panic is not acceptable. Frames before it are always yielded.
+        assert!(decoded.pts_s.len() >= 10, "{name}: {}", decoded.pts_s.len());
+        if let Some(error) = decoded.error {
+            assert!(error.to_string().contains(name), "{error}");
+            assert!(matches!(error, SourceError::Decode { .. }), "{error}");
+        }
     }
 }
 
@@ -912,4 +974,53 @@ fn ffmpeg_failure_is_reported_with_its_message() {
     let message = error.to_string();
     assert!(matches!(error, SourceError::Ffmpeg { .. }), "{message}");
     assert!(message.contains("garbage.avi"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Speed (run in release: `cargo test -p microcue_vision --release --lib decode_rate -- --ignored
+// --nocapture`)
+
+#[test]
+#[ignore = "a measurement; run in release"]
+fn decode_rate() {
+    let clips = [
+        ("single_face.mp4", false),
+        ("talking_face_part1.mp4", false),
+        ("single_face.mp4", true),
+        ("talking_face_part1.mp4", true),
+        ("noface_face.mov", true),
+    ];
+    for (name, through_ffmpeg) in clips {
+        let Some(path) = clip(name) else { continue };
+        if through_ffmpeg && !ffmpeg_or_skip() {
+            continue;
+        }
+        // Best of 3 runs, opening included.
+        let mut best_fps: f64 = 0.0;
+        let mut frames = 0;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let mut source: Box<dyn FrameSource> = if through_ffmpeg {
+                Box::new(FfmpegSource::open(&path).expect("ffmpeg"))
+            } else {
+                Box::new(Mp4Source::open(&path).expect("open"))
+            };
+            let mut frame = Frame::default();
+            frames = 0;
+            while source.next_frame(&mut frame).expect("decode") {
+                frames += 1;
+            }
+            best_fps = best_fps.max(frames as f64 / started.elapsed().as_secs_f64());
+        }
+        let how = if through_ffmpeg {
+            "ffmpeg pipe"
+        } else {
+            "native"
+        };
+        eprintln!("{name} ({how}): {frames} frames, {best_fps:.0} frames/s");
+        assert!(
+            best_fps > 50.0,
+            "{name} ({how}) decodes at only {best_fps:.0} frames/s"
+        );
+    }
 }
