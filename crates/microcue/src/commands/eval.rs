@@ -131,9 +131,15 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
     let cues = if args.cues.is_empty() {
         INJECTABLE_CUES.to_vec()
     } else {
-        args.cues.iter().map(|name| parse_injectable_cue(name)).collect::<anyhow::Result<Vec<_>>>()?
+        args.cues
+            .iter()
+            .map(|name| parse_injectable_cue(name))
+            .collect::<anyhow::Result<Vec<_>>>()?
     };
-    if !(args.min_amplitude > 0.0 && args.min_amplitude <= args.max_amplitude && args.max_amplitude <= MAX_AMPLITUDE_IOD) {
+    if !(args.min_amplitude > 0.0
+        && args.min_amplitude <= args.max_amplitude
+        && args.max_amplitude <= MAX_AMPLITUDE_IOD)
+    {
         bail!(
             "amplitudes must satisfy 0 < --min-amplitude <= --max-amplitude <= {MAX_AMPLITUDE_IOD} (inter-ocular \
              distances; larger warps fold the image), got {} and {}",
@@ -160,7 +166,11 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
         spec = spec.with_fps(fps);
     }
     let models = FaceModels::load().context("cannot load the face models")?;
-    let name = args.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = args
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut bar: Option<(InjectPass, Progress)> = None;
     let report = inject_video(&spec, &args.out_dir, &config, &models, &mut |progress| {
         if args.quiet {
@@ -174,7 +184,10 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
                 InjectPass::Track => format!("tracking {name}"),
                 InjectPass::Write => format!("writing {name}"),
             };
-            bar = Some((progress.pass, Progress::new(true, progress.frames_total, &label)));
+            bar = Some((
+                progress.pass,
+                Progress::new(true, progress.frames_total, &label),
+            ));
         }
         if let Some((_, bar)) = &mut bar {
             bar.tick(0.0);
@@ -198,7 +211,11 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
             report.events.len()
         );
     }
-    for path in [&report.injected_path, &report.clean_path, &report.truth_path] {
+    for path in [
+        &report.injected_path,
+        &report.clean_path,
+        &report.truth_path,
+    ] {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -208,7 +225,10 @@ fn parse_injectable_cue(name: &str) -> anyhow::Result<CueId> {
     let supported = || INJECTABLE_CUES.map(|c| c.as_str()).join(", ");
     match CueId::parse(name) {
         Some(cue) if INJECTABLE_CUES.contains(&cue) => Ok(cue),
-        Some(cue) => bail!("`{cue}` cannot be planted by warping\nhint: choose from {}", supported()),
+        Some(cue) => bail!(
+            "`{cue}` cannot be planted by warping\nhint: choose from {}",
+            supported()
+        ),
         None => bail!("unknown cue `{name}`\nhint: choose from {}", supported()),
     }
 }
@@ -220,7 +240,14 @@ fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let truth = read_truth_csv(&args.truth)?;
     let detections = read_events(&args.injected)?;
     let clean = args.clean.as_deref().map(read_events).transpose()?;
-    let report = evaluate(&truth, &detections, clean.as_deref(), &EvalConfig { min_iou: args.min_iou });
+    let report = evaluate(
+        &truth,
+        &detections,
+        clean.as_deref(),
+        &EvalConfig {
+            min_iou: args.min_iou,
+        },
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -246,10 +273,16 @@ fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<Trut
                     break line;
                 }
             }
-            None => bail!("`{}` is empty: expected a header `cue,side,onset_s,apex_s,offset_s`", path.display()),
+            None => bail!(
+                "`{}` is empty: expected a header `cue,side,onset_s,apex_s,offset_s`",
+                path.display()
+            ),
         }
     };
-    let columns: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let columns: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let column = |name: &str| {
         columns.iter().position(|c| c == name).with_context(|| {
             format!(
@@ -258,8 +291,13 @@ fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<Trut
             )
         })
     };
-    let (cue_col, side_col, onset_col, apex_col, offset_col) =
-        (column("cue")?, column("side")?, column("onset_s")?, column("apex_s")?, column("offset_s")?);
+    let (cue_col, side_col, onset_col, apex_col, offset_col) = (
+        column("cue")?,
+        column("side")?,
+        column("onset_s")?,
+        column("apex_s")?,
+        column("offset_s")?,
+    );
     let mut truth = Vec::new();
     for (index, line) in lines {
         let line_number = index + 1;
@@ -270,23 +308,45 @@ fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<Trut
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         let at = |what: &str| format!("`{}` line {line_number}: {what}", path.display());
         let field = |col: usize| {
-            fields.get(col).copied().with_context(|| at(&format!("expected {} fields, got {}", columns.len(), fields.len())))
+            fields.get(col).copied().with_context(|| {
+                at(&format!(
+                    "expected {} fields, got {}",
+                    columns.len(),
+                    fields.len()
+                ))
+            })
         };
         let number = |col: usize| -> anyhow::Result<f64> {
             let text = field(col)?;
-            text.parse::<f64>().with_context(|| at(&format!("`{text}` in column `{}` is not a number", columns[col])))
+            text.parse::<f64>().with_context(|| {
+                at(&format!(
+                    "`{text}` in column `{}` is not a number",
+                    columns[col]
+                ))
+            })
         };
         let cue_text = field(cue_col)?;
-        let cue = CueId::parse(cue_text).with_context(|| at(&format!("unknown cue `{cue_text}`")))?;
+        let cue =
+            CueId::parse(cue_text).with_context(|| at(&format!("unknown cue `{cue_text}`")))?;
         let side = match field(side_col)?.to_ascii_lowercase().as_str() {
             "left" => Side::Left,
             "right" => Side::Right,
             "both" | "" => Side::Both,
-            other => bail!("{}", at(&format!("side must be left, right or both, got `{other}`"))),
+            other => bail!(
+                "{}",
+                at(&format!("side must be left, right or both, got `{other}`"))
+            ),
         };
-        let event =
-            TruthEvent { cue, side, onset_s: number(onset_col)?, apex_s: number(apex_col)?, offset_s: number(offset_col)? };
-        event.validate().map_err(|problem| anyhow::anyhow!("{}", at(&problem)))?;
+        let event = TruthEvent {
+            cue,
+            side,
+            onset_s: number(onset_col)?,
+            apex_s: number(apex_col)?,
+            offset_s: number(offset_col)?,
+        };
+        event
+            .validate()
+            .map_err(|problem| anyhow::anyhow!("{}", at(&problem)))?;
         truth.push(event);
     }
     Ok(truth)
@@ -318,18 +378,33 @@ fn format_report(report: &EvalReport, with_clean: bool) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let o = &report.overall;
-    let _ = writeln!(out, "MEGC spotting score (temporal IoU >= {}, one-to-one)", report.min_iou);
+    let _ = writeln!(
+        out,
+        "MEGC spotting score (temporal IoU >= {}, one-to-one)",
+        report.min_iou
+    );
     let _ = writeln!(
         out,
         "truths {}   detections {}   matched {}   missed {}   false positives {}",
         o.truths, report.detections, o.matched, o.missed, o.false_positives
     );
     if with_clean {
-        let _ = writeln!(out, "natural movements excluded (also found on the clean run): {}", report.excluded_natural);
+        let _ = writeln!(
+            out,
+            "natural movements excluded (also found on the clean run): {}",
+            report.excluded_natural
+        );
     } else {
-        let _ = writeln!(out, "no clean run given: every unmatched detection counts as a false positive");
+        let _ = writeln!(
+            out,
+            "no clean run given: every unmatched detection counts as a false positive"
+        );
     }
-    let _ = writeln!(out, "recall {:.3}   precision {:.3}   F1 {:.3}", o.recall, o.precision, o.f1);
+    let _ = writeln!(
+        out,
+        "recall {:.3}   precision {:.3}   F1 {:.3}",
+        o.recall, o.precision, o.f1
+    );
     let _ = writeln!(
         out,
         "cue-label accuracy on matches: {}",
@@ -341,12 +416,22 @@ fn format_report(report: &EvalReport, with_clean: bool) -> String {
             "side accuracy on one-sided truths: {}",
             fraction(report.sides_correct, report.sides_checked, accuracy)
         ),
-        None => writeln!(out, "side accuracy on one-sided truths: - (no one-sided truth matched)"),
+        None => writeln!(
+            out,
+            "side accuracy on one-sided truths: - (no one-sided truth matched)"
+        ),
     };
 
-    let _ = writeln!(out, "\nper cue                  truths  matched  recall  label acc  false pos");
+    let _ = writeln!(
+        out,
+        "\nper cue                  truths  matched  recall  label acc  false pos"
+    );
     for cue in &report.per_cue {
-        let label = if cue.matched > 0 { format!("{:.3}", cue.label_accuracy) } else { "-".to_owned() };
+        let label = if cue.matched > 0 {
+            format!("{:.3}", cue.label_accuracy)
+        } else {
+            "-".to_owned()
+        };
         let _ = writeln!(
             out,
             "  {:<22} {:>6}  {:>7}  {:>6.3}  {:>9}  {:>9}",
@@ -358,7 +443,10 @@ fn format_report(report: &EvalReport, with_clean: bool) -> String {
             cue.false_positives
         );
     }
-    let _ = writeln!(out, "\nper duration             truths  matched  recall  precision     F1  false pos");
+    let _ = writeln!(
+        out,
+        "\nper duration             truths  matched  recall  precision     F1  false pos"
+    );
     for bucket in &report.per_bucket {
         let c = &bucket.counts;
         let _ = writeln!(
@@ -383,7 +471,11 @@ fn format_report(report: &EvalReport, with_clean: bool) -> String {
 }
 
 fn fraction(numerator: usize, denominator: usize, rate: f64) -> String {
-    if denominator == 0 { "- (no matches)".to_owned() } else { format!("{rate:.3} ({numerator}/{denominator})") }
+    if denominator == 0 {
+        "- (no matches)".to_owned()
+    } else {
+        format!("{rate:.3} ({numerator}/{denominator})")
+    }
 }
 
 #[cfg(test)]
@@ -419,28 +511,56 @@ mod tests {
         assert_eq!(truth[1].cue, CueId::UnilateralLipCorner);
         assert_eq!(truth[1].side, Side::Left);
         // Column order does not matter; H1's synth CSV (amplitude column) reads too.
-        let text = "onset_s,offset_s,apex_s,side,cue,amplitude\n1.0,1.2,1.1,right,micro_frown,0.4\n";
+        let text =
+            "onset_s,offset_s,apex_s,side,cue,amplitude\n1.0,1.2,1.1,right,micro_frown,0.4\n";
         let truth = parse_truth_csv(text.as_bytes(), Path::new("t.csv")).expect("parses");
         assert_eq!(truth[0].cue, CueId::MicroFrown);
         assert_eq!(truth[0].offset_s, 1.2);
 
         let bad_cue = "cue,side,onset_s,apex_s,offset_s\nwink,both,1,1.1,1.2\n";
-        let error = parse_truth_csv(bad_cue.as_bytes(), Path::new("t.csv")).unwrap_err().to_string();
-        assert!(error.contains("`t.csv` line 2") && error.contains("wink"), "{error}");
+        let error = parse_truth_csv(bad_cue.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`t.csv` line 2") && error.contains("wink"),
+            "{error}"
+        );
         let bad_order = "cue,side,onset_s,apex_s,offset_s\neyebrow_flash,both,2,1,3\n";
-        let error = parse_truth_csv(bad_order.as_bytes(), Path::new("t.csv")).unwrap_err().to_string();
+        let error = parse_truth_csv(bad_order.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("line 2"), "{error}");
         let missing = "cue,onset_s,apex_s,offset_s\n";
-        let error = parse_truth_csv(missing.as_bytes(), Path::new("t.csv")).unwrap_err().to_string();
+        let error = parse_truth_csv(missing.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("`side`"), "{error}");
     }
 
     #[test]
     fn report_shows_scores_per_cue_and_bucket() {
         let truth = vec![
-            TruthEvent { cue: CueId::EyebrowFlash, side: Side::Both, onset_s: 2.0, apex_s: 2.05, offset_s: 2.12 },
-            TruthEvent { cue: CueId::UnilateralLipCorner, side: Side::Left, onset_s: 5.0, apex_s: 5.1, offset_s: 5.3 },
-            TruthEvent { cue: CueId::LipCompression, side: Side::Both, onset_s: 8.0, apex_s: 8.1, offset_s: 8.4 },
+            TruthEvent {
+                cue: CueId::EyebrowFlash,
+                side: Side::Both,
+                onset_s: 2.0,
+                apex_s: 2.05,
+                offset_s: 2.12,
+            },
+            TruthEvent {
+                cue: CueId::UnilateralLipCorner,
+                side: Side::Left,
+                onset_s: 5.0,
+                apex_s: 5.1,
+                offset_s: 5.3,
+            },
+            TruthEvent {
+                cue: CueId::LipCompression,
+                side: Side::Both,
+                onset_s: 8.0,
+                apex_s: 8.1,
+                offset_s: 8.4,
+            },
         ];
         let detections = vec![
             event(CueId::EyebrowFlash, Side::Both, 2.0, 2.11),
@@ -452,9 +572,18 @@ mod tests {
         let report = evaluate(&truth, &detections, Some(&clean), &EvalConfig::default());
         let text = format_report(&report, true);
         assert!(text.contains("matched 2"), "{text}");
-        assert!(text.contains("natural movements excluded (also found on the clean run): 1"), "{text}");
-        assert!(text.contains("side accuracy on one-sided truths: 0.000 (0/1)"), "{text}");
-        assert!(text.contains("100-200 ms") && text.contains("200-500 ms"), "{text}");
+        assert!(
+            text.contains("natural movements excluded (also found on the clean run): 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("side accuracy on one-sided truths: 0.000 (0/1)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("100-200 ms") && text.contains("200-500 ms"),
+            "{text}"
+        );
         assert!(text.contains("lip_compression"), "{text}");
     }
 }
