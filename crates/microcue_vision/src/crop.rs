@@ -119,36 +119,37 @@ pub fn sample_rotated_rect(
     let (w, h) = (rect.width_px as f64, rect.height_px as f64);
     let axis_u = [w * cos, w * sin];
     let axis_v = [-h * sin, h * cos];
-    for row in 0..size_px {
+    // Each row's start in f64; along the row, f32 offsets from it (no accumulated drift).
+    let step_x = (axis_u[0] * step) as f32;
+    let step_y = (axis_u[1] * step) as f32;
+    for (row, out_row) in out.chunks_exact_mut(size_px * 3).enumerate() {
         let v_norm = (row as f64 + 0.5) * step - 0.5;
-        let row_x = cx + v_norm * axis_v[0];
-        let row_y = cy + v_norm * axis_v[1];
-        let out_row = &mut out[row * size_px * 3..(row + 1) * size_px * 3];
+        let u_start = 0.5 * step - 0.5;
+        let row_x = (cx + v_norm * axis_v[0] + u_start * axis_u[0]) as f32;
+        let row_y = (cy + v_norm * axis_v[1] + u_start * axis_u[1]) as f32;
         for (col, out_pixel) in out_row.chunks_exact_mut(3).enumerate() {
-            let u_norm = (col as f64 + 0.5) * step - 0.5;
-            let x = row_x + u_norm * axis_u[0];
-            let y = row_y + u_norm * axis_u[1];
+            let x = row_x + col as f32 * step_x;
+            let y = row_y + col as f32 * step_y;
             let x0f = x.floor();
             let y0f = y.floor();
-            let fx = (x - x0f) as f32;
-            let fy = (y - y0f) as f32;
+            let fx = x - x0f;
+            let fy = y - y0f;
             let x0 = x0f as i64;
             let y0 = y0f as i64;
             let mut sample = [0.0f32; 3];
             if x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height {
-                let i00 = y0 as usize * stride + x0 as usize * 3;
-                let i10 = i00 + 3;
-                let i01 = i00 + stride;
-                let i11 = i01 + 3;
+                let top = y0 as usize * stride + x0 as usize * 3;
+                let bottom = top + stride;
+                let (top, bottom) = (&rgb[top..top + 6], &rgb[bottom..bottom + 6]);
                 let w00 = (1.0 - fx) * (1.0 - fy);
                 let w10 = fx * (1.0 - fy);
                 let w01 = (1.0 - fx) * fy;
                 let w11 = fx * fy;
                 for (c, s) in sample.iter_mut().enumerate() {
-                    *s = rgb[i00 + c] as f32 * w00
-                        + rgb[i10 + c] as f32 * w10
-                        + rgb[i01 + c] as f32 * w01
-                        + rgb[i11 + c] as f32 * w11;
+                    *s = top[c] as f32 * w00
+                        + top[c + 3] as f32 * w10
+                        + bottom[c] as f32 * w01
+                        + bottom[c + 3] as f32 * w11;
                 }
             } else {
                 // At least one neighbour is outside: those read black.

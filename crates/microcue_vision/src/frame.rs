@@ -7,7 +7,7 @@
 pub struct Frame {
     /// Presentation time, seconds from the start of the source (never assumed constant-rate).
     pub pts_s: f64,
-    /// Zero-based index of the frame in decoding order.
+    /// Zero-based index of the frame in presentation order (the count of frames yielded before it).
     pub index: u64,
     /// Width in pixels.
     pub width: u32,

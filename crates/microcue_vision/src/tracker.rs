@@ -75,7 +75,7 @@ impl Default for CropSmoothing {
 /// Settings of a [`FaceTracker`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackerConfig {
-    /// Most faces tracked at once (1 by default: the person facing the camera).
+    /// Most faces tracked at once (1 by default: the person facing the camera; 0 counts as 1).
     pub max_faces: usize,
     /// Use the full-range detector (small, far or several faces) instead of the short-range one.
     pub detect_full_range: bool,
@@ -260,6 +260,19 @@ fn detection_box(detection: &Detection) -> [f32; 4] {
 }
 
 /// Tracks faces through a sequence of frames. Create one per source (it holds per-run state).
+///
+/// ```
+/// use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
+///
+/// let models = FaceModels::load()?; // once per process
+/// let mut tracker = FaceTracker::new(&models, TrackerConfig::default())?;
+/// let mut frame = Frame::default();
+/// frame.resize(320, 240); // a black frame
+/// let mut faces = Vec::new();
+/// tracker.process(&frame, &mut faces)?;
+/// assert!(faces.is_empty()); // no face is a normal outcome, not an error
+/// # Ok::<(), microcue_vision::VisionError>(())
+/// ```
 #[derive(Debug)]
 pub struct FaceTracker {
     config: TrackerConfig,

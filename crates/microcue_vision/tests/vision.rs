@@ -784,6 +784,18 @@ mod face_tracking {
             landmarks.runner_mut().run().expect("landmarks model")
         });
         eprintln!("landmarks model alone: {ms}");
+        let mut crop = vec![0.0f32; 256 * 256 * 3];
+        let ms = time_ms(200, || {
+            microcue_vision::crop::sample_rotated_rect(
+                &frame,
+                &roi,
+                256,
+                1.0 / 255.0,
+                0.0,
+                &mut crop,
+            )
+        });
+        eprintln!("crop 256x256 (bilinear, rotated): {ms}");
         let mut blendshapes = BlendshapeModel::new(&models).expect("blendshapes");
         let mut scores = Vec::new();
         let ms = time_ms(200, || {
@@ -930,7 +942,8 @@ mod face_model_profile {
     use std::time::Instant;
 
     use microcue_vision::models::{
-        FACE_DETECTOR_SHORT_RANGE, FACE_LANDMARKS, LoadedModel, ModelSpec,
+        FACE_BLENDSHAPES, FACE_DETECTOR_FULL_RANGE, FACE_DETECTOR_SHORT_RANGE, FACE_LANDMARKS,
+        LoadedModel, ModelSpec,
     };
     use tract_onnx::prelude::*;
 
@@ -1008,7 +1021,12 @@ mod face_model_profile {
     #[test]
     #[ignore = "profiling report; run in release"]
     fn model_profile() {
-        for spec in [FACE_LANDMARKS, FACE_DETECTOR_SHORT_RANGE] {
+        for spec in [
+            FACE_LANDMARKS,
+            FACE_DETECTOR_SHORT_RANGE,
+            FACE_DETECTOR_FULL_RANGE,
+            FACE_BLENDSHAPES,
+        ] {
             profile(spec).expect("profile");
         }
         compare_prelu_expansions().expect("compare");

@@ -8,6 +8,9 @@
 //! picture is therefore the sample with the k-th smallest composition time, which is how each
 //! picture gets its `pts_s` (openh264 itself does not carry timestamps through).
 //!
+//! Pictures come out upright: a rotation in the track header (portrait phone video) is
+//! applied, as players and ffmpeg do.
+//!
 //! Corrupt input never panics: the `moov` index is parsed and its sample tables checked
 //! before `re_mp4` builds its sample list (whose indexing would panic on inconsistent tables),
 //! sample offsets are checked against the file length, and decoder errors become
@@ -53,6 +56,10 @@ pub struct Mp4Source {
     yielded: u64,
     sample_buffer: Vec<u8>,
     annex_b: Vec<u8>,
+    /// The track's display rotation, applied to every picture.
+    rotation: Rotation,
+    /// A decoded picture before rotation (unused when there is none).
+    unrotated: Vec<u8>,
     /// Pictures returned by `flush_remaining` at the end of the stream.
     flushed: Vec<FlushedPicture>,
     flushed_next: usize,
@@ -273,8 +280,9 @@ impl Mp4Source {
                 .map_or_else(|| "h264".to_owned(), |codec| format!("h264 ({codec})")),
             PtsOrigin::Container,
         );
-        info.width = u32::from(avc1.width);
-        info.height = u32::from(avc1.height);
+        let rotation = Rotation::of(trak);
+        (info.width, info.height) =
+            rotation.display_size(u32::from(avc1.width), u32::from(avc1.height));
         info.frame_count = Some(frame_count as u64);
         info.duration_s = duration_s;
         info.nominal_fps = nominal_fps;
@@ -294,6 +302,8 @@ impl Mp4Source {
             yielded: 0,
             sample_buffer: Vec::new(),
             annex_b: Vec::new(),
+            rotation,
+            unrotated: Vec::new(),
             flushed: Vec::new(),
             flushed_next: 0,
             drained: false,
@@ -324,8 +334,8 @@ impl Mp4Source {
                 self.pictures_decoded += 1;
                 let pts = presentation_at(&self.presentation_s, ordinal, self.frame_interval_s);
                 if let Some(pts_s) = pts {
-                    frame.resize(picture.width, picture.height);
-                    frame.rgb.copy_from_slice(&picture.rgb);
+                    self.rotation
+                        .apply(&picture.rgb, picture.width, picture.height, frame);
                     frame.pts_s = pts_s;
                     frame.index = self.yielded;
                     self.yielded += 1;
@@ -365,8 +375,16 @@ impl Mp4Source {
                     let pts = presentation_at(&self.presentation_s, ordinal, self.frame_interval_s);
                     if let Some(pts_s) = pts {
                         let (width, height) = picture.dimensions();
-                        frame.resize(width as u32, height as u32);
-                        picture.write_rgb8(&mut frame.rgb);
+                        let (width, height) = (width as u32, height as u32);
+                        if self.rotation == Rotation::None {
+                            frame.resize(width, height);
+                            picture.write_rgb8(&mut frame.rgb);
+                        } else {
+                            self.unrotated
+                                .resize(width as usize * height as usize * 3, 0);
+                            picture.write_rgb8(&mut self.unrotated);
+                            self.rotation.apply(&self.unrotated, width, height, frame);
+                        }
                         frame.pts_s = pts_s;
                         frame.index = self.yielded;
                         self.yielded += 1;
@@ -482,6 +500,57 @@ fn load_annex_b(
         rest = tail;
     }
     Ok(())
+}
+
+/// A track's display rotation, from its `tkhd` matrix (phones record portrait video as
+/// landscape pictures plus this matrix). Other matrices (scaling, mirroring) are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rotation {
+    None,
+    Clockwise90,
+    Half,
+    Counterclockwise90,
+}
+
+impl Rotation {
+    fn of(trak: &TrakBox) -> Self {
+        const ONE: i32 = 1 << 16;
+        const MINUS_ONE: i32 = -ONE;
+        let matrix = &trak.tkhd.matrix;
+        // Row vector [x y 1] times [[a b u] [c d v] [tx ty w]], y pointing down.
+        match (matrix.a, matrix.b, matrix.c, matrix.d) {
+            (0, ONE, MINUS_ONE, 0) => Self::Clockwise90,
+            (0, MINUS_ONE, ONE, 0) => Self::Counterclockwise90,
+            (MINUS_ONE, 0, 0, MINUS_ONE) => Self::Half,
+            _ => Self::None,
+        }
+    }
+
+    fn display_size(self, width: u32, height: u32) -> (u32, u32) {
+        match self {
+            Self::Clockwise90 | Self::Counterclockwise90 => (height, width),
+            Self::None | Self::Half => (width, height),
+        }
+    }
+
+    /// Writes the `width` x `height` RGB picture `source`, rotated, into `frame`.
+    fn apply(self, source: &[u8], width: u32, height: u32, frame: &mut Frame) {
+        let (display_width, display_height) = self.display_size(width, height);
+        frame.resize(display_width, display_height);
+        let (width, height) = (width as usize, height as usize);
+        for (row, source_row) in source.chunks_exact(width * 3).enumerate() {
+            for (column, pixel) in source_row.chunks_exact(3).enumerate() {
+                let (x, y) = match self {
+                    Self::None => (column, row),
+                    Self::Clockwise90 => (height - 1 - row, column),
+                    Self::Half => (width - 1 - column, height - 1 - row),
+                    Self::Counterclockwise90 => (row, width - 1 - column),
+                };
+                let index = (y * display_width as usize + x) * 3;
+                frame.rgb[index..index + 3].copy_from_slice(pixel);
+            }
+        }
+    }
 }
 
 fn codec_name(contents: &StsdBoxContent) -> String {
