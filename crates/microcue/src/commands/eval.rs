@@ -216,7 +216,7 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
         &report.clean_path,
         &report.truth_path,
     ] {
-        println!("{}", path.display());
+        write_stdout(&format!("{}\n", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -249,11 +249,24 @@ fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         },
     );
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{}", format_report(&report, clean.is_some()));
+        write_stdout(&format_report(&report, clean.is_some()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) ends the output quietly instead of
+/// panicking like `print!`.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads a truth CSV: a header naming at least cue, side, onset_s, apex_s, offset_s (any order,
