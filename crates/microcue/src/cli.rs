@@ -36,6 +36,8 @@ pub enum Command {
     Drill(commands::drill::DrillArgs),
     /// Ground truth by injection: warp brief movements into a real video, then score the spotter.
     Eval(commands::eval::EvalArgs),
+    /// Render flash-drill stimuli (a brief cue between neutral frames) to a Y4M clip.
+    Stimuli(commands::stimuli::StimuliArgs),
     /// Measure per-stage time per frame, frames/s and peak memory on a video.
     Bench(commands::bench::BenchArgs),
     /// Write a synthetic signal trace with injected cue events (for tests and demos).

@@ -445,3 +445,55 @@ fn a_new_user_plans_logs_and_sees_kpis_persisted_in_sqlite() {
     assert_eq!(kpi["weeks"][0]["detections"], 1);
     assert!(home.path().join("journal.sqlite3").is_file());
 }
+
+#[test]
+fn stimuli_make_renders_a_flash_between_identical_neutral_frames() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("flash.y4m");
+    let output = microcue(&[
+        "stimuli",
+        "make",
+        "--cue",
+        "eyebrow_flash",
+        "--exposure-ms",
+        "200",
+        "--intensity",
+        "0.8",
+        "--fps",
+        "30",
+        "--neutral-ms",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"YUV4MPEG2 W640 H360"), "a 640x360 Y4M");
+    let frame_len = 640 * 360 * 3 / 2;
+    let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let frames: Vec<&[u8]> = bytes[header_end..]
+        .chunks(6 + frame_len)
+        .map(|chunk| {
+            assert!(chunk.starts_with(b"FRAME\n"));
+            &chunk[6..]
+        })
+        .collect();
+    assert_eq!(frames.len(), 24, "(300 + 200 + 300) ms at 30 fps");
+    assert_eq!(frames[0], frames[23], "neutral before and after");
+    assert_eq!(frames[0], frames[8], "still neutral just before the flash");
+    assert_ne!(frames[0], frames[12], "the flash moves the face");
+    let output = microcue(&[
+        "stimuli",
+        "make",
+        "--cue",
+        "blink_cluster",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("eyebrow_flash"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -11,6 +11,7 @@ pub mod kpi;
 pub mod lexicon;
 pub mod log;
 pub mod plan;
+pub mod stimuli;
 pub mod synth;
 
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Stimuli(args) => stimuli::run(args),
         Command::Lexicon(args) => lexicon::run(args),
         Command::Coach(args) => coach::run(args),
         Command::Synth(args) => synth::run(args),

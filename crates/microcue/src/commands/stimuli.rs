@@ -1,0 +1,182 @@
+//! `microcue stimuli make`: renders a flash-drill stimulus (a brief cue between neutral frames)
+//! to a Y4M clip, by warping a neutral face with the injection engine.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use microcue_core::{CueId, Side};
+use microcue_vision::source::{FrameSource, Mp4Source, SourceSpec, Y4mWriter, open_source};
+use microcue_vision::warp::{
+    Envelope, INJECTABLE_CUES, MAX_AMPLITUDE_IOD, WarpSpec, is_injectable, warp_frame,
+};
+use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
+
+use crate::commands::analyze::Consent;
+
+const DEMO_CLIP: &[u8] = include_bytes!("../../../../assets/single_face.mp4");
+
+/// Arguments of `microcue stimuli`.
+#[derive(Debug, clap::Args)]
+pub struct StimuliArgs {
+    #[command(subcommand)]
+    pub command: StimuliCommand,
+}
+
+/// Subcommands of `microcue stimuli`.
+#[derive(Debug, clap::Subcommand)]
+pub enum StimuliCommand {
+    /// Render one flash: neutral face, the cue for `--exposure-ms`, neutral face again.
+    Make(MakeArgs),
+}
+
+/// Arguments of `microcue stimuli make`.
+#[derive(Debug, clap::Args)]
+pub struct MakeArgs {
+    /// The cue to flash (one that can be warped: eyebrow_flash, micro_frown, lip_compression,
+    /// unilateral_lip_corner, genuine_smile, polite_smile, nose_wrinkle, micro_surprise).
+    #[arg(long)]
+    pub cue: String,
+    /// Side for one-sided cues (subject's view).
+    #[arg(long, default_value = "left")]
+    pub side: String,
+    /// How long the flash lasts, 40–500 ms.
+    #[arg(long, default_value_t = 200.0)]
+    pub exposure_ms: f64,
+    /// Peak strength 0..1 (1 = 10% of the inter-ocular distance).
+    #[arg(long, default_value_t = 0.5)]
+    pub intensity: f32,
+    /// Neutral time before and after the flash, ms.
+    #[arg(long, default_value_t = 1000.0)]
+    pub neutral_ms: f64,
+    /// Frame rate of the output.
+    #[arg(long, default_value_t = 60.0)]
+    pub fps: f64,
+    /// A video of a consenting person to take the neutral frame from (default: the bundled
+    /// MIT-licensed clip).
+    #[arg(long)]
+    pub video: Option<PathBuf>,
+    /// Time of the neutral frame in `--video`, seconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub at: f64,
+    /// Confirms the consent of the person in `--video`.
+    #[arg(long, value_enum)]
+    pub consent: Option<Consent>,
+    /// Output Y4M file (frames are written only here, because you asked for them).
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// Runs `microcue stimuli`.
+pub fn run(args: StimuliArgs) -> anyhow::Result<ExitCode> {
+    let StimuliCommand::Make(args) = args.command;
+    let Some(cue) = CueId::parse(&args.cue).filter(|c| is_injectable(*c)) else {
+        let names: Vec<&str> = INJECTABLE_CUES.iter().map(|c| c.as_str()).collect();
+        bail!(
+            "`{}` cannot be rendered as a flash; choose one of: {}",
+            args.cue,
+            names.join(", ")
+        );
+    };
+    let side = match args.side.as_str() {
+        "left" => Side::Left,
+        "right" => Side::Right,
+        other => bail!("--side must be `left` or `right`, not `{other}`"),
+    };
+    if !(40.0..=500.0).contains(&args.exposure_ms) {
+        bail!(
+            "--exposure-ms must be within 40–500 ms (a micro-expression), got {}",
+            args.exposure_ms
+        );
+    }
+    if !(0.0..=1.0).contains(&args.intensity)
+        || !(1.0..=1000.0).contains(&args.fps)
+        || args.neutral_ms < 0.0
+    {
+        bail!("--intensity must be in 0..1, --fps in 1..1000 and --neutral-ms >= 0");
+    }
+    let mut source: Box<dyn FrameSource> = match &args.video {
+        Some(path) => {
+            if args.consent.is_none() {
+                bail!(
+                    "is the person in `{}` OK with being used for drills?\nhint: add `--consent self` or `--consent given`",
+                    path.display()
+                );
+            }
+            open_source(&SourceSpec::new(path))?
+        }
+        None => Box::new(Mp4Source::from_bytes(
+            "single_face.mp4 (bundled)",
+            DEMO_CLIP.to_vec(),
+        )?),
+    };
+    let models = FaceModels::load().context("cannot load the embedded face models")?;
+    let mut tracker = FaceTracker::new(&models, TrackerConfig::default())?;
+    let mut neutral = Frame::default();
+    let mut faces = Vec::new();
+    let mut landmarks = None;
+    while source.next_frame(&mut neutral)? {
+        tracker.process(&neutral, &mut faces)?;
+        if neutral.pts_s + 1e-9 >= args.at
+            && let Some(face) = faces.first()
+        {
+            landmarks = Some(face.landmarks_in_image.clone());
+            break;
+        }
+    }
+    let Some(landmarks) = landmarks else {
+        bail!(
+            "no face found at or after {:.2} s in the source video; hint: choose another --at or video",
+            args.at
+        );
+    };
+    let spec = WarpSpec {
+        cue,
+        side,
+        amplitude_iod: args.intensity * MAX_AMPLITUDE_IOD,
+    };
+    let file = File::create(&args.out)
+        .with_context(|| format!("cannot create `{}`", args.out.display()))?;
+    let mut writer = Y4mWriter::with_fps(
+        BufWriter::new(file),
+        neutral.width,
+        neutral.height,
+        args.fps,
+    )
+    .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    let onset_s = args.neutral_ms / 1000.0;
+    let offset_s = onset_s + args.exposure_ms / 1000.0;
+    let envelope = Envelope::new(onset_s, offset_s);
+    let total_frames =
+        ((2.0 * args.neutral_ms + args.exposure_ms) / 1000.0 * args.fps).round() as u64;
+    let mut out = Frame::default();
+    for index in 0..total_frames {
+        let t_s = index as f64 / args.fps;
+        let weight = if (onset_s..=offset_s).contains(&t_s) {
+            envelope.weight(t_s)
+        } else {
+            0.0
+        };
+        warp_frame(&neutral, &landmarks, &spec, weight, &mut out);
+        out.pts_s = t_s;
+        out.index = index;
+        writer
+            .write_frame(&out)
+            .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    }
+    writer
+        .finish()
+        .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    eprintln!(
+        "wrote `{}`: {total_frames} frames at {} fps; {} ({}) from {onset_s:.3} s to {offset_s:.3} s at intensity {}",
+        args.out.display(),
+        args.fps,
+        cue,
+        side.as_str(),
+        args.intensity
+    );
+    eprintln!("this file holds face images you asked for: keep it private and delete it when done");
+    Ok(ExitCode::SUCCESS)
+}
