@@ -15,8 +15,7 @@ use microcue_vision::warp::{
 use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
 
 use crate::commands::analyze::Consent;
-
-const DEMO_CLIP: &[u8] = include_bytes!("../../../../assets/single_face.mp4");
+use crate::commands::demo::DEMO_CLIP;
 
 /// Arguments of `microcue stimuli`.
 #[derive(Debug, clap::Args)]
