@@ -30,6 +30,7 @@
 
 pub mod confusion;
 pub mod dates;
+mod deck;
 pub mod error;
 pub mod flash;
 pub mod journal;

@@ -7,12 +7,10 @@
 
 use microcue_core::lexicon;
 use microcue_core::{CueId, Event, Evidence, Scale};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::dates::Date;
+use crate::deck::CueDeck;
 use crate::records::{DrillKind, TrialPhase, TrialRecord};
 
 /// Longest movement that counts as a micro flash, ms.
@@ -33,37 +31,22 @@ pub struct MirrorPrompt {
 /// A deck of mirror prompts.
 #[derive(Debug, Clone)]
 pub struct MirrorDrill {
-    rng: ChaCha8Rng,
-    cues: Vec<CueId>,
-    deck: Vec<CueId>,
+    deck: CueDeck,
     next_id: u32,
 }
 
 impl MirrorDrill {
     /// A drill over `cues` (the supported cues when empty).
     pub fn new(cues: &[CueId], seed: u64) -> MirrorDrill {
-        let mut cues: Vec<CueId> = cues.iter().copied().filter(|c| c.is_supported()).collect();
-        if cues.is_empty() {
-            cues = CueId::ALL
-                .into_iter()
-                .filter(|c| c.is_supported())
-                .collect();
-        }
         MirrorDrill {
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            cues,
-            deck: Vec::new(),
+            deck: CueDeck::new(cues, seed),
             next_id: 1,
         }
     }
 
     /// The next prompt; every cue comes once before any repeats.
     pub fn next_prompt(&mut self) -> MirrorPrompt {
-        if self.deck.is_empty() {
-            self.deck = self.cues.clone();
-            self.deck.shuffle(&mut self.rng);
-        }
-        let cue = self.deck.pop().unwrap_or(CueId::EyebrowFlash);
+        let cue = self.deck.draw();
         let id = self.next_id;
         self.next_id += 1;
         let entry = lexicon::entry(cue);

@@ -3,12 +3,11 @@
 //! answer is scored against the card. Then swap roles.
 
 use microcue_core::{CueId, Event, ResponseFamily, Side};
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use serde::Serialize;
 
 use crate::dates::Date;
+use crate::deck::CueDeck;
 use crate::records::{DrillKind, TrialPhase, TrialRecord};
 
 /// What the partner performs.
@@ -25,39 +24,24 @@ pub struct CueCard {
 /// A deck of cue cards.
 #[derive(Debug, Clone)]
 pub struct RoleplayDeck {
-    rng: ChaCha8Rng,
-    cues: Vec<CueId>,
-    deck: Vec<CueId>,
+    deck: CueDeck,
     next_id: u32,
 }
 
 impl RoleplayDeck {
     /// A deck over `cues` (the supported cues when empty).
     pub fn new(cues: &[CueId], seed: u64) -> RoleplayDeck {
-        let mut cues: Vec<CueId> = cues.iter().copied().filter(|c| c.is_supported()).collect();
-        if cues.is_empty() {
-            cues = CueId::ALL
-                .into_iter()
-                .filter(|c| c.is_supported())
-                .collect();
-        }
         RoleplayDeck {
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            cues,
-            deck: Vec::new(),
+            deck: CueDeck::new(cues, seed),
             next_id: 1,
         }
     }
 
     /// Draws the next card; the deck is reshuffled when empty.
     pub fn draw(&mut self) -> CueCard {
-        if self.deck.is_empty() {
-            self.deck = self.cues.clone();
-            self.deck.shuffle(&mut self.rng);
-        }
-        let cue = self.deck.pop().unwrap_or(CueId::EyebrowFlash);
+        let cue = self.deck.draw();
         let side = if cue == CueId::UnilateralLipCorner {
-            if self.rng.random_bool(0.5) {
+            if self.deck.rng.random_bool(0.5) {
                 Side::Left
             } else {
                 Side::Right

@@ -22,4 +22,6 @@ pub mod analysis;
 pub mod flow;
 pub mod inject;
 pub mod source;
+#[cfg(test)]
+mod test_support;
 pub mod warp;
