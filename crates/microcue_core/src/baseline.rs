@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::signals::{BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, Region};
 
 /// Number of spotter channels.
-pub const CHANNEL_COUNT: usize = 52;
+pub const CHANNEL_COUNT: usize = 74;
 
 /// One value per [`Channel`], indexed by `channel as usize`.
 pub type ChannelValues = [f32; CHANNEL_COUNT];
@@ -45,6 +45,9 @@ pub enum ChannelRole {
     Gaze,
     /// Region motion (optical flow), supporting evidence when the source provides it.
     Motion,
+    /// Region motion along a cue's direction, for the pulse detector (a brief movement gives a
+    /// rise pulse and, within ~0.6 s, a return pulse).
+    Pulse,
 }
 
 /// How a channel's value is computed from [`FaceSignals`].
@@ -64,6 +67,38 @@ pub enum ChannelSource {
     RegionMagnitude(Region),
     /// Upward component of a region's motion (−dy), inter-ocular distances.
     RegionUp(Region),
+    /// A region's motion ([`crate::RegionMotion::values`], over ~100 ms) along a face direction
+    /// (head roll removed), inter-ocular distances.
+    FaceMotion(Region, FaceDirection),
+    /// The mean of several such motions: regions that move together in a cue (both brows, both
+    /// nose wings, a mouth corner up and out). Its baseline spread is measured like
+    /// any channel's, so it is less noisy than each part only as far as their noise is
+    /// independent.
+    FaceMotionGroup(&'static [(Region, FaceDirection)]),
+}
+
+/// A direction in the face's own axes (head roll removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaceDirection {
+    /// Towards the forehead.
+    Up,
+    /// Towards the chin.
+    Down,
+    /// Away from the midline (the subject's left for left regions, right for right ones).
+    Outward,
+}
+
+impl ChannelSource {
+    /// Whether the value comes from region motion (absent, `NaN`, when the source has none).
+    pub fn is_region(self) -> bool {
+        matches!(
+            self,
+            ChannelSource::RegionMagnitude(_)
+                | ChannelSource::RegionUp(_)
+                | ChannelSource::FaceMotion(..)
+                | ChannelSource::FaceMotionGroup(_)
+        )
+    }
 }
 
 /// Which baseline window a channel uses.
@@ -186,6 +221,32 @@ channels! {
     UpMouthCornerLeft => "region:mouth_corner_left_up", ChannelSource::RegionUp(Region::MouthCornerLeft), Motion, MOTION_FLOOR, Expression;
     UpMouthCornerRight => "region:mouth_corner_right_up", ChannelSource::RegionUp(Region::MouthCornerRight), Motion, MOTION_FLOOR, Expression;
     UpLips => "region:lips_up", ChannelSource::RegionUp(Region::Lips), Motion, MOTION_FLOOR, Expression;
+    MoveBrowLeftUp => "motion:brow_left_up", motion(Region::BrowLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveBrowRightUp => "motion:brow_right_up", motion(Region::BrowRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveBrowInnerUp => "motion:brow_inner_up", motion(Region::BrowInner, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveBrowLeftDown => "motion:brow_left_down", motion(Region::BrowLeft, FaceDirection::Down), Support, MOTION_FLOOR, Expression;
+    MoveBrowRightDown => "motion:brow_right_down", motion(Region::BrowRight, FaceDirection::Down), Support, MOTION_FLOOR, Expression;
+    MoveBrowInnerDown => "motion:brow_inner_down", motion(Region::BrowInner, FaceDirection::Down), Support, MOTION_FLOOR, Expression;
+    MoveEyeLeftUp => "motion:eye_left_up", motion(Region::EyeLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveEyeRightUp => "motion:eye_right_up", motion(Region::EyeRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveNoseLeftUp => "motion:nose_left_up", motion(Region::NoseLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveNoseRightUp => "motion:nose_right_up", motion(Region::NoseRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveMouthCornerLeftUp => "motion:mouth_corner_left_up", motion(Region::MouthCornerLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveMouthCornerRightUp => "motion:mouth_corner_right_up", motion(Region::MouthCornerRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveMouthCornerLeftOut => "motion:mouth_corner_left_out", motion(Region::MouthCornerLeft, FaceDirection::Outward), Support, MOTION_FLOOR, Expression;
+    MoveMouthCornerRightOut => "motion:mouth_corner_right_out", motion(Region::MouthCornerRight, FaceDirection::Outward), Support, MOTION_FLOOR, Expression;
+    MoveLipsDown => "motion:lips_down", motion(Region::Lips, FaceDirection::Down), Pulse, MOTION_FLOOR, Expression;
+    MoveLipsUp => "motion:lips_up", motion(Region::Lips, FaceDirection::Up), Pulse, MOTION_FLOOR, Expression;
+    MoveBrowsUp => "motion:brows_up", ChannelSource::FaceMotionGroup(&[(Region::BrowLeft, FaceDirection::Up), (Region::BrowRight, FaceDirection::Up), (Region::BrowInner, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
+    MoveBrowsDown => "motion:brows_down", ChannelSource::FaceMotionGroup(&[(Region::BrowLeft, FaceDirection::Down), (Region::BrowRight, FaceDirection::Down), (Region::BrowInner, FaceDirection::Down)]), Pulse, MOTION_FLOOR, Expression;
+    MoveNoseUp => "motion:nose_up", ChannelSource::FaceMotionGroup(&[(Region::NoseLeft, FaceDirection::Up), (Region::NoseRight, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
+    MoveCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward), (Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
+    MoveCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
+    MoveCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
+}
+
+const fn motion(region: Region, direction: FaceDirection) -> ChannelSource {
+    ChannelSource::FaceMotion(region, direction)
 }
 
 impl Channel {
@@ -237,7 +298,61 @@ pub fn extract_channels(signals: &FaceSignals, out: &mut ChannelValues) {
                 Some(motion) => -motion.get(region)[1],
                 None => f32::NAN,
             },
+            ChannelSource::FaceMotion(region, direction) => match &signals.region_motion {
+                Some(region_motion) => face_motion(
+                    &region_motion.values,
+                    signals.head_pose.roll_deg,
+                    region,
+                    direction,
+                ),
+                None => f32::NAN,
+            },
+            ChannelSource::FaceMotionGroup(parts) => match &signals.region_motion {
+                Some(region_motion) => {
+                    let sum: f32 = parts
+                        .iter()
+                        .map(|&(region, direction)| {
+                            face_motion(
+                                &region_motion.values,
+                                signals.head_pose.roll_deg,
+                                region,
+                                direction,
+                            )
+                        })
+                        .sum();
+                    sum / parts.len().max(1) as f32
+                }
+                None => f32::NAN,
+            },
         };
+    }
+}
+
+/// A region's motion (image axes, x right, y down) along a face direction.
+fn face_motion(
+    values: &[[f32; 2]; Region::COUNT],
+    roll_deg: f32,
+    region: Region,
+    direction: FaceDirection,
+) -> f32 {
+    let [dx, dy] = values[region as usize];
+    let (sin, cos) = roll_deg.to_radians().sin_cos();
+    // Image axes to face axes: roll > 0 turns the face clockwise in the image, so "up" is
+    // (sin, -cos) and the subject's left (image right, unmirrored) is (cos, sin).
+    let up = dx * sin - dy * cos;
+    let toward_left = dx * cos + dy * sin;
+    match direction {
+        FaceDirection::Up => up,
+        FaceDirection::Down => -up,
+        FaceDirection::Outward => match region {
+            Region::BrowLeft | Region::EyeLeft | Region::NoseLeft | Region::MouthCornerLeft => {
+                toward_left
+            }
+            Region::BrowRight | Region::EyeRight | Region::NoseRight | Region::MouthCornerRight => {
+                -toward_left
+            }
+            Region::BrowInner | Region::Lips => toward_left.abs(),
+        },
     }
 }
 

@@ -108,14 +108,19 @@ impl DurationBucket {
     ];
 
     /// The bucket of a duration (lower bounds inclusive, 500 ms itself is micro).
+    ///
+    /// Bounds have a 1 µs tolerance: a duration computed from seconds (`offset_s - onset_s`)
+    /// of exactly 40 ms may come out as 39.999999 ms.
     pub fn of_duration_ms(duration_ms: f64) -> DurationBucket {
+        const TOLERANCE_MS: f64 = 1e-3;
+        let duration_ms = duration_ms + TOLERANCE_MS;
         if duration_ms < 40.0 {
             DurationBucket::Under40
         } else if duration_ms < 100.0 {
             DurationBucket::From40To100
         } else if duration_ms < 200.0 {
             DurationBucket::From100To200
-        } else if duration_ms <= 500.0 {
+        } else if duration_ms <= 500.0 + 2.0 * TOLERANCE_MS {
             DurationBucket::From200To500
         } else {
             DurationBucket::Over500
@@ -576,6 +581,13 @@ mod tests {
         assert_eq!(
             DurationBucket::of_duration_ms(500.5),
             DurationBucket::Over500
+        );
+        // One frame at 25 fps, computed from seconds.
+        let one_frame_ms = (13.86 - 13.82) * 1000.0;
+        assert!(one_frame_ms < 40.0);
+        assert_eq!(
+            DurationBucket::of_duration_ms(one_frame_ms),
+            DurationBucket::From40To100
         );
     }
 }

@@ -28,6 +28,7 @@ pub use lexicon::CueEntry;
 
 pub mod baseline;
 pub mod eval;
+pub mod pulse;
 pub mod reader;
 pub mod spotter;
 #[cfg(feature = "synth")]
@@ -37,6 +38,7 @@ pub use baseline::{
     Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues,
 };
 pub use eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
+pub use pulse::PulseConfig;
 pub use reader::{
     ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, ReaderConfig, Support,
     hypothesize,

@@ -169,12 +169,42 @@ enum Feature {
     UpperUpRight,
     SneerLeft,
     SneerRight,
+    // Region displacement against the still anchor frame (see `DISPLACEMENT_GAIN`).
+    MoveBrowUpLeft,
+    MoveBrowUpRight,
+    MoveBrowInnerUp,
+    MoveBrowDownLeft,
+    MoveBrowDownRight,
+    MoveBrowInnerDown,
+    MoveLidUpLeft,
+    MoveLidUpRight,
+    MoveNoseUpLeft,
+    MoveNoseUpRight,
+    MoveCornerLeft,
+    MoveCornerRight,
+    MoveLipsDown,
+    MoveLipsUp,
 }
 
-const FEATURE_COUNT: usize = 22;
+const FEATURE_COUNT: usize = 36;
+
+/// Whether the feature at this index comes from region displacement (not measured by every
+/// source).
+fn is_displacement_index(index: usize) -> bool {
+    index >= Feature::MoveBrowUpLeft as usize
+}
+
+/// Region displacements (inter-ocular distances) are multiplied by this to compare with
+/// blendshape deltas in one signature: a 3 % IOD movement weighs like a 0.24 blendshape rise.
+const DISPLACEMENT_GAIN: f32 = 8.0;
 
 /// Features that have a mirror on the other side: (left, right).
-const SIDE_PAIRS: [(Feature, Feature); 9] = [
+const SIDE_PAIRS: [(Feature, Feature); 14] = [
+    (Feature::MoveBrowUpLeft, Feature::MoveBrowUpRight),
+    (Feature::MoveBrowDownLeft, Feature::MoveBrowDownRight),
+    (Feature::MoveLidUpLeft, Feature::MoveLidUpRight),
+    (Feature::MoveNoseUpLeft, Feature::MoveNoseUpRight),
+    (Feature::MoveCornerLeft, Feature::MoveCornerRight),
     (Feature::BrowDownLeft, Feature::BrowDownRight),
     (Feature::BrowOuterUpLeft, Feature::BrowOuterUpRight),
     (Feature::SquintLeft, Feature::SquintRight),
@@ -205,22 +235,39 @@ const TEMPLATES: [Template; 11] = [
             (F::SmileRight, 1.0),
             (F::SquintLeft, 0.5),
             (F::SquintRight, 0.5),
+            (F::MoveCornerLeft, 1.0),
+            (F::MoveCornerRight, 1.0),
+            (F::MoveLidUpLeft, 0.5),
+            (F::MoveLidUpRight, 0.5),
         ],
     },
     Template {
         cue: CueId::PoliteSmile,
         side: Side::Both,
-        weights: &[(F::SmileLeft, 1.0), (F::SmileRight, 1.0)],
+        weights: &[
+            (F::SmileLeft, 1.0),
+            (F::SmileRight, 1.0),
+            (F::MoveCornerLeft, 1.0),
+            (F::MoveCornerRight, 1.0),
+        ],
     },
     Template {
         cue: CueId::UnilateralLipCorner,
         side: Side::Left,
-        weights: &[(F::SmileLeft, 1.0), (F::DimpleLeft, 0.5)],
+        weights: &[
+            (F::SmileLeft, 1.0),
+            (F::DimpleLeft, 0.5),
+            (F::MoveCornerLeft, 1.0),
+        ],
     },
     Template {
         cue: CueId::UnilateralLipCorner,
         side: Side::Right,
-        weights: &[(F::SmileRight, 1.0), (F::DimpleRight, 0.5)],
+        weights: &[
+            (F::SmileRight, 1.0),
+            (F::DimpleRight, 0.5),
+            (F::MoveCornerRight, 1.0),
+        ],
     },
     Template {
         cue: CueId::EyebrowFlash,
@@ -229,6 +276,9 @@ const TEMPLATES: [Template; 11] = [
             (F::BrowInnerUp, 1.0),
             (F::BrowOuterUpLeft, 0.8),
             (F::BrowOuterUpRight, 0.8),
+            (F::MoveBrowInnerUp, 1.0),
+            (F::MoveBrowUpLeft, 0.8),
+            (F::MoveBrowUpRight, 0.8),
         ],
     },
     Template {
@@ -241,12 +291,21 @@ const TEMPLATES: [Template; 11] = [
             (F::EyeWideLeft, 0.8),
             (F::EyeWideRight, 0.8),
             (F::JawOpen, 0.3),
+            (F::MoveBrowInnerUp, 1.0),
+            (F::MoveBrowUpLeft, 0.8),
+            (F::MoveBrowUpRight, 0.8),
         ],
     },
     Template {
         cue: CueId::MicroFrown,
         side: Side::Both,
-        weights: &[(F::BrowDownLeft, 1.0), (F::BrowDownRight, 1.0)],
+        weights: &[
+            (F::BrowDownLeft, 1.0),
+            (F::BrowDownRight, 1.0),
+            (F::MoveBrowInnerDown, 1.0),
+            (F::MoveBrowDownLeft, 0.5),
+            (F::MoveBrowDownRight, 0.5),
+        ],
     },
     Template {
         cue: CueId::MicroAnger,
@@ -258,6 +317,10 @@ const TEMPLATES: [Template; 11] = [
             (F::SquintRight, 0.5),
             (F::PressLeft, 0.7),
             (F::PressRight, 0.7),
+            (F::MoveBrowInnerDown, 1.0),
+            (F::MoveBrowDownLeft, 0.5),
+            (F::MoveBrowDownRight, 0.5),
+            (F::MoveLipsDown, 0.7),
         ],
     },
     Template {
@@ -268,6 +331,7 @@ const TEMPLATES: [Template; 11] = [
             (F::PressRight, 1.0),
             (F::RollLower, 0.5),
             (F::RollUpper, 0.4),
+            (F::MoveLipsDown, 1.4),
         ],
     },
     Template {
@@ -278,6 +342,9 @@ const TEMPLATES: [Template; 11] = [
             (F::SneerRight, 1.0),
             (F::UpperUpLeft, 0.6),
             (F::UpperUpRight, 0.6),
+            (F::MoveNoseUpLeft, 1.0),
+            (F::MoveNoseUpRight, 1.0),
+            (F::MoveLipsUp, 0.6),
         ],
     },
     // Pupil dilation has no template: it is never read from ordinary video.
@@ -296,6 +363,7 @@ pub fn read_expression(
     unavailable: &[CueId],
 ) -> Option<Reading> {
     let features = features(apex, config);
+    let motion = apex.deltas[Channel::MoveBrowInnerUp.index()].is_finite();
     let norm = features.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm <= 0.0 {
         return None;
@@ -303,8 +371,8 @@ pub fn read_expression(
     let f = |feature: Feature| features[feature as usize];
 
     // Gates.
-    let corner_left = f(F::SmileLeft) + 0.5 * f(F::DimpleLeft);
-    let corner_right = f(F::SmileRight) + 0.5 * f(F::DimpleRight);
+    let corner_left = f(F::SmileLeft) + 0.5 * f(F::DimpleLeft) + f(F::MoveCornerLeft);
+    let corner_right = f(F::SmileRight) + 0.5 * f(F::DimpleRight) + f(F::MoveCornerRight);
     let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
     let one_sided_smile = corner_asymmetry >= config.unilateral_asymmetry;
     let corner_side = if corner_left >= corner_right {
@@ -312,15 +380,25 @@ pub fn read_expression(
     } else {
         Side::Right
     };
-    let smile = 0.5 * (f(F::SmileLeft) + f(F::SmileRight));
+    let smile = 0.5 * (f(F::SmileLeft) + f(F::SmileRight))
+        + 0.5 * (f(F::MoveCornerLeft) + f(F::MoveCornerRight));
     let squint = 0.5 * (f(F::SquintLeft) + f(F::SquintRight));
-    let duchenne = ratio(squint.max(lid_raise(apex, config)), smile);
-    let raise = (f(F::BrowInnerUp) + f(F::BrowOuterUpLeft) + f(F::BrowOuterUpRight)) / 3.0;
+    let lids = if apex.blink_near {
+        0.0
+    } else {
+        0.5 * (f(F::MoveLidUpLeft) + f(F::MoveLidUpRight))
+    };
+    let duchenne = ratio(squint.max(lid_raise(apex, config)).max(lids), smile);
+    let raise = (f(F::BrowInnerUp) + f(F::BrowOuterUpLeft) + f(F::BrowOuterUpRight)) / 3.0
+        + (f(F::MoveBrowInnerUp) + f(F::MoveBrowUpLeft) + f(F::MoveBrowUpRight)) / 3.0;
     let wide = 0.5 * (f(F::EyeWideLeft) + f(F::EyeWideRight));
     let widening = ratio(wide, raise);
-    let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight));
-    let press =
-        (0.5 * (f(F::PressLeft) + f(F::PressRight))).max(0.5 * (f(F::RollLower) + f(F::RollUpper)));
+    let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight))
+        + (f(F::MoveBrowInnerDown) + 0.5 * (f(F::MoveBrowDownLeft) + f(F::MoveBrowDownRight)))
+            / 2.0;
+    let press = (0.5 * (f(F::PressLeft) + f(F::PressRight)))
+        .max(0.5 * (f(F::RollLower) + f(F::RollUpper)))
+        .max(f(F::MoveLipsDown));
     let pressing = ratio(press, lowering);
 
     // (gate passed, how clearly: 0 = on the threshold, 1 = far from it)
@@ -365,7 +443,7 @@ pub fn read_expression(
         let Some(clarity) = gate(template.cue, template.side) else {
             continue;
         };
-        let cosine = cosine(&features, norm, template.weights);
+        let cosine = cosine(&features, template.weights, motion);
         match best {
             Some((_, best_cosine, _)) if cosine <= best_cosine => runner_up = runner_up.max(cosine),
             _ => {
@@ -469,6 +547,27 @@ fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COU
     set(F::UpperUpRight, d(Channel::MouthUpperUpRight));
     set(F::SneerLeft, d(Channel::NoseSneerLeft));
     set(F::SneerRight, d(Channel::NoseSneerRight));
+    let m = |channel: Channel| DISPLACEMENT_GAIN * d(channel);
+    set(F::MoveBrowUpLeft, m(Channel::MoveBrowLeftUp));
+    set(F::MoveBrowUpRight, m(Channel::MoveBrowRightUp));
+    set(F::MoveBrowInnerUp, m(Channel::MoveBrowInnerUp));
+    set(F::MoveBrowDownLeft, m(Channel::MoveBrowLeftDown));
+    set(F::MoveBrowDownRight, m(Channel::MoveBrowRightDown));
+    set(F::MoveBrowInnerDown, m(Channel::MoveBrowInnerDown));
+    set(F::MoveLidUpLeft, m(Channel::MoveEyeLeftUp));
+    set(F::MoveLidUpRight, m(Channel::MoveEyeRightUp));
+    set(F::MoveNoseUpLeft, m(Channel::MoveNoseLeftUp));
+    set(F::MoveNoseUpRight, m(Channel::MoveNoseRightUp));
+    set(
+        F::MoveCornerLeft,
+        m(Channel::MoveMouthCornerLeftUp) + m(Channel::MoveMouthCornerLeftOut),
+    );
+    set(
+        F::MoveCornerRight,
+        m(Channel::MoveMouthCornerRightUp) + m(Channel::MoveMouthCornerRightOut),
+    );
+    set(F::MoveLipsDown, m(Channel::MoveLipsDown));
+    set(F::MoveLipsUp, m(Channel::MoveLipsUp));
     features
 }
 
@@ -490,21 +589,43 @@ fn lid_raise(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> f32 {
     0.5 * (up(Channel::UpEyeLeft) + up(Channel::UpEyeRight)) * config.duchenne_motion_gain
 }
 
-fn cosine(features: &[f32; FEATURE_COUNT], norm: f32, weights: &[(Feature, f32)]) -> f32 {
-    let dot: f32 = weights
-        .iter()
-        .map(|&(feature, weight)| features[feature as usize] * weight)
-        .sum();
-    let weight_norm = weights
-        .iter()
-        .map(|&(_, weight)| weight * weight)
-        .sum::<f32>()
-        .sqrt();
-    if weight_norm <= 0.0 {
-        0.0
-    } else {
-        dot / (norm * weight_norm)
+/// How well the features match a template: the best cosine of three views — all features,
+/// blendshapes only, region displacement only (when the source measures it: `motion`). A
+/// movement that shows in only one family (a subtle one the blendshapes miss, or a source
+/// without region motion) still matches its template.
+fn cosine(features: &[f32; FEATURE_COUNT], weights: &[(Feature, f32)], motion: bool) -> f32 {
+    let view = |keep: &dyn Fn(usize) -> bool| {
+        let norm = features
+            .iter()
+            .enumerate()
+            .filter(|&(index, _)| keep(index))
+            .map(|(_, v)| v * v)
+            .sum::<f32>()
+            .sqrt();
+        let dot: f32 = weights
+            .iter()
+            .filter(|&&(feature, _)| keep(feature as usize))
+            .map(|&(feature, weight)| features[feature as usize] * weight)
+            .sum();
+        let weight_norm = weights
+            .iter()
+            .filter(|&&(feature, _)| keep(feature as usize))
+            .map(|&(_, weight)| weight * weight)
+            .sum::<f32>()
+            .sqrt();
+        if weight_norm <= 0.0 || norm <= 0.0 {
+            0.0
+        } else {
+            dot / (norm * weight_norm)
+        }
+    };
+    let blendshapes = view(&|index| !is_displacement_index(index));
+    if !motion {
+        return blendshapes;
     }
+    blendshapes
+        .max(view(&|_| true))
+        .max(view(&is_displacement_index))
 }
 
 /// `numerator / denominator`, 0 when the denominator is 0.

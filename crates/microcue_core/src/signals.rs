@@ -176,7 +176,13 @@ impl Region {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct RegionMotion {
+    /// Motion since a frame ~100 ms earlier: a brief movement gives a pulse at its rise and an
+    /// opposite one at its fall.
     pub values: [[f32; 2]; Region::COUNT],
+    /// How far back the reference frame was, seconds (0: not recorded; readers then assume
+    /// 0.1 s).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub lag_s: f32,
 }
 
 impl RegionMotion {

@@ -65,6 +65,8 @@
 //! assert!(events[0].onset_s < 5.1 && 5.1 < events[0].offset_s);
 //! ```
 
+use std::collections::VecDeque;
+
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +76,7 @@ use crate::baseline::{
 };
 use crate::cue::{CueId, Scale};
 use crate::event::Event;
+use crate::pulse::{PulseCandidate, PulseConfig, PulseDetector};
 use crate::reader::{
     ApexSnapshot, BlinkClusterSummary, GazeApex, ReaderConfig, Reading, read_blink_cluster,
     read_expression, read_gaze,
@@ -233,6 +236,8 @@ pub struct SpotterConfig {
     pub gaze: GazeConfig,
     /// Blink-cluster detector.
     pub blink: BlinkConfig,
+    /// Pulse detector (brief movements in region motion).
+    pub pulse: PulseConfig,
     /// Reader (labelling).
     pub reader: ReaderConfig,
     /// Cues the source cannot express (e.g. from an OpenFace import); never emitted.
@@ -253,6 +258,7 @@ impl Default for SpotterConfig {
             expression: ExpressionConfig::default(),
             gaze: GazeConfig::default(),
             blink: BlinkConfig::default(),
+            pulse: PulseConfig::default(),
             reader: ReaderConfig::default(),
             unavailable_cues: Vec::new(),
         }
@@ -264,6 +270,7 @@ impl SpotterConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.baseline.validate()?;
         self.reader.validate()?;
+        self.pulse.validate()?;
         if !(0.0..=1.0).contains(&self.presence_min) {
             return Err(format!(
                 "presence_min must be in [0, 1], got {}",
@@ -474,13 +481,19 @@ pub fn analyze_all(signals: &[FaceSignals], config: &SpotterConfig) -> Vec<Event
 const EYE_MOTION_REFERENCE_S: f64 = 0.3;
 
 /// Lip channels that move with speech (bilabial closures, lip rounding).
-const SPEECH_CHANNELS: [Channel; 6] = [
+const SPEECH_CHANNELS: [Channel; 12] = [
     Channel::MouthPressLeft,
     Channel::MouthPressRight,
     Channel::MouthRollLower,
     Channel::MouthRollUpper,
     Channel::MouthUpperUpLeft,
     Channel::MouthUpperUpRight,
+    Channel::MoveCornersPull,
+    Channel::MoveCornerLeftPull,
+    Channel::MoveCornerRightPull,
+    Channel::MoveLipsDown,
+    Channel::MoveLipsUp,
+    Channel::MoveNoseUp,
 ];
 /// Time constant of the jaw's running mean, seconds.
 const SPEECH_MEAN_S: f64 = 0.5;
@@ -842,6 +855,8 @@ enum Priority {
     Gaze = 0,
     BlinkCluster = 1,
     Expression = 2,
+    /// Brief movements in region motion: timed more precisely than blendshape segments.
+    Pulse = 3,
 }
 
 #[derive(Debug, Clone)]
@@ -875,6 +890,19 @@ struct TrackState {
     /// Gaze deltas and score from before the blink.
     held_gaze: [f32; 4],
     held_gaze_z: f32,
+    /// Frames seen while the baseline warms up, scored once it is ready (bounded).
+    warmup: VecDeque<WarmupFrame>,
+    /// Brief movements in region motion.
+    pulses: PulseDetector,
+}
+
+/// A frame kept during the baseline warm-up.
+#[derive(Debug, Clone)]
+struct WarmupFrame {
+    pts_s: f64,
+    dt_s: Option<f64>,
+    lag_s: f64,
+    smoothed: ChannelValues,
 }
 
 impl TrackState {
@@ -886,6 +914,11 @@ impl TrackState {
             .max(config.gaze.max_duration_s);
         let seconds = 2.0 * longest_s + 1.0;
         let capacity = ((seconds * config.max_fps).ceil() as usize).clamp(64, 1 << 20);
+        // The baseline is ready `warmup_s` after its samples are committed, `commit_delay_s`
+        // after they arrive (a little more when learning pauses: the oldest frames are dropped).
+        let warmup_seconds = config.baseline.warmup_s + config.baseline.commit_delay_s + 0.5;
+        let warmup_capacity =
+            ((warmup_seconds * config.max_fps).ceil() as usize).clamp(16, capacity);
         TrackState {
             track,
             baseline: Baseline::new(config.baseline.clone()),
@@ -909,6 +942,8 @@ impl TrackState {
             gaze_hold_until_s: f64::NEG_INFINITY,
             held_gaze: [0.0; 4],
             held_gaze_z: 0.0,
+            warmup: VecDeque::with_capacity(warmup_capacity),
+            pulses: PulseDetector::new(&config.pulse, config.max_fps),
         }
     }
 
@@ -958,7 +993,7 @@ impl TrackState {
                 .raw
                 .iter()
                 .zip(CHANNELS.iter())
-                .all(|(value, spec)| value.is_finite() || spec.role == ChannelRole::Motion);
+                .all(|(value, spec)| value.is_finite() || spec.source.is_region());
         if !valid {
             stats.frames_invalid += 1;
             self.interrupt(pts_s, false, config, stats, out);
@@ -995,12 +1030,49 @@ impl TrackState {
             && !held_briefly
             && self.gaze.phase != Phase::Active;
         self.baseline.observe(pts_s, &self.smoothed, learning);
+        let lag_s = match &signals.region_motion {
+            Some(motion) if motion.lag_s > 0.0 => f64::from(motion.lag_s),
+            _ => config.pulse.default_lag_s,
+        };
         if !self.baseline.is_ready() {
-            self.history.push(pts_s, [0.0, 0.0]);
-            self.release(pts_s, out, stats);
+            // Kept until the baseline is ready, then scored against it: a movement that starts
+            // during the warm-up is found with its true onset.
+            if self.warmup.len() == self.warmup.capacity() {
+                self.warmup.pop_front();
+            }
+            self.warmup.push_back(WarmupFrame {
+                pts_s,
+                dt_s,
+                lag_s,
+                smoothed: self.smoothed,
+            });
             return;
         }
+        if !self.warmup.is_empty() {
+            let current = self.smoothed;
+            let warmup = std::mem::take(&mut self.warmup);
+            for frame in &warmup {
+                self.smoothed = frame.smoothed;
+                self.evaluate(frame.pts_s, frame.dt_s, frame.lag_s, config, stats, out);
+            }
+            self.warmup = warmup;
+            self.warmup.clear();
+            self.smoothed = current;
+        }
+        self.evaluate(pts_s, dt_s, lag_s, config, stats, out);
+    }
 
+    /// Scores one frame (`self.smoothed`, at `pts_s`) against the ready baseline and runs the
+    /// detectors on it.
+    fn evaluate(
+        &mut self,
+        pts_s: f64,
+        dt_s: Option<f64>,
+        lag_s: f64,
+        config: &SpotterConfig,
+        stats: &mut SpotterStats,
+        out: &mut Vec<Event>,
+    ) {
         // Deviations over the baseline.
         let level = *self.baseline.level();
         let spread = *self.baseline.spread();
@@ -1101,7 +1173,58 @@ impl TrackState {
             self.offer(Priority::BlinkCluster, event, config, stats);
         }
 
+        if may_open {
+            let found =
+                self.pulses
+                    .update(pts_s, &self.deltas, &spread, talking, lag_s, &config.pulse);
+            // At most a few per frame (one per pulse channel); moved out to offer them.
+            let mut candidates = [const { None }; 4];
+            for (slot, candidate) in candidates.iter_mut().zip(found) {
+                *slot = Some(candidate.clone());
+            }
+            for candidate in candidates.into_iter().flatten() {
+                self.offer_pulse(&candidate, config, stats);
+            }
+        }
+
         self.release(pts_s, out, stats);
+    }
+
+    /// Labels a pulse movement (only with the cues its channel can show) and offers it.
+    fn offer_pulse(
+        &mut self,
+        candidate: &PulseCandidate,
+        config: &SpotterConfig,
+        stats: &mut SpotterStats,
+    ) {
+        let snapshot = ApexSnapshot {
+            deltas: &candidate.apex_deltas,
+            spreads: self.baseline.spread(),
+            segment_max: &candidate.segment_max,
+            peak_z: candidate.peak_z,
+            blink_near: self.eyes_closed_s >= candidate.onset_s - EYE_MOTION_REFERENCE_S,
+        };
+        let excluded = pulse_excluded_cues(candidate.channel);
+        let mut unavailable = [CueId::PupilDilation; CueId::ALL.len() * 2];
+        let mut count = 0;
+        for &cue in excluded.iter().chain(config.unavailable_cues.iter()) {
+            if count < unavailable.len() {
+                unavailable[count] = cue;
+                count += 1;
+            }
+        }
+        let Some(reading) = read_expression(&snapshot, &config.reader, &unavailable[..count])
+        else {
+            stats.segments_unlabelled += 1;
+            return;
+        };
+        let event = self.make_event(
+            candidate.onset_s,
+            candidate.apex_s,
+            candidate.offset_s,
+            reading,
+        );
+        self.offer(Priority::Pulse, event, config, stats);
     }
 
     fn update_expression(
@@ -1364,17 +1487,23 @@ impl TrackState {
         }
         let overlaps =
             |other: &Event| other.onset_s < event.offset_s && event.onset_s < other.offset_s;
+        // Two pulse channels seeing one movement (both corners, and the left one): the more
+        // confident reading stays.
+        let beats = |p: Priority, other: &Event| {
+            p > priority
+                || (p == priority && (p != Priority::Pulse || other.confidence >= event.confidence))
+        };
         if self
             .pending
             .iter()
-            .any(|(p, other)| *p >= priority && overlaps(other))
+            .any(|(p, other)| beats(*p, other) && overlaps(other))
         {
             stats.events_overlapped += 1;
             return;
         }
         let before = self.pending.len();
         self.pending
-            .retain(|(p, other)| !(*p < priority && overlaps(other)));
+            .retain(|(p, other)| !(!beats(*p, other) && overlaps(other)));
         stats.events_overlapped += (before - self.pending.len()) as u64;
         let at = self
             .pending
@@ -1394,6 +1523,7 @@ impl TrackState {
             self.expression.earliest_onset(&self.history),
             self.gaze.earliest_onset(&self.history),
             self.blinks.earliest_onset(),
+            self.pulses.earliest_onset(),
         ]
         .into_iter()
         .flatten()
@@ -1432,6 +1562,8 @@ impl TrackState {
         }
         self.blinks.abort();
         self.history.clear();
+        self.warmup.clear();
+        self.pulses.reset();
         self.smoothed_valid = false;
         self.held = [0.0; CHANNEL_COUNT];
         self.holding = false;
@@ -1468,6 +1600,59 @@ impl TrackState {
             self.offer(Priority::BlinkCluster, event, config, stats);
         }
         self.release_until(f64::INFINITY, out, stats);
+    }
+}
+
+/// Cues a pulse channel cannot show (the reader chooses among the others).
+fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
+    use CueId as C;
+    match channel {
+        Channel::MoveBrowsUp => &[
+            C::GenuineSmile,
+            C::PoliteSmile,
+            C::LipCompression,
+            C::UnilateralLipCorner,
+            C::NoseWrinkle,
+            C::MicroFrown,
+            C::MicroAnger,
+        ],
+        Channel::MoveBrowsDown => &[
+            C::GenuineSmile,
+            C::PoliteSmile,
+            C::LipCompression,
+            C::UnilateralLipCorner,
+            C::NoseWrinkle,
+            C::EyebrowFlash,
+            C::MicroSurprise,
+        ],
+        Channel::MoveNoseUp | Channel::MoveLipsUp => &[
+            C::GenuineSmile,
+            C::PoliteSmile,
+            C::LipCompression,
+            C::UnilateralLipCorner,
+            C::EyebrowFlash,
+            C::MicroSurprise,
+            C::MicroFrown,
+            C::MicroAnger,
+        ],
+        Channel::MoveCornersPull | Channel::MoveCornerLeftPull | Channel::MoveCornerRightPull => &[
+            C::LipCompression,
+            C::NoseWrinkle,
+            C::EyebrowFlash,
+            C::MicroSurprise,
+            C::MicroFrown,
+            C::MicroAnger,
+        ],
+        Channel::MoveLipsDown => &[
+            C::GenuineSmile,
+            C::PoliteSmile,
+            C::UnilateralLipCorner,
+            C::NoseWrinkle,
+            C::EyebrowFlash,
+            C::MicroSurprise,
+            C::MicroFrown,
+        ],
+        _ => &[],
     }
 }
 

@@ -448,14 +448,24 @@ fn inject(cue: CueId, side: Side, onset_s: f64, duration_s: f64, amplitude: f32)
 }
 
 #[test]
-fn nothing_is_reported_during_the_warm_up() {
+fn a_movement_during_the_warm_up_is_found_with_its_true_onset() {
+    // The baseline is ready only ~1.6 s in (1 s of samples, committed 0.6 s late); frames seen
+    // before are scored once it is ready, so a brow flash at 0.5 s is reported at 0.5 s.
     let frames = quiet(
         6.0,
         &[inject(CueId::EyebrowFlash, Side::Both, 0.5, 0.3, 0.5)],
     );
     let events = analyze_all(&frames, &SpotterConfig::default());
-    assert!(events.is_empty(), "{events:?}");
-    // The same movement after the warm-up is found.
+    assert_eq!(
+        events.iter().map(|e| e.cue).collect::<Vec<_>>(),
+        [CueId::EyebrowFlash],
+        "{events:?}"
+    );
+    assert!(
+        (events[0].onset_s - 0.5).abs() < 0.1 && (events[0].offset_s - 0.8).abs() < 0.15,
+        "{events:?}"
+    );
+    // The same movement after the warm-up is found the same way.
     let frames = quiet(
         6.0,
         &[inject(CueId::EyebrowFlash, Side::Both, 3.0, 0.3, 0.5)],
@@ -465,6 +475,7 @@ fn nothing_is_reported_during_the_warm_up() {
         events.iter().map(|e| e.cue).collect::<Vec<_>>(),
         [CueId::EyebrowFlash]
     );
+    assert!((events[0].onset_s - 3.0).abs() < 0.1, "{events:?}");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //!    landmarks (eyes level, inter-ocular distance = [`RegionMotionConfig::crop_iod_px`]), so head
 //!    translation, roll and distance are mostly gone before any flow is computed. The crop and a
 //!    3-level pyramid with gradients go into a per-track history (buffers reused).
-//! 2. The reference is the history entry closest to `pts - reference_lag_s` (100 ms by default,
+//! 2. The reference is the history entry closest to `pts - reference_lag_s` (95 ms by default,
 //!    chosen by presentation time, never by a frame count).
 //! 3. Pyramidal Lucas–Kanade (bias-compensated, 11x11 window) tracks a few points per region,
 //!    placed from the reference frame's landmarks, from the reference crop into the current crop.
@@ -53,7 +53,9 @@ use crate::warp::FaceAxes;
 /// Settings of [`RegionMotionEstimator`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionMotionConfig {
-    /// How far back the reference frame is, seconds.
+    /// How far back the reference frame is, seconds. The default, 95 ms, is never half-way
+    /// between two frames at 24, 25, 30, 50, 60 or 120 fps, so the lag in frames does not
+    /// flicker with rounding (a brief movement must show its return pulse).
     pub reference_lag_s: f64,
     /// Inter-ocular distance in the normalised crop, pixels (sets the crop size: 2.6 x 2.5 IOD).
     pub crop_iod_px: f32,
@@ -70,7 +72,7 @@ pub struct RegionMotionConfig {
 impl Default for RegionMotionConfig {
     fn default() -> Self {
         RegionMotionConfig {
-            reference_lag_s: 0.1,
+            reference_lag_s: 0.095,
             crop_iod_px: 40.0,
             window_radius_px: 5,
             max_iterations: 10,
@@ -562,7 +564,11 @@ impl RegionMotionEstimator {
                 &self.config,
                 &mut self.window,
                 &mut self.displacements,
-            );
+            )
+            .map(|motion| RegionMotion {
+                lag_s: (signals.pts_s - reference.pts_s) as f32,
+                ..motion
+            });
         }
 
         // Keep what may still serve as a reference; recycle the rest.

@@ -56,9 +56,32 @@ pub struct AnalyzeArgs {
     /// Skip the region motion (optical flow) signals.
     #[arg(long)]
     pub no_region_motion: bool,
+    /// Spotter settings (JSON, any subset of the fields of `microcue_core::SpotterConfig`;
+    /// the rest keep their defaults). For tuning and evaluation.
+    #[arg(long, value_name = "FILE.json")]
+    pub spotter_config: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Reads spotter settings from a JSON file (missing fields keep their defaults).
+pub fn load_spotter_config(path: Option<&Path>) -> anyhow::Result<SpotterConfig> {
+    let Some(path) = path else {
+        return Ok(SpotterConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the spotter settings `{}`", path.display()))?;
+    let config: SpotterConfig = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "`{}` is not valid spotter settings (a JSON object with fields of SpotterConfig)",
+            path.display()
+        )
+    })?;
+    config
+        .validate()
+        .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))?;
+    Ok(config)
 }
 
 /// Whose face a recording shows.
@@ -73,10 +96,11 @@ pub enum Consent {
 
 /// Runs `microcue analyze`.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let spotter_config = load_spotter_config(args.spotter_config.as_deref())?;
     let mut writer = EventWriter::create(args.format, args.out.as_deref())?;
     if let Some(path) = &args.signals {
         let file = open(path)?;
-        let mut spotter = Spotter::new(SpotterConfig::default());
+        let mut spotter = Spotter::new(spotter_config);
         let mut events = Vec::new();
         let mut frames = 0_u64;
         for signals in read_signals(BufReader::new(file)) {
@@ -98,7 +122,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         let config = SpotterConfig {
             unavailable_cues: import.unavailable_cues.clone(),
-            ..SpotterConfig::default()
+            ..spotter_config
         };
         let events = microcue_core::spotter::analyze_all(&import.signals, &config);
         for event in &events {
@@ -125,6 +149,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         region_motion: !args.no_region_motion,
         progress: !args.quiet,
         signals_out: args.signals_out.clone(),
+        spotter: spotter_config,
     };
     analyze_video(
         source,
@@ -141,6 +166,7 @@ pub struct VideoOptions {
     pub region_motion: bool,
     pub progress: bool,
     pub signals_out: Option<PathBuf>,
+    pub spotter: SpotterConfig,
 }
 
 /// What one video analysis saw.
@@ -166,7 +192,7 @@ pub fn analyze_video(
             max_faces: options.max_faces.max(1),
             ..TrackerConfig::default()
         },
-        spotter: SpotterConfig::default(),
+        spotter: options.spotter.clone(),
         region_motion: options.region_motion,
     };
     let mut analyzer = FrameAnalyzer::new(&models, &analysis)?;

@@ -28,6 +28,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         region_motion: true,
         progress: false,
         signals_out: None,
+        spotter: microcue_core::SpotterConfig::default(),
     };
     eprintln!("analysing {DEMO_NAME}: one man, neutral, then a broad smile from ~0.7 s");
     let mut found = Vec::new();

@@ -8,6 +8,9 @@
 //! microcue analyze out/clean.y4m --out clean.jsonl --consent self
 //! microcue eval score out/truth.csv inj.jsonl clean.jsonl
 //! ```
+//!
+//! `microcue eval run` does the four steps in one (and deletes the videos); `eval score --run
+//! DIR --run DIR ...` pools several such runs into one score.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -17,12 +20,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use microcue_core::eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
 use microcue_core::{CueId, Event, Side};
+use microcue_vision::inject::InjectReport;
 use microcue_vision::inject::{InjectConfig, InjectPass, inject_video};
 use microcue_vision::models::FaceModels;
-use microcue_vision::source::SourceSpec;
+use microcue_vision::source::{SourceSpec, open_source};
 use microcue_vision::warp::{INJECTABLE_CUES, MAX_AMPLITUDE_IOD};
 
-use crate::commands::analyze::Consent;
+use crate::commands::analyze::{Consent, VideoOptions, analyze_video};
+use crate::output::{EventFormat, EventWriter};
 use crate::progress::Progress;
 
 /// Arguments of `microcue eval`.
@@ -46,6 +51,22 @@ pub enum EvalCommand {
     /// Detections that also appear in the clean run are natural movements and are not counted
     /// as false positives.
     Score(ScoreArgs),
+    /// Inject, analyse both videos and score, in one go.
+    ///
+    /// Writes OUT_DIR/truth.csv, OUT_DIR/injected.jsonl, OUT_DIR/clean.jsonl and
+    /// OUT_DIR/report.json, and deletes the two videos unless --keep-video. Pool several runs
+    /// with `microcue eval score --run DIR --run DIR ...`.
+    Run(RunArgs),
+}
+
+/// Arguments of `microcue eval run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub inject: InjectArgs,
+    /// Keep OUT_DIR/injected.y4m and OUT_DIR/clean.y4m (large) after the analysis.
+    #[arg(long)]
+    pub keep_video: bool,
 }
 
 /// Arguments of `microcue eval inject`.
@@ -94,11 +115,15 @@ pub struct InjectArgs {
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
     /// Ground truth: CSV with columns cue,side,onset_s,apex_s,offset_s (extra columns ignored).
-    #[arg(value_name = "TRUTH.csv")]
-    pub truth: PathBuf,
+    #[arg(
+        value_name = "TRUTH.csv",
+        required_unless_present = "run",
+        conflicts_with = "run"
+    )]
+    pub truth: Option<PathBuf>,
     /// Events found on the injected video (JSON Lines of `microcue analyze`).
-    #[arg(value_name = "INJECTED.jsonl")]
-    pub injected: PathBuf,
+    #[arg(value_name = "INJECTED.jsonl", required_unless_present = "run")]
+    pub injected: Option<PathBuf>,
     /// Events found on the clean video: detections seen there too are natural, not false
     /// positives. Without it every unmatched detection counts as a false positive.
     #[arg(value_name = "CLEAN.jsonl")]
@@ -109,6 +134,10 @@ pub struct ScoreArgs {
     /// Smallest temporal IoU for a match.
     #[arg(long, default_value_t = 0.5)]
     pub min_iou: f64,
+    /// Score these `microcue eval run` folders together (each has truth.csv, injected.jsonl and
+    /// clean.jsonl) instead of one set of files. Repeat for several.
+    #[arg(long, value_name = "DIR")]
+    pub run: Vec<PathBuf>,
 }
 
 /// Runs `microcue eval`.
@@ -116,10 +145,114 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         EvalCommand::Inject(args) => run_inject(args),
         EvalCommand::Score(args) => run_score(args),
+        EvalCommand::Run(args) => run_run(args),
     }
 }
 
 fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
+    let report = inject(&args)?;
+    for path in [
+        &report.injected_path,
+        &report.clean_path,
+        &report.truth_path,
+    ] {
+        write_stdout(&format!("{}\n", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Files of one `eval run` folder.
+const RUN_TRUTH: &str = "truth.csv";
+const RUN_INJECTED: &str = "injected.jsonl";
+const RUN_CLEAN: &str = "clean.jsonl";
+const RUN_REPORT: &str = "report.json";
+
+fn run_run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let report = inject(&args.inject)?;
+    let out_dir = &args.inject.out_dir;
+    for (video, events_name) in [
+        (&report.injected_path, RUN_INJECTED),
+        (&report.clean_path, RUN_CLEAN),
+    ] {
+        let events_path = out_dir.join(events_name);
+        let mut writer = EventWriter::create(EventFormat::Jsonl, Some(&events_path))?;
+        let source = open_source(&SourceSpec::new(video).with_ffmpeg(false))?;
+        let options = VideoOptions {
+            max_faces: 1,
+            region_motion: true,
+            progress: !args.inject.quiet,
+            signals_out: None,
+            spotter: microcue_core::SpotterConfig::default(),
+        };
+        analyze_video(
+            source,
+            &video.display().to_string(),
+            &options,
+            &mut |event| writer.write(event),
+        )?;
+    }
+    if !args.keep_video {
+        for video in [&report.injected_path, &report.clean_path] {
+            std::fs::remove_file(video)
+                .with_context(|| format!("cannot delete `{}`", video.display()))?;
+        }
+    }
+    let score = score_runs(std::slice::from_ref(out_dir), &EvalConfig::default())?;
+    std::fs::write(
+        out_dir.join(RUN_REPORT),
+        format!("{}\n", serde_json::to_string_pretty(&score)?),
+    )
+    .with_context(|| format!("cannot write `{}`", out_dir.join(RUN_REPORT).display()))?;
+    write_stdout(&format_report(&score, true))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores several `eval run` folders as one set: each run's times are shifted far apart so
+/// that matches never cross runs.
+fn score_runs(dirs: &[PathBuf], config: &EvalConfig) -> anyhow::Result<EvalReport> {
+    const RUN_SPACING_S: f64 = 1.0e6;
+    let mut truth = Vec::new();
+    let mut detections = Vec::new();
+    let mut clean = Vec::new();
+    for (index, dir) in dirs.iter().enumerate() {
+        let shift = index as f64 * RUN_SPACING_S;
+        for path in [RUN_TRUTH, RUN_INJECTED, RUN_CLEAN].map(|name| dir.join(name)) {
+            if !path.is_file() {
+                bail!(
+                    "`{}` is missing: `{}` is not a finished `microcue eval run` folder",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+        truth.extend(
+            read_truth_csv(&dir.join(RUN_TRUTH))?
+                .into_iter()
+                .map(|mut t| {
+                    t.onset_s += shift;
+                    t.apex_s += shift;
+                    t.offset_s += shift;
+                    t
+                }),
+        );
+        let shifted = |mut event: Event| {
+            event.onset_s += shift;
+            event.apex_s += shift;
+            event.offset_s += shift;
+            event
+        };
+        detections.extend(
+            read_events(&dir.join(RUN_INJECTED))?
+                .into_iter()
+                .map(shifted),
+        );
+        clean.extend(read_events(&dir.join(RUN_CLEAN))?.into_iter().map(shifted));
+    }
+    Ok(evaluate(&truth, &detections, Some(&clean), config))
+}
+
+/// Plants the events (the `inject` step), with its messages on stderr.
+fn inject(args: &InjectArgs) -> anyhow::Result<InjectReport> {
     if args.consent.is_none() {
         bail!(
             "whose recording is `{}`? injection tracks the face and writes its frames to `{}`.\n\
@@ -211,14 +344,7 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
             report.events.len()
         );
     }
-    for path in [
-        &report.injected_path,
-        &report.clean_path,
-        &report.truth_path,
-    ] {
-        write_stdout(&format!("{}\n", path.display()))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(report)
 }
 
 fn parse_injectable_cue(name: &str) -> anyhow::Result<CueId> {
@@ -237,21 +363,27 @@ fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if !(args.min_iou > 0.0 && args.min_iou <= 1.0) {
         bail!("--min-iou must be in (0, 1], got {}", args.min_iou);
     }
-    let truth = read_truth_csv(&args.truth)?;
-    let detections = read_events(&args.injected)?;
-    let clean = args.clean.as_deref().map(read_events).transpose()?;
-    let report = evaluate(
-        &truth,
-        &detections,
-        clean.as_deref(),
-        &EvalConfig {
-            min_iou: args.min_iou,
-        },
-    );
+    let config = EvalConfig {
+        min_iou: args.min_iou,
+    };
+    let (report, with_clean) = if !args.run.is_empty() {
+        (score_runs(&args.run, &config)?, true)
+    } else {
+        let (Some(truth), Some(injected)) = (&args.truth, &args.injected) else {
+            bail!("give TRUTH.csv INJECTED.jsonl [CLEAN.jsonl], or --run DIR")
+        };
+        let truth = read_truth_csv(truth)?;
+        let detections = read_events(injected)?;
+        let clean = args.clean.as_deref().map(read_events).transpose()?;
+        (
+            evaluate(&truth, &detections, clean.as_deref(), &config),
+            clean.is_some(),
+        )
+    };
     if args.json {
         write_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        write_stdout(&format_report(&report, clean.is_some()))?;
+        write_stdout(&format_report(&report, with_clean))?;
     }
     Ok(ExitCode::SUCCESS)
 }

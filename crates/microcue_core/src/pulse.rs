@@ -1,0 +1,527 @@
+//! The pulse detector: brief movements seen in region motion (optical flow over ~100 ms).
+//!
+//! Region motion is a difference over a short lag `L` (see [`crate::RegionMotion`]): a region
+//! that moves and comes back gives a **rise pulse** in its direction, then, within the movement's
+//! duration, a **return pulse** the other way. For a movement shorter than `L` the rise pulse is
+//! the movement itself and the return pulse is its copy `L` later; for a longer one the two are
+//! adjacent. A movement that does not come back (a posture change, a held expression, speech that
+//! moves on) has no return pulse and is not reported here. That pairing is what tells a brief
+//! facial movement from the motion of a talking face, and the comparison over ~100 ms instead
+//! of against a long baseline is what keeps slow natural drift out.
+//!
+//! One detector runs per [`ChannelRole::Pulse`] channel (both brows up, both brows down, the
+//! nose wings up, both mouth corners pulled, one corner pulled, the upper lip down or up), on
+//! its normalised value `z = (x − level) / spread` from the person's baseline. Stages:
+//!
+//! 1. idle → **rise** when `z ≥ z_low`; the rise counts if it peaks at `z_high` or more, or at
+//!    `pair_min_z` or more with rise + return peaks reaching `pair_z`;
+//! 2. → **await return** once `z < z_low`; gives up after `max_return_wait_s` or on a new rise;
+//! 3. → **return** when `z ≤ −z_low`; it counts if it reaches `return_fraction` of the rise.
+//!
+//! Onset is where the rise crosses `max(z_low, boundary_fraction × peak)` going up; offset is
+//! the later of where the rise falls back through that level and where the return ends minus the
+//! lag. Mouth channels need `speech_gain` times the rise while the person talks (the spotter
+//! passes how much the person talks). Buffers are sized once; nothing is allocated per frame.
+
+use std::collections::VecDeque;
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
+
+/// Settings of the pulse detector.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(default))]
+pub struct PulseConfig {
+    /// A rise counts when it peaks at this normalised motion or more ...
+    pub z_high: f32,
+    /// ... or when it peaks at `pair_min_z` or more and the rise and return peaks add up to
+    /// `pair_z` (the two pulses are two looks at one movement: together they are less noisy).
+    pub pair_z: f32,
+    /// Smallest rise peak that can count through `pair_z`.
+    pub pair_min_z: f32,
+    /// Pulses open above (below −) and close below (above −) this normalised motion.
+    pub z_low: f32,
+    /// Onset and offset are where the pulses cross `max(z_low, boundary_fraction × peak)`.
+    pub boundary_fraction: f32,
+    /// The return pulse must reach this fraction of the rise's peak.
+    pub return_fraction: f32,
+    /// The return must start within this long after the rise ends, seconds.
+    pub max_return_wait_s: f64,
+    /// Longest movement reported, seconds.
+    pub max_duration_s: f64,
+    /// Shortest movement reported, milliseconds.
+    pub min_duration_ms: f64,
+    /// Lag of the region motion when the source does not record it, seconds.
+    pub default_lag_s: f64,
+    /// While the person talks, mouth channels need this many times their usual rise (phased
+    /// in like the expression detector's `speech_gain`).
+    pub speech_gain: f32,
+}
+
+impl Default for PulseConfig {
+    fn default() -> Self {
+        PulseConfig {
+            z_high: 4.5,
+            pair_z: 8.0,
+            pair_min_z: 3.0,
+            z_low: 2.0,
+            boundary_fraction: 0.3,
+            return_fraction: 0.5,
+            max_return_wait_s: 0.45,
+            max_duration_s: 0.6,
+            min_duration_ms: 20.0,
+            default_lag_s: 0.095,
+            speech_gain: 1.0,
+        }
+    }
+}
+
+impl PulseConfig {
+    /// Checks the values; the error names the bad field.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("pulse.z_high", f64::from(self.z_high)),
+            ("pulse.z_low", f64::from(self.z_low)),
+            ("pulse.pair_z", f64::from(self.pair_z)),
+            ("pulse.pair_min_z", f64::from(self.pair_min_z)),
+            ("pulse.max_return_wait_s", self.max_return_wait_s),
+            ("pulse.max_duration_s", self.max_duration_s),
+            ("pulse.default_lag_s", self.default_lag_s),
+            ("pulse.speech_gain", f64::from(self.speech_gain)),
+        ];
+        for (name, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(format!("{name} must be a positive number, got {value}"));
+            }
+        }
+        if self.z_low > self.z_high {
+            return Err(format!(
+                "pulse.z_low ({}) must not exceed pulse.z_high ({})",
+                self.z_low, self.z_high
+            ));
+        }
+        for (name, value) in [
+            ("pulse.boundary_fraction", self.boundary_fraction),
+            ("pulse.return_fraction", self.return_fraction),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!("{name} must be in [0, 1], got {value}"));
+            }
+        }
+        if !(self.min_duration_ms.is_finite() && self.min_duration_ms >= 0.0) {
+            return Err(format!(
+                "pulse.min_duration_ms must be >= 0, got {}",
+                self.min_duration_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Mouth channels: speech moves them, so they need a larger rise while the person talks.
+const SPEECH_PULSES: [Channel; 5] = [
+    Channel::MoveCornersPull,
+    Channel::MoveCornerLeftPull,
+    Channel::MoveCornerRightPull,
+    Channel::MoveLipsDown,
+    Channel::MoveLipsUp,
+];
+
+/// A brief movement found by one pulse channel.
+#[derive(Debug, Clone)]
+pub(crate) struct PulseCandidate {
+    pub channel: Channel,
+    pub onset_s: f64,
+    pub apex_s: f64,
+    pub offset_s: f64,
+    pub peak_z: f32,
+    /// Channel deltas at the rise's peak.
+    pub apex_deltas: ChannelValues,
+    /// Largest delta of each channel during the rise.
+    pub segment_max: ChannelValues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Idle,
+    Rise,
+    AwaitReturn,
+    Return,
+}
+
+#[derive(Debug, Clone)]
+struct PulseChannel {
+    channel: Channel,
+    speech: bool,
+    /// Recent (pts, z), oldest first.
+    samples: VecDeque<(f64, f32)>,
+    stage: Stage,
+    rise_start_s: f64,
+    rise_peak_s: f64,
+    rise_peak_z: f32,
+    deadline_s: f64,
+    return_peak_s: f64,
+    return_peak_z: f32,
+    apex_deltas: ChannelValues,
+    segment_max: ChannelValues,
+}
+
+/// All pulse channels of one track.
+#[derive(Debug, Clone)]
+pub(crate) struct PulseDetector {
+    channels: Vec<PulseChannel>,
+    /// Seconds of samples kept.
+    memory_s: f64,
+    found: Vec<PulseCandidate>,
+}
+
+impl PulseDetector {
+    /// Buffers sized for `max_fps`.
+    pub fn new(config: &PulseConfig, max_fps: f64) -> Self {
+        let memory_s = config.max_duration_s + config.max_return_wait_s + 0.5;
+        let capacity = ((memory_s * max_fps).ceil() as usize).clamp(16, 1 << 16);
+        let channels = CHANNELS
+            .iter()
+            .filter(|spec| spec.role == ChannelRole::Pulse)
+            .map(|spec| PulseChannel {
+                channel: spec.channel,
+                speech: SPEECH_PULSES.contains(&spec.channel),
+                samples: VecDeque::with_capacity(capacity),
+                stage: Stage::Idle,
+                rise_start_s: 0.0,
+                rise_peak_s: 0.0,
+                rise_peak_z: 0.0,
+                deadline_s: 0.0,
+                return_peak_s: 0.0,
+                return_peak_z: 0.0,
+                apex_deltas: [0.0; CHANNEL_COUNT],
+                segment_max: [f32::NEG_INFINITY; CHANNEL_COUNT],
+            })
+            .collect::<Vec<_>>();
+        let found = Vec::with_capacity(channels.len());
+        PulseDetector {
+            channels,
+            memory_s,
+            found,
+        }
+    }
+
+    /// Forgets everything (a gap or a lost face).
+    pub fn reset(&mut self) {
+        for channel in &mut self.channels {
+            channel.samples.clear();
+            channel.stage = Stage::Idle;
+        }
+        self.found.clear();
+    }
+
+    /// Earliest onset an open pulse could still report.
+    pub fn earliest_onset(&self) -> Option<f64> {
+        self.channels
+            .iter()
+            .filter(|channel| channel.stage != Stage::Idle)
+            .map(|channel| {
+                // The onset may be interpolated back to the sample before the rise.
+                channel
+                    .samples
+                    .iter()
+                    .rev()
+                    .find(|&&(t, _)| t < channel.rise_start_s)
+                    .map_or(channel.rise_start_s, |&(t, _)| t)
+            })
+            .min_by(f64::total_cmp)
+    }
+
+    /// Feeds one frame (deltas and spreads from the baseline; `talking` in [0, 1], how much the
+    /// person is talking). Returns the movements that ended at this frame.
+    pub fn update(
+        &mut self,
+        pts_s: f64,
+        deltas: &ChannelValues,
+        spreads: &ChannelValues,
+        talking: f32,
+        lag_s: f64,
+        config: &PulseConfig,
+    ) -> &[PulseCandidate] {
+        self.found.clear();
+        let speech_factor = 1.0 + (config.speech_gain - 1.0) * talking.clamp(0.0, 1.0);
+        for channel in &mut self.channels {
+            let index = channel.channel.index();
+            let delta = deltas[index];
+            if !delta.is_finite() {
+                // No region motion in this frame: nothing open survives it.
+                channel.stage = Stage::Idle;
+                channel.samples.clear();
+                continue;
+            }
+            let factor = if channel.speech { speech_factor } else { 1.0 };
+            let z = delta / (spreads[index] * factor).max(1e-9);
+            while channel
+                .samples
+                .front()
+                .is_some_and(|&(t, _)| t < pts_s - self.memory_s)
+            {
+                channel.samples.pop_front();
+            }
+            if channel.samples.len() == channel.samples.capacity() {
+                channel.samples.pop_front();
+            }
+            channel.samples.push_back((pts_s, z));
+            if let Some(candidate) = channel.step(pts_s, z, deltas, lag_s, config) {
+                self.found.push(candidate);
+            }
+        }
+        &self.found
+    }
+}
+
+impl PulseChannel {
+    fn start_rise(&mut self, pts_s: f64, z: f32, deltas: &ChannelValues) {
+        self.stage = Stage::Rise;
+        self.rise_start_s = pts_s;
+        self.rise_peak_s = pts_s;
+        self.rise_peak_z = z;
+        self.apex_deltas = *deltas;
+        self.segment_max = *deltas;
+    }
+
+    fn step(
+        &mut self,
+        pts_s: f64,
+        z: f32,
+        deltas: &ChannelValues,
+        lag_s: f64,
+        config: &PulseConfig,
+    ) -> Option<PulseCandidate> {
+        if self.stage != Stage::Idle && pts_s - self.rise_start_s > config.max_duration_s + lag_s {
+            self.stage = Stage::Idle;
+        }
+        match self.stage {
+            Stage::Idle => {
+                if z >= config.z_low {
+                    self.start_rise(pts_s, z, deltas);
+                }
+                None
+            }
+            Stage::Rise => {
+                if z >= config.z_low {
+                    if z > self.rise_peak_z {
+                        self.rise_peak_z = z;
+                        self.rise_peak_s = pts_s;
+                        self.apex_deltas = *deltas;
+                    }
+                    for (max, &delta) in self.segment_max.iter_mut().zip(deltas.iter()) {
+                        if delta > *max || max.is_nan() {
+                            *max = delta;
+                        }
+                    }
+                    return None;
+                }
+                if self.rise_peak_z < config.z_high.min(config.pair_min_z) {
+                    self.stage = Stage::Idle;
+                    return None;
+                }
+                self.deadline_s = pts_s + config.max_return_wait_s;
+                self.stage = Stage::AwaitReturn;
+                self.await_return(pts_s, z, deltas, lag_s, config)
+            }
+            Stage::AwaitReturn => self.await_return(pts_s, z, deltas, lag_s, config),
+            Stage::Return => {
+                if z <= -config.z_low {
+                    if -z > self.return_peak_z {
+                        self.return_peak_z = -z;
+                        self.return_peak_s = pts_s;
+                    }
+                    return None;
+                }
+                self.stage = Stage::Idle;
+                let candidate = self.finish(lag_s, config);
+                if z >= config.z_low {
+                    self.start_rise(pts_s, z, deltas);
+                }
+                candidate
+            }
+        }
+    }
+
+    fn await_return(
+        &mut self,
+        pts_s: f64,
+        z: f32,
+        deltas: &ChannelValues,
+        _lag_s: f64,
+        config: &PulseConfig,
+    ) -> Option<PulseCandidate> {
+        if z <= -config.z_low {
+            self.stage = Stage::Return;
+            self.return_peak_s = pts_s;
+            self.return_peak_z = -z;
+        } else if z >= config.z_low {
+            // A new rise before any return: the first one did not come back.
+            self.start_rise(pts_s, z, deltas);
+        } else if pts_s > self.deadline_s {
+            self.stage = Stage::Idle;
+        }
+        None
+    }
+
+    /// The movement of a finished rise + return, if it is one.
+    fn finish(&self, lag_s: f64, config: &PulseConfig) -> Option<PulseCandidate> {
+        if self.return_peak_z < config.return_fraction * self.rise_peak_z {
+            return None;
+        }
+        let strong = self.rise_peak_z >= config.z_high
+            || (self.rise_peak_z >= config.pair_min_z
+                && self.rise_peak_z + self.return_peak_z >= config.pair_z);
+        if !strong {
+            return None;
+        }
+        let rise_level = config
+            .z_low
+            .max(config.boundary_fraction * self.rise_peak_z);
+        let return_level = config
+            .z_low
+            .max(config.boundary_fraction * self.return_peak_z);
+        let onset_s = crossing_before(&self.samples, self.rise_peak_s, rise_level, 1.0)?;
+        let rise_end_s = crossing_after(&self.samples, self.rise_peak_s, rise_level, 1.0)?;
+        let return_end_s = crossing_after(&self.samples, self.return_peak_s, return_level, -1.0)?;
+        let offset_s = rise_end_s.max(return_end_s - lag_s);
+        let duration_s = offset_s - onset_s;
+        if duration_s * 1000.0 < config.min_duration_ms || duration_s > config.max_duration_s {
+            return None;
+        }
+        Some(PulseCandidate {
+            channel: self.channel,
+            onset_s,
+            apex_s: self.rise_peak_s.clamp(onset_s, offset_s),
+            offset_s,
+            peak_z: self.rise_peak_z,
+            apex_deltas: self.apex_deltas,
+            segment_max: self.segment_max,
+        })
+    }
+}
+
+/// Where `sign × z` last rose through `level` before `peak_s`, interpolated between samples.
+fn crossing_before(
+    samples: &VecDeque<(f64, f32)>,
+    peak_s: f64,
+    level: f32,
+    sign: f32,
+) -> Option<f64> {
+    let peak = samples.iter().rposition(|&(t, _)| t <= peak_s)?;
+    let mut later = samples[peak];
+    for &earlier in samples.range(..peak).rev() {
+        if sign * earlier.1 < level {
+            return Some(interpolate(earlier, later, level, sign));
+        }
+        later = earlier;
+    }
+    Some(later.0)
+}
+
+/// Where `sign × z` first fell through `level` after `peak_s`, interpolated between samples.
+fn crossing_after(
+    samples: &VecDeque<(f64, f32)>,
+    peak_s: f64,
+    level: f32,
+    sign: f32,
+) -> Option<f64> {
+    let peak = samples.iter().position(|&(t, _)| t >= peak_s)?;
+    let mut earlier = samples[peak];
+    for &later in samples.range(peak + 1..) {
+        if sign * later.1 < level {
+            return Some(interpolate(earlier, later, level, sign));
+        }
+        earlier = later;
+    }
+    Some(earlier.0)
+}
+
+/// Time where `sign × z` passes `level` between two samples (one at or above, one below).
+fn interpolate(a: (f64, f32), b: (f64, f32), level: f32, sign: f32) -> f64 {
+    let (za, zb) = (sign * a.1, sign * b.1);
+    if (zb - za).abs() < f32::EPSILON {
+        return 0.5 * (a.0 + b.0);
+    }
+    let fraction = f64::from(((level - za) / (zb - za)).clamp(0.0, 1.0));
+    a.0 + fraction * (b.0 - a.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds z values of the brows-up channel at 25 fps; returns what was found.
+    fn run(zs: &[f32], lag_s: f64) -> Vec<PulseCandidate> {
+        let config = PulseConfig::default();
+        let mut detector = PulseDetector::new(&config, 240.0);
+        let spreads = [1.0; CHANNEL_COUNT];
+        let mut found = Vec::new();
+        for (i, &z) in zs.iter().enumerate() {
+            let mut deltas = [0.0; CHANNEL_COUNT];
+            deltas[Channel::MoveBrowsUp.index()] = z;
+            deltas[Channel::MoveBrowsDown.index()] = -z;
+            let pts_s = i as f64 * 0.04;
+            found.extend_from_slice(detector.update(pts_s, &deltas, &spreads, 0.0, lag_s, &config));
+        }
+        found
+    }
+
+    #[test]
+    fn a_rise_with_its_return_is_one_movement_of_the_right_direction() {
+        // A one-frame brow raise at frame 10 (0.4 s), seen again as a return 3 frames later.
+        let mut zs = vec![0.0f32; 30];
+        zs[10] = 8.0;
+        zs[13] = -8.0;
+        let found = run(&zs, 0.12);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let pulse = &found[0];
+        assert_eq!(pulse.channel, Channel::MoveBrowsUp);
+        assert!((pulse.onset_s - 0.37).abs() < 0.02, "{pulse:?}");
+        assert!((pulse.offset_s - 0.43).abs() < 0.03, "{pulse:?}");
+    }
+
+    #[test]
+    fn a_movement_that_does_not_come_back_or_is_too_weak_is_not_reported() {
+        let mut zs = vec![0.0f32; 40];
+        zs[10] = 8.0;
+        assert!(run(&zs, 0.1).is_empty());
+        // A rise below z_high whose return does not make up for it (4 + 3 < pair_z).
+        let mut zs = vec![0.0f32; 40];
+        zs[10] = 4.0;
+        zs[13] = -3.0;
+        assert!(run(&zs, 0.1).is_empty());
+        // The same rise with a clear return counts as a pair (4 + 4.5 >= pair_z) ...
+        zs[13] = -4.5;
+        assert_eq!(run(&zs, 0.1).len(), 1);
+        // ... but not below pair_min_z.
+        zs[10] = 2.8;
+        zs[13] = -6.0;
+        assert!(run(&zs, 0.1).is_empty());
+        // A return far too weak for its rise.
+        let mut zs = vec![0.0f32; 40];
+        zs[10] = 10.0;
+        zs[13] = -2.5;
+        assert!(run(&zs, 0.1).is_empty());
+    }
+
+    #[test]
+    fn a_longer_movement_ends_where_its_return_ends_minus_the_lag() {
+        // 300 ms movement: rise for 4 frames, then an adjacent return for 4 frames.
+        let zs: Vec<f32> = [
+            0.0, 0.0, 3.0, 7.0, 9.0, 6.0, -3.0, -7.0, -8.0, -4.0, 0.0, 0.0,
+        ]
+        .into_iter()
+        .chain(std::iter::repeat_n(0.0, 20))
+        .collect();
+        let found = run(&zs, 0.1);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let pulse = &found[0];
+        // Return ends between frames 9 and 10 (0.36-0.40 s); minus the lag: ~0.28 s.
+        assert!(pulse.offset_s > 0.25 && pulse.offset_s < 0.32, "{pulse:?}");
+        assert!(pulse.onset_s > 0.04 && pulse.onset_s < 0.12, "{pulse:?}");
+    }
+}

