@@ -58,6 +58,9 @@ pub struct PulseConfig {
     /// While the person talks, mouth channels need this many times their usual rise (phased
     /// in like the expression detector's `speech_gain`).
     pub speech_gain: f32,
+    /// A movement during which the head turns faster than this (yaw + pitch change over the
+    /// lag, degrees) is not reported: the nose-referenced motion of a turning head is not clean.
+    pub max_head_turn_deg: f32,
 }
 
 impl Default for PulseConfig {
@@ -74,6 +77,7 @@ impl Default for PulseConfig {
             min_duration_ms: 20.0,
             default_lag_s: 0.095,
             speech_gain: 1.0,
+            max_head_turn_deg: 4.0,
         }
     }
 }
@@ -90,6 +94,7 @@ impl PulseConfig {
             ("pulse.max_duration_s", self.max_duration_s),
             ("pulse.default_lag_s", self.default_lag_s),
             ("pulse.speech_gain", f64::from(self.speech_gain)),
+            ("pulse.max_head_turn_deg", f64::from(self.max_head_turn_deg)),
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
@@ -166,6 +171,8 @@ struct PulseChannel {
     return_peak_z: f32,
     apex_deltas: ChannelValues,
     segment_max: ChannelValues,
+    /// Fastest head turn since the rise began, degrees per lag.
+    head_turn_deg: f32,
 }
 
 /// All pulse channels of one track.
@@ -175,6 +182,8 @@ pub(crate) struct PulseDetector {
     /// Seconds of samples kept.
     memory_s: f64,
     found: Vec<PulseCandidate>,
+    /// Recent (pts, [yaw, pitch]) of the head, for its turning speed.
+    head: VecDeque<(f64, [f32; 2])>,
 }
 
 impl PulseDetector {
@@ -198,6 +207,7 @@ impl PulseDetector {
                 return_peak_z: 0.0,
                 apex_deltas: [0.0; CHANNEL_COUNT],
                 segment_max: [f32::NEG_INFINITY; CHANNEL_COUNT],
+                head_turn_deg: 0.0,
             })
             .collect::<Vec<_>>();
         let found = Vec::with_capacity(channels.len());
@@ -205,6 +215,7 @@ impl PulseDetector {
             channels,
             memory_s,
             found,
+            head: VecDeque::with_capacity(capacity),
         }
     }
 
@@ -215,6 +226,7 @@ impl PulseDetector {
             channel.stage = Stage::Idle;
         }
         self.found.clear();
+        self.head.clear();
     }
 
     /// Earliest onset an open pulse could still report.
@@ -235,18 +247,35 @@ impl PulseDetector {
     }
 
     /// Feeds one frame (deltas and spreads from the baseline; `talking` in [0, 1], how much the
-    /// person is talking). Returns the movements that ended at this frame.
+    /// person is talking; the head's yaw and pitch in degrees). Returns the movements that ended
+    /// at this frame.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
         pts_s: f64,
         deltas: &ChannelValues,
         spreads: &ChannelValues,
         talking: f32,
+        head_deg: [f32; 2],
         lag_s: f64,
         config: &PulseConfig,
     ) -> &[PulseCandidate] {
         self.found.clear();
         let speech_factor = 1.0 + (config.speech_gain - 1.0) * talking.clamp(0.0, 1.0);
+        // Head turn over the lag: against the oldest sample at least `lag_s` back.
+        while self.head.get(1).is_some_and(|&(t, _)| t <= pts_s - lag_s) {
+            self.head.pop_front();
+        }
+        let head_turn_deg = match self.head.front() {
+            Some(&(_, [yaw, pitch])) if head_deg.iter().all(|v| v.is_finite()) => {
+                (head_deg[0] - yaw).abs() + (head_deg[1] - pitch).abs()
+            }
+            _ => 0.0,
+        };
+        if self.head.len() == self.head.capacity() {
+            self.head.pop_front();
+        }
+        self.head.push_back((pts_s, head_deg));
         for channel in &mut self.channels {
             let index = channel.channel.index();
             let delta = deltas[index];
@@ -269,8 +298,14 @@ impl PulseDetector {
                 channel.samples.pop_front();
             }
             channel.samples.push_back((pts_s, z));
+            if channel.stage != Stage::Idle {
+                channel.head_turn_deg = channel.head_turn_deg.max(head_turn_deg);
+            }
             if let Some(candidate) = channel.step(pts_s, z, deltas, lag_s, config) {
                 self.found.push(candidate);
+            }
+            if channel.stage == Stage::Rise && channel.rise_start_s == pts_s {
+                channel.head_turn_deg = head_turn_deg;
             }
         }
         &self.found
@@ -372,6 +407,9 @@ impl PulseChannel {
         if self.return_peak_z < config.return_fraction * self.rise_peak_z {
             return None;
         }
+        if self.head_turn_deg > config.max_head_turn_deg {
+            return None;
+        }
         let strong = self.rise_peak_z >= config.z_high
             || (self.rise_peak_z >= config.pair_min_z
                 && self.rise_peak_z + self.return_peak_z >= config.pair_z);
@@ -465,7 +503,15 @@ mod tests {
             deltas[Channel::MoveBrowsUp.index()] = z;
             deltas[Channel::MoveBrowsDown.index()] = -z;
             let pts_s = i as f64 * 0.04;
-            found.extend_from_slice(detector.update(pts_s, &deltas, &spreads, 0.0, lag_s, &config));
+            found.extend_from_slice(detector.update(
+                pts_s,
+                &deltas,
+                &spreads,
+                0.0,
+                [0.0, 0.0],
+                lag_s,
+                &config,
+            ));
         }
         found
     }

@@ -1174,9 +1174,19 @@ impl TrackState {
         }
 
         if may_open {
-            let found =
-                self.pulses
-                    .update(pts_s, &self.deltas, &spread, talking, lag_s, &config.pulse);
+            let head_deg = [
+                self.smoothed[Channel::HeadYaw.index()],
+                self.smoothed[Channel::HeadPitch.index()],
+            ];
+            let found = self.pulses.update(
+                pts_s,
+                &self.deltas,
+                &spread,
+                talking,
+                head_deg,
+                lag_s,
+                &config.pulse,
+            );
             // At most a few per frame (one per pulse channel); moved out to offer them.
             let mut candidates = [const { None }; 4];
             for (slot, candidate) in candidates.iter_mut().zip(found) {
@@ -1197,12 +1207,23 @@ impl TrackState {
         config: &SpotterConfig,
         stats: &mut SpotterStats,
     ) {
+        let blink_near = self.eyes_closed_s >= candidate.onset_s - EYE_MOTION_REFERENCE_S;
+        if blink_near
+            && matches!(
+                candidate.channel,
+                Channel::MoveBrowsUp | Channel::MoveBrowsDown
+            )
+        {
+            // Closing and opening lids drag the brows: not a brow movement of its own.
+            stats.segments_unlabelled += 1;
+            return;
+        }
         let snapshot = ApexSnapshot {
             deltas: &candidate.apex_deltas,
             spreads: self.baseline.spread(),
             segment_max: &candidate.segment_max,
             peak_z: candidate.peak_z,
-            blink_near: self.eyes_closed_s >= candidate.onset_s - EYE_MOTION_REFERENCE_S,
+            blink_near,
         };
         let excluded = pulse_excluded_cues(candidate.channel);
         let mut unavailable = [CueId::PupilDilation; CueId::ALL.len() * 2];
