@@ -618,6 +618,30 @@ fn flash_drill_in_the_terminal_saves_every_answered_trial_and_shows_in_kpi() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("--consent"), "{}", stderr(&output));
+    if let Some(shared) = shared_dir() {
+        let no_face = shared.join("data/faces/no_face.mp4");
+        let output = microcue_in(
+            home.path(),
+            &[
+                "drill",
+                "flash",
+                "--quick",
+                "--video",
+                no_face.to_str().unwrap(),
+                "--consent",
+                "given",
+            ],
+            "",
+        );
+        assert_eq!(output.status.code(), Some(1));
+        let err = stderr(&output);
+        assert!(
+            err.contains("no face found") && err.contains("no_face.mp4"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert_only_journal_files(home.path());
 }
 
 #[test]

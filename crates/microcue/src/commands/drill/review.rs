@@ -786,8 +786,8 @@ pub fn run_slowmo(
                 )
             };
             let mut bytes = Vec::new();
-            bytes.extend_from_slice(b"\x1b[J");
-            encode_text(&wrap(&message, text_width()), text_row, &mut bytes);
+            let below_menu = text_row + wrap(&text, text_width()).lines().count() as u16 + 1;
+            encode_text(&wrap(&message, text_width()), below_menu, &mut bytes);
             screen.show(&bytes)?;
             if input.is_keys() && input.pause(Duration::from_millis(1500))? {
                 quit = true;
