@@ -58,12 +58,15 @@ pub struct DrillArgs {
 pub enum DrillAction {
     /// Record one trial result produced elsewhere (web UI, a partner, a video test).
     Record(RecordArgs),
-    /// The flash recognition drill (METT): pre-test, learn, practice, post-test, with faces
-    /// drawn in the terminal; every answer is saved at once (`q` quits, keeping them).
-    /// `--demo`: a simulated observer answers instead, to show the staircase; nothing is saved.
+    /// The flash recognition drill (METT) with faces in the terminal (`--demo`: simulated).
+    ///
+    /// Pre-test, learn, practice, post-test; every answer is saved at once (`q` quits, keeping
+    /// them). With `--demo` a simulated observer answers instead, to show the staircase, and
+    /// nothing is saved.
     Flash(FlashArgs),
-    /// Confirm, correct or reject the events `microcue analyze` found in your own video; the
-    /// answers become ground truth of your clips (`microcue journal export --truth LABEL`).
+    /// Confirm, correct or reject the events `microcue analyze` found in your own video.
+    ///
+    /// The answers become ground truth of your clips (`microcue journal export --truth LABEL`).
     Review(ReviewArgs),
     /// Slow-motion quiz over the events you confirmed in `drill review`.
     Slowmo(SlowmoArgs),
