@@ -32,7 +32,8 @@ pub enum Command {
     Kpi(commands::kpi::KpiArgs),
     /// The training journal: where it is, export, import, forget.
     Journal(commands::journal::JournalArgs),
-    /// Drills: record results, draw roleplay cue cards, flash drill demo.
+    /// Drills: the flash drill with faces in the terminal, review of your own events, slow
+    /// motion, roleplay cards, recorded results.
     Drill(commands::drill::DrillArgs),
     /// Ground truth by injection: warp brief movements into a real video, then score the spotter.
     Eval(commands::eval::EvalArgs),

@@ -4,6 +4,8 @@ mod cli;
 mod commands;
 mod output;
 mod progress;
+mod render;
+mod terminal;
 
 use std::process::ExitCode;
 

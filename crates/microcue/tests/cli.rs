@@ -562,3 +562,288 @@ fn stimuli_make_renders_a_flash_between_identical_neutral_frames() {
         stderr(&output)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Trainer: the terminal flash drill, reviews of one's own events
+
+/// Runs microcue with `MICROCUE_HOME` = `home`, a fixed date, and `stdin` as its input.
+fn microcue_in(home: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_microcue"))
+        .args(args)
+        .env("MICROCUE_HOME", home)
+        .env("MICROCUE_TODAY", "2026-11-25")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the microcue binary runs");
+    let mut input = child.stdin.take().expect("stdin");
+    // The drill may stop reading early (quit): a closed pipe is fine.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    child.wait_with_output().expect("microcue finishes")
+}
+
+/// The files in `dir`: only the journal and SQLite's side files may be there.
+fn assert_only_journal_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("home dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with("journal.sqlite3"),
+            "the drill wrote `{name}`; only the journal may be in the home"
+        );
+    }
+}
+
+#[test]
+fn flash_drill_in_the_terminal_saves_every_answered_trial_and_shows_in_kpi() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = microcue_in(home.path(), &["plan", "today"], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // --quick: 4 pre-test, 3 learn cards, 4 practice, 4 post-test; one line per step. Answer
+    // "1" (eyebrow_flash) throughout: right on its flashes, wrong on the others.
+    let answers = "1\n".repeat(40);
+    let output = microcue_in(
+        home.path(),
+        &["drill", "flash", "--quick", "--seed", "5"],
+        &answers,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains('▀'), "faces drawn with half blocks");
+    assert!(out.contains("\x1b[38;2;"), "24-bit colour");
+    assert!(
+        out.contains("Finished flash drill: 12 trial(s) answered and saved"),
+        "{}",
+        &out[out.len().saturating_sub(2000)..]
+    );
+    assert!(out.contains("learn 3/3"), "the learn phase ran");
+    assert_only_journal_files(home.path());
+
+    let output = microcue_in(home.path(), &["kpi", "--json"], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let kpi: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("kpi JSON");
+    let flash = &kpi["weeks"][0]["flash_accuracy"];
+    // 8 test trials (pre + post), one catch trial in each: 6 flashes count.
+    assert_eq!(flash["total"], 6, "{flash}");
+    // Each phase deals each of the 3 cues once: answering 1 (eyebrow_flash) is right once per
+    // test phase.
+    assert_eq!(flash["hits"], 2, "{flash}");
+    let output = microcue_in(
+        home.path(),
+        &["journal", "export", "--format", "csv", "--table", "trials"],
+        "",
+    );
+    let csv = stdout(&output);
+    assert_eq!(csv.lines().count(), 13, "header + 12 trials:\n{csv}");
+    for row in csv.lines().skip(1) {
+        let exposure_ms: f64 = row
+            .split(',')
+            .nth(7)
+            .expect("exposure")
+            .parse()
+            .expect("ms");
+        assert!(
+            (40.0..600.0).contains(&exposure_ms),
+            "measured exposure {exposure_ms} ms"
+        );
+    }
+
+    // Quitting mid-way keeps what was answered: 3 answers, then q.
+    let output = microcue_in(
+        home.path(),
+        &["drill", "flash", "--quick", "--seed", "6"],
+        "1\n0\n2\nq\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("Stopped flash drill: 3 trial(s) answered and saved"),
+        "{}",
+        stderr(&output)
+    );
+    let output = microcue_in(
+        home.path(),
+        &["journal", "export", "--format", "csv", "--table", "trials"],
+        "",
+    );
+    assert_eq!(stdout(&output).lines().count(), 16, "12 + 3 trials kept");
+    assert_only_journal_files(home.path());
+
+    // Someone else's video needs consent; a video without a face is a clear error.
+    let output = microcue_in(
+        home.path(),
+        &["drill", "flash", "--quick", "--video", "other.mp4"],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("--consent"), "{}", stderr(&output));
+    if let Some(shared) = shared_dir() {
+        let no_face = shared.join("data/faces/no_face.mp4");
+        let output = microcue_in(
+            home.path(),
+            &[
+                "drill",
+                "flash",
+                "--quick",
+                "--video",
+                no_face.to_str().unwrap(),
+                "--consent",
+                "given",
+            ],
+            "",
+        );
+        assert_eq!(output.status.code(), Some(1));
+        let err = stderr(&output);
+        assert!(
+            err.contains("no face found") && err.contains("no_face.mp4"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert_only_journal_files(home.path());
+}
+
+#[test]
+fn reviewed_events_become_truth_that_eval_score_reads_and_slowmo_items() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let trace = work.path().join("trace.jsonl");
+    let events = work.path().join("events.jsonl");
+    let output = microcue(&[
+        "synth",
+        "--seconds",
+        "40",
+        "--events",
+        "10",
+        "--seed",
+        "7",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = microcue(&[
+        "analyze",
+        "--signals",
+        trace.to_str().unwrap(),
+        "--out",
+        events.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let detected = std::fs::read_to_string(&events)
+        .expect("events")
+        .lines()
+        .count();
+    assert!(detected >= 5, "{detected} events");
+
+    // Confirm, reject, correct to micro_frown (default side), skip, confirm, quit.
+    let review = [
+        "drill",
+        "review",
+        events.to_str().unwrap(),
+        "--label",
+        "mine",
+    ];
+    let output = microcue_in(&home, &review, "y\nn\nc\nmicro_frown\n\ns\ny\nq\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output)
+            .contains("4 verdict(s) saved (2 confirmed, 1 corrected, 1 not a movement), 1 skipped"),
+        "{}",
+        stdout(&output)
+    );
+    // A second run starts after the reviewed events; garbage is refused, then a yes.
+    let output = microcue_in(&home, &review, "maybe\ny\nq\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`maybe` is not an answer"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("4 reviewed before"),
+        "{}",
+        stdout(&output)
+    );
+
+    let truth = work.path().join("truth.csv");
+    let output = microcue_in(
+        &home,
+        &[
+            "journal",
+            "export",
+            "--truth",
+            "mine",
+            "--out",
+            truth.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&truth).expect("truth.csv");
+    assert_eq!(text.lines().count(), 5, "header + 4 movements:\n{text}");
+    assert!(
+        text.contains("micro_frown,both,") && text.contains(",corrected"),
+        "{text}"
+    );
+    let output = microcue(&[
+        "eval",
+        "score",
+        truth.to_str().unwrap(),
+        events.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let score: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("score JSON");
+    assert_eq!(
+        score["overall"]["matched"], 4,
+        "every confirmed event is a detection"
+    );
+
+    // The confirmed events are slow-motion quiz items; answers count as slow-motion tests.
+    let output = microcue_in(&home, &["plan", "today"], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = microcue_in(
+        &home,
+        &["drill", "slowmo", "--label", "mine", "--seed", "3"],
+        &"1\n".repeat(4),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("4 answer(s) saved"),
+        "{}",
+        stdout(&output)
+    );
+    let output = microcue_in(&home, &["kpi", "--json"], "");
+    let kpi: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("kpi JSON");
+    assert_eq!(kpi["weeks"][0]["slow_motion_accuracy"]["total"], 4);
+    assert_eq!(kpi["weeks"][0]["spotter_review"]["rejected"], 1);
+    assert_eq!(
+        kpi["weeks"][0]["false_positive"]["total"], 0,
+        "the user's KPI is untouched"
+    );
+
+    // Bad input: not analyze output, an unknown label.
+    let output = microcue_in(&home, &["drill", "review", trace.to_str().unwrap()], "");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("line 1: not an event"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("panicked"));
+    let output = microcue_in(&home, &["journal", "export", "--truth", "nope"], "");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("labels with reviews: mine"),
+        "{}",
+        stderr(&output)
+    );
+    assert_only_journal_files(&home);
+}

@@ -29,7 +29,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use microcue_core::CueId;
+use microcue_core::{CueId, Side};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,7 @@ use crate::records::{
     ChannelBaseline, DrillKind, LogEntry, Outcome, PersonBaseline, Stored, TaskDone, TrialPhase,
     TrialRecord, is_valid_uid,
 };
+use crate::review::{ReviewVerdict, ReviewedEvent, parse_side};
 
 /// File name of the journal inside its directory.
 pub const JOURNAL_FILE_NAME: &str = "journal.sqlite3";
@@ -49,7 +50,7 @@ pub const EXPORT_FORMAT: &str = "microcue-journal";
 /// Numbered schema migrations; entry `i` upgrades `user_version` `i` to `i + 1`.
 ///
 /// Never edit a shipped entry: append a new one.
-pub const MIGRATIONS: [&str; 2] = [
+pub const MIGRATIONS: [&str; 3] = [
     // 1: first schema.
     "CREATE TABLE drill_trials (
          id INTEGER PRIMARY KEY,
@@ -150,6 +151,25 @@ pub const MIGRATIONS: [&str; 2] = [
          frames INTEGER NOT NULL CHECK (frames >= 0),
          channels_json TEXT NOT NULL
      );",
+    // 3: the user's verdicts on events the spotter found in their own videos (ground truth of
+    // their clips). Times and labels only. One row per event of a video: a second review of the
+    // same event replaces the first.
+    "CREATE TABLE reviewed_events (
+         id INTEGER PRIMARY KEY,
+         uid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))),
+         date TEXT NOT NULL,
+         video TEXT NOT NULL,
+         onset_s REAL NOT NULL,
+         apex_s REAL NOT NULL,
+         offset_s REAL NOT NULL,
+         detected_cue TEXT NOT NULL,
+         detected_side TEXT NOT NULL CHECK (detected_side IN ('left', 'right', 'both')),
+         verdict TEXT NOT NULL CHECK (verdict IN ('confirmed', 'corrected', 'rejected')),
+         cue TEXT,
+         side TEXT CHECK (side IN ('left', 'right', 'both')),
+         UNIQUE (video, onset_s, offset_s, detected_cue)
+     );
+     CREATE INDEX reviewed_events_by_video ON reviewed_events (video, onset_s);",
 ];
 
 /// The schema version this code writes.
@@ -228,6 +248,9 @@ pub struct JournalExport {
     pub tasks_done: Vec<Stored<TaskDone>>,
     /// Per-person baselines.
     pub baselines: Vec<Stored<PersonBaseline>>,
+    /// The user's verdicts on detected events (schema 3; absent from older exports).
+    #[serde(default)]
+    pub reviewed_events: Vec<Stored<ReviewedEvent>>,
 }
 
 /// What an import did. Rows whose uid is already in the journal are skipped (the journal keeps
@@ -238,6 +261,7 @@ pub struct ImportReport {
     pub log_entries_added: usize,
     pub tasks_done_added: usize,
     pub baselines_added: usize,
+    pub reviewed_events_added: usize,
     /// Rows skipped because their uid was already present.
     pub duplicates_skipped: usize,
     /// Whether the export's plan start was taken (the journal had none).
@@ -257,15 +281,18 @@ pub enum CsvTable {
     Tasks,
     /// Baselines, one row per person and channel.
     Baselines,
+    /// Reviewed events (the user's verdicts on detections).
+    Reviews,
 }
 
 impl CsvTable {
     /// All tables.
-    pub const ALL: [CsvTable; 4] = [
+    pub const ALL: [CsvTable; 5] = [
         CsvTable::Log,
         CsvTable::Trials,
         CsvTable::Tasks,
         CsvTable::Baselines,
+        CsvTable::Reviews,
     ];
 
     /// The name used on the command line.
@@ -275,6 +302,7 @@ impl CsvTable {
             CsvTable::Trials => "trials",
             CsvTable::Tasks => "tasks",
             CsvTable::Baselines => "baselines",
+            CsvTable::Reviews => "reviews",
         }
     }
 }
@@ -765,6 +793,113 @@ impl Journal {
             .map(|b| b.record))
     }
 
+    // ----- reviewed events -----
+
+    /// Stores the user's verdict on a detected event; a verdict on the same event (same video
+    /// label, times and detected cue) replaces the earlier one. Returns the row's uid.
+    pub fn save_review(&mut self, review: &ReviewedEvent) -> Result<String> {
+        review.validate()?;
+        self.write("store a reviewed event", |tx| {
+            tx.query_row(
+                "INSERT INTO reviewed_events
+                     (date, video, onset_s, apex_s, offset_s, detected_cue, detected_side,
+                      verdict, cue, side)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (video, onset_s, offset_s, detected_cue) DO UPDATE SET
+                     date = excluded.date, apex_s = excluded.apex_s,
+                     detected_side = excluded.detected_side, verdict = excluded.verdict,
+                     cue = excluded.cue, side = excluded.side
+                 RETURNING uid",
+                params![
+                    review.date.to_string(),
+                    review.video,
+                    review.onset_s,
+                    review.apex_s,
+                    review.offset_s,
+                    review.detected_cue.as_str(),
+                    review.detected_side.as_str(),
+                    review.verdict.as_str(),
+                    review.cue.map(CueId::as_str),
+                    review.side.map(Side::as_str),
+                ],
+                |row| row.get(0),
+            )
+        })
+    }
+
+    /// All reviewed events, by video label and time.
+    pub fn reviewed_events(&self) -> Result<Vec<Stored<ReviewedEvent>>> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT id, uid, date, video, onset_s, apex_s, offset_s, detected_cue,
+                        detected_side, verdict, cue, side
+                 FROM reviewed_events ORDER BY video, onset_s, id",
+            )
+            .map_err(self.sqlite_error("read reviewed events"))?;
+        #[expect(
+            clippy::type_complexity,
+            reason = "one row of raw columns, decoded below"
+        )]
+        let rows: Vec<(
+            i64,
+            String,
+            String,
+            String,
+            [f64; 3],
+            [String; 3],
+            [Option<String>; 2],
+        )> = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    [row.get(4)?, row.get(5)?, row.get(6)?],
+                    [row.get(7)?, row.get(8)?, row.get(9)?],
+                    [row.get(10)?, row.get(11)?],
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(self.sqlite_error("read reviewed events"))?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    uid,
+                    date,
+                    video,
+                    times,
+                    [detected_cue, detected_side, verdict],
+                    [cue, side],
+                )| {
+                    let bad = |detail: String| self.corrupt("reviewed_events", id, detail);
+                    let date = parse_date(&date).map_err(|_| bad(format!("date `{date}`")))?;
+                    let parse_cue =
+                        |text: &str| CueId::parse(text).ok_or_else(|| bad(format!("cue `{text}`")));
+                    let parse_side =
+                        |text: &str| parse_side(text).ok_or_else(|| bad(format!("side `{text}`")));
+                    let record = ReviewedEvent {
+                        date,
+                        video,
+                        onset_s: times[0],
+                        apex_s: times[1],
+                        offset_s: times[2],
+                        detected_cue: parse_cue(&detected_cue)?,
+                        detected_side: parse_side(&detected_side)?,
+                        verdict: ReviewVerdict::parse(&verdict)
+                            .ok_or_else(|| bad(format!("verdict `{verdict}`")))?,
+                        cue: cue.as_deref().map(parse_cue).transpose()?,
+                        side: side.as_deref().map(parse_side).transpose()?,
+                    };
+                    record.validate().map_err(|e| bad(e.to_string()))?;
+                    Ok(Stored { uid, record })
+                },
+            )
+            .collect()
+    }
+
     // ----- export / import -----
 
     /// Everything in the journal.
@@ -777,6 +912,7 @@ impl Journal {
             log_entries: self.log_entries()?,
             tasks_done: self.tasks_done()?,
             baselines: self.baselines()?,
+            reviewed_events: self.reviewed_events()?,
         })
     }
 
@@ -828,6 +964,10 @@ impl Journal {
             for (baseline, json) in export.baselines.iter().zip(&encoded_baselines) {
                 let added = insert_baseline(tx, Some(&baseline.uid), &baseline.record, json)?;
                 count(added, &mut report.baselines_added, &mut skipped);
+            }
+            for review in &export.reviewed_events {
+                let added = insert_review(tx, Some(&review.uid), &review.record)?;
+                count(added, &mut report.reviewed_events_added, &mut skipped);
             }
             report.duplicates_skipped = skipped;
             match (current_start, export.plan_start) {
@@ -949,6 +1089,37 @@ fn insert_log(
     .optional()
 }
 
+/// Inserts a reviewed event from an export; `None` when its uid, or a review of the same event,
+/// is already there (the journal keeps its own).
+fn insert_review(
+    tx: &rusqlite::Transaction<'_>,
+    uid: Option<&str>,
+    review: &ReviewedEvent,
+) -> rusqlite::Result<Option<String>> {
+    tx.query_row(
+        "INSERT INTO reviewed_events
+             (uid, date, video, onset_s, apex_s, offset_s, detected_cue, detected_side, verdict,
+              cue, side)
+         VALUES (coalesce(?1, lower(hex(randomblob(16)))), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT DO NOTHING RETURNING uid",
+        params![
+            uid,
+            review.date.to_string(),
+            review.video,
+            review.onset_s,
+            review.apex_s,
+            review.offset_s,
+            review.detected_cue.as_str(),
+            review.detected_side.as_str(),
+            review.verdict.as_str(),
+            review.cue.map(CueId::as_str),
+            review.side.map(Side::as_str),
+        ],
+        |row| row.get(0),
+    )
+    .optional()
+}
+
 fn insert_baseline(
     tx: &rusqlite::Transaction<'_>,
     uid: Option<&str>,
@@ -1027,6 +1198,13 @@ fn validate_export(export: &JournalExport, source: &Path) -> Result<()> {
             .record
             .validate()
             .map_err(|e| wrap("baselines", index, e))?;
+    }
+    for (index, review) in export.reviewed_events.iter().enumerate() {
+        check_uid("reviewed_events", index, &review.uid)?;
+        review
+            .record
+            .validate()
+            .map_err(|e| wrap("reviewed_events", index, e))?;
     }
     Ok(())
 }
@@ -1161,6 +1339,39 @@ pub fn write_csv(
                     ])
                     .map_err(err)?;
                 }
+            }
+        }
+        CsvTable::Reviews => {
+            csv.write_record([
+                "uid",
+                "date",
+                "video",
+                "onset_s",
+                "apex_s",
+                "offset_s",
+                "detected_cue",
+                "detected_side",
+                "verdict",
+                "cue",
+                "side",
+            ])
+            .map_err(err)?;
+            for review in &export.reviewed_events {
+                let r = &review.record;
+                csv.write_record([
+                    review.uid.clone(),
+                    r.date.to_string(),
+                    r.video.clone(),
+                    r.onset_s.to_string(),
+                    r.apex_s.to_string(),
+                    r.offset_s.to_string(),
+                    r.detected_cue.as_str().to_owned(),
+                    r.detected_side.as_str().to_owned(),
+                    r.verdict.as_str().to_owned(),
+                    cue(r.cue),
+                    r.side.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                ])
+                .map_err(err)?;
             }
         }
     }

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::dates::{Date, add_days, plan_day, plan_week, week_days};
 use crate::records::{DrillKind, LogEntry, Outcome, TrialRecord};
+use crate::review::{ReviewTally, ReviewedEvent};
 
 /// A count of hits over a total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -118,6 +119,10 @@ pub struct WeekKpis {
     pub approach_success: Rate,
     pub false_positive: Rate,
     pub repair_success: Rate,
+    /// Your verdicts this week on events the spotter found in your videos: `rejected` are the
+    /// spotter's false positives. Not one of the guide's KPIs (those measure you, this measures
+    /// the machine); filled by [`KpiReport::add_reviews`].
+    pub spotter_review: ReviewTally,
     /// Change against the previous week (`None` for week 1).
     pub trend: Option<WeekTrend>,
 }
@@ -180,6 +185,18 @@ impl KpiReport {
     pub fn week(&self, week: u32) -> Option<&WeekKpis> {
         self.weeks.iter().find(|w| w.week == week)
     }
+
+    /// Counts the reviews of detected events into the weeks they were made in.
+    pub fn add_reviews(&mut self, reviews: &[ReviewedEvent]) {
+        for week in &mut self.weeks {
+            let last = week.last_date.min(self.today);
+            week.spotter_review = ReviewTally::of(
+                reviews
+                    .iter()
+                    .filter(|r| r.date >= week.first_date && r.date <= last),
+            );
+        }
+    }
 }
 
 /// Computes the KPIs of every plan week from the start up to `today`. Records dated before the
@@ -217,6 +234,7 @@ pub fn compute_kpis(
             approach_success: Rate::default(),
             false_positive: Rate::default(),
             repair_success: Rate::default(),
+            spotter_review: ReviewTally::default(),
             trend: None,
         };
         for trial in trials

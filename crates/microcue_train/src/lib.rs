@@ -9,6 +9,9 @@
 //!   adaptive exposure [`staircase`], catch trials, confusion matrix and reaction times.
 //! - [`slowmo`], [`mirror`], [`roleplay`]: the other drills, scored from the spotter's
 //!   [`microcue_core::Event`]s.
+//! - [`review`]: the user's verdicts on the events the spotter found in their own video —
+//!   ground truth of their clips (a truth CSV for `microcue eval score`) and slow-motion quiz
+//!   items.
 //! - [`kpi`]: detections per day, accuracy, approach success, false positives, repair success,
 //!   per plan week, with the weekly targets.
 //! - [`plan`]: the 60-day plan and the drill ladder to day 90 as data.
@@ -38,6 +41,7 @@ pub mod kpi;
 pub mod mirror;
 pub mod plan;
 pub mod records;
+pub mod review;
 pub mod roleplay;
 pub mod slowmo;
 pub mod staircase;
@@ -49,4 +53,5 @@ pub use records::{
     ChannelBaseline, DrillKind, LogEntry, Outcome, PersonBaseline, Stored, TaskDone, TrialPhase,
     TrialRecord,
 };
+pub use review::{ReviewVerdict, ReviewedEvent};
 pub use stimulus::{Stimulus, StimulusRenderer};

@@ -69,7 +69,8 @@ fn new_journal_has_the_current_schema_in_wal_mode() {
             "drill_trials",
             "log_entries",
             "plan_done",
-            "plan_state"
+            "plan_state",
+            "reviewed_events"
         ]
     );
     #[cfg(unix)]
@@ -1031,4 +1032,140 @@ fn plan_progress_quotas_and_streaks() {
         .find(|t| t.task.id == "roleplay")
         .expect("roleplay");
     assert_eq!(roleplay.progress, Some((0, 3)), "a new week, a new quota");
+}
+
+// ----- reviewed events (schema 3) -----
+
+/// A schema-2 file: the v1 file upgraded by the shipped migration 2 (frozen text), plus rows
+/// that only schema 2 can hold.
+fn write_v2_journal(path: &Path) {
+    write_v1_journal(path);
+    let connection = rusqlite::Connection::open(path).expect("open v1 file");
+    connection
+        .execute_batch(journal::MIGRATIONS[1])
+        .expect("migration 2");
+    connection
+        .execute_batch(
+            "INSERT INTO drill_trials (date, kind, phase, target_cue, response_cue, correct,
+                 exposure_ms, reaction_ms, session)
+                 VALUES ('2025-01-05', 'flash', 'post_test', 'eyebrow_flash', 'eyebrow_flash', 1,
+                 83.5, 512.0, 'abc');
+             INSERT INTO baselines (person, date, frames, channels_json)
+                 VALUES ('me', '2025-01-05', 300, '[{\"channel\":\"browInnerUp\",\"median\":0.1,\"mad\":0.02}]');
+             PRAGMA user_version = 2;",
+        )
+        .expect("v2 rows");
+}
+
+fn spotted(
+    cue: CueId,
+    side: microcue_core::Side,
+    onset_s: f64,
+    offset_s: f64,
+) -> microcue_core::Event {
+    let duration_ms = (offset_s - onset_s) * 1000.0;
+    microcue_core::Event {
+        track: microcue_core::TrackId(0),
+        onset_s,
+        apex_s: onset_s + 0.4 * (offset_s - onset_s),
+        offset_s,
+        duration_ms,
+        scale: microcue_core::Scale::of_duration_ms(duration_ms),
+        cue,
+        side,
+        intensity: 0.2,
+        confidence: 0.6,
+        valence: cue.valence(),
+        evidence: Vec::new(),
+    }
+}
+
+#[test]
+fn migration_from_a_v2_file_keeps_every_row_and_takes_reviews() {
+    use microcue_core::Side;
+    use microcue_train::{ReviewVerdict, ReviewedEvent};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("journal.sqlite3");
+    write_v2_journal(&path);
+    let before = rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.query_row("SELECT count(*) FROM drill_trials", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .expect("count");
+    assert_eq!(before, 3);
+
+    let mut journal = Journal::open(&path).expect("open and migrate");
+    assert_eq!(journal.schema_version().expect("version"), SCHEMA_VERSION);
+    let trials = journal.trials().expect("trials");
+    assert_eq!(trials.len(), 3);
+    let post = trials
+        .iter()
+        .find(|t| t.record.phase == TrialPhase::PostTest)
+        .expect("the v2 trial");
+    assert_eq!(post.record.exposure_ms, Some(83.5));
+    assert_eq!(post.record.session.as_deref(), Some("abc"));
+    assert_eq!(journal.log_entries().expect("log").len(), 1);
+    assert_eq!(journal.tasks_done().expect("done").len(), 1);
+    let baselines = journal.baselines().expect("baselines");
+    assert_eq!(baselines.len(), 1);
+    assert_eq!(baselines[0].record.channels[0].channel, "browInnerUp");
+    assert!(journal.reviewed_events().expect("reviews").is_empty());
+
+    // New rows: three verdicts, then a second look at one event replaces the first.
+    let day = date("2025-01-06");
+    let flash = spotted(CueId::EyebrowFlash, Side::Both, 1.0, 1.2);
+    let corner = spotted(CueId::UnilateralLipCorner, Side::Left, 3.0, 3.3);
+    let glitch = spotted(CueId::NoseWrinkle, Side::Both, 5.0, 5.1);
+    journal
+        .save_review(&ReviewedEvent::confirm(day, "me.mp4", &flash))
+        .expect("save");
+    journal
+        .save_review(&ReviewedEvent::correct(
+            day,
+            "me.mp4",
+            &corner,
+            CueId::UnilateralLipCorner,
+            Side::Right,
+        ))
+        .expect("save");
+    let first = journal
+        .save_review(&ReviewedEvent::confirm(day, "me.mp4", &glitch))
+        .expect("save");
+    let second = journal
+        .save_review(&ReviewedEvent::reject(day, "me.mp4", &glitch))
+        .expect("replace");
+    assert_eq!(first, second, "same event, same row");
+    let reviews = journal.reviewed_events().expect("reviews");
+    assert_eq!(reviews.len(), 3);
+    assert_eq!(reviews[2].record.verdict, ReviewVerdict::Rejected);
+    assert_eq!(reviews[1].record.side, Some(Side::Right));
+    let mut bad = ReviewedEvent::confirm(day, "me.mp4", &flash);
+    bad.cue = Some(CueId::MicroFrown);
+    assert!(journal.save_review(&bad).is_err(), "refused before writing");
+
+    // Export and import into a fresh journal; a second import adds nothing.
+    let export = journal.export().expect("export");
+    assert_eq!(export.reviewed_events.len(), 3);
+    let mut other = Journal::open(dir.path().join("other.sqlite3")).expect("other");
+    let report = other.import(&export, Path::new("x.json")).expect("import");
+    assert_eq!(report.reviewed_events_added, 3);
+    let again = other.import(&export, Path::new("x.json")).expect("import");
+    assert_eq!(again.reviewed_events_added, 0);
+    assert_eq!(other.reviewed_events().expect("reviews").len(), 3);
+    // An export from before schema 3 (no `reviewed_events` key) still imports.
+    let mut json = serde_json::to_value(&export).expect("json");
+    json.as_object_mut()
+        .expect("object")
+        .remove("reviewed_events");
+    let old: microcue_train::JournalExport = serde_json::from_value(json).expect("old export");
+    assert!(old.reviewed_events.is_empty());
+
+    let mut csv = Vec::new();
+    journal::write_csv(&export, CsvTable::Reviews, &mut csv, Path::new("r.csv")).expect("csv");
+    assert_eq!(String::from_utf8(csv).expect("utf8").lines().count(), 4);
+    drop(journal);
+    let journal = Journal::open(&path).expect("reopen");
+    assert_eq!(journal.integrity_check().expect("check"), ["ok"]);
 }

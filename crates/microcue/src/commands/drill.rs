@@ -1,9 +1,14 @@
-//! `microcue drill`: record drill results, draw roleplay cue cards, and run the flash drill's
-//! engine with a simulated observer to show how the exposure staircase works.
+//! `microcue drill`: the drills in the terminal.
 //!
-//! A real flash drill needs pictures (the web UI renders them); the terminal records results
-//! produced elsewhere (`drill record`) and demonstrates the engine (`drill flash --demo`).
+//! - `drill flash`: the METT flash drill with real pictures — a neutral face warped into each
+//!   cue, drawn with 24-bit colour half-block characters, timed and measured ([`flash`]);
+//!   `--demo` runs the engine with a simulated observer instead, to show the staircase.
+//! - `drill review`: walk through the events `microcue analyze` found in your own video and
+//!   confirm, correct or reject each — ground truth of your clips ([`review`]).
+//! - `drill slowmo`: a slow-motion quiz over the events you confirmed ([`review`]).
+//! - `drill record`: store a result produced elsewhere; `drill card`: roleplay cue cards.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -12,8 +17,17 @@ use microcue_train::flash::{FlashConfig, FlashDrill, FlashStep, SimulatedObserve
 use microcue_train::roleplay::RoleplayDeck;
 use microcue_train::{DrillKind, TrialPhase, TrialRecord};
 
+use super::analyze::Consent;
 use super::journal::{JournalLocation, write_stdout};
 use super::log::parse_cue;
+
+pub use review::{ReviewArgs, SlowmoArgs};
+
+/// Peak strength of the terminal flash drill's expressions: the warp's largest fold-free
+/// amplitude (10 % of the inter-ocular distance). At an 80-pixel-wide face that moves a brow or
+/// a mouth corner by about 2.5 terminal pixels; at the engine's default 0.6 the movement is
+/// about 1.5 pixels, which the downscaling blurs below what a 40 ms glance can see.
+pub(crate) const DRILL_INTENSITY: f32 = 1.0;
 
 /// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
 macro_rules! say {
@@ -26,6 +40,9 @@ macro_rules! say {
         let _ = writeln!($out, $($arg)*);
     }};
 }
+
+mod flash;
+mod review;
 
 /// Arguments of `microcue drill`.
 #[derive(Debug, clap::Args)]
@@ -41,9 +58,18 @@ pub struct DrillArgs {
 pub enum DrillAction {
     /// Record one trial result produced elsewhere (web UI, a partner, a video test).
     Record(RecordArgs),
-    /// Run the flash drill engine. Only `--demo` exists in the terminal: a simulated observer
-    /// answers, to show the staircase; nothing is saved.
+    /// The flash recognition drill (METT) with faces in the terminal (`--demo`: simulated).
+    ///
+    /// Pre-test, learn, practice, post-test; every answer is saved at once (`q` quits, keeping
+    /// them). With `--demo` a simulated observer answers instead, to show the staircase, and
+    /// nothing is saved.
     Flash(FlashArgs),
+    /// Confirm, correct or reject the events `microcue analyze` found in your own video.
+    ///
+    /// The answers become ground truth of your clips (`microcue journal export --truth LABEL`).
+    Review(ReviewArgs),
+    /// Slow-motion quiz over the events you confirmed in `drill review`.
+    Slowmo(SlowmoArgs),
     /// Draw roleplay cue cards for a partner to perform (then `drill record --kind roleplay`).
     Card {
         /// How many cards.
@@ -81,25 +107,46 @@ pub struct RecordArgs {
     pub session: Option<String>,
 }
 
-/// `--demo` settings.
+/// Settings of the flash drill.
 #[derive(Debug, clap::Args)]
 pub struct FlashArgs {
-    /// Run with a simulated observer (required: a real drill needs the web UI's pictures).
-    #[arg(long, required = true)]
+    /// Run the engine with a simulated observer instead of you (nothing is saved).
+    #[arg(long)]
     pub demo: bool,
-    /// Trials per test phase (pre-test, practice, post-test).
-    #[arg(long, default_value_t = 30)]
-    pub trials: u32,
-    /// The simulated observer's 75%-correct exposure before practice, ms.
+    /// A short session (3 cues; 4 pre-test, 4 practice, 4 post-test trials; short pauses).
+    #[arg(long, conflicts_with = "demo")]
+    pub quick: bool,
+    /// Trials per phase (default: 30 pre-test, 40 practice, 30 post-test; demo: 30 each).
+    #[arg(long)]
+    pub trials: Option<u32>,
+    /// A video of a consenting person to take the neutral face from (default: the bundled
+    /// MIT-licensed clip). Frames stay in memory.
+    #[arg(long, conflicts_with = "demo")]
+    pub video: Option<PathBuf>,
+    /// Time of the neutral frame in `--video`, seconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub at: f64,
+    /// Confirms the consent of the person in `--video`.
+    #[arg(long, value_enum)]
+    pub consent: Option<Consent>,
+    /// Width of the face picture in pixels = terminal columns (default: 80, less if the
+    /// terminal is smaller).
+    #[arg(long, value_name = "PX")]
+    pub width: Option<u32>,
+    /// Neutral face before the flash, ms (default 1000; --quick 400).
+    #[arg(long, value_name = "MS")]
+    pub neutral_ms: Option<f64>,
+    /// Demo: the simulated observer's 75%-correct exposure before practice, ms.
     #[arg(long, default_value_t = 160.0)]
     pub threshold_ms: f64,
-    /// How much practice lowers that threshold, as a factor (0.6 = 40 % shorter).
+    /// Demo: how much practice lowers that threshold, as a factor (0.6 = 40 % shorter).
     #[arg(long, default_value_t = 0.6)]
     pub practice_gain: f64,
-    /// Seed of the trial order and the simulated answers.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Print every trial.
+    /// Seed of the trial order (demo: also of the simulated answers; default 1 for the demo,
+    /// the clock otherwise).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Demo: print every trial.
     #[arg(long)]
     pub verbose: bool,
 }
@@ -178,7 +225,10 @@ fn execute(args: DrillArgs, out: &mut String) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        DrillAction::Flash(flash) => demo(out, &flash),
+        DrillAction::Flash(flash) if flash.demo => demo(out, &flash),
+        DrillAction::Flash(flash) => flash::run(&flash, &args.location, out),
+        DrillAction::Review(review) => review::run_review(&review, &args.location, out),
+        DrillAction::Slowmo(slowmo) => review::run_slowmo(&slowmo, &args.location, out),
         DrillAction::Card { count, seed } => {
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
@@ -236,22 +286,23 @@ fn demo(out: &mut String, args: &FlashArgs) -> anyhow::Result<ExitCode> {
             args.practice_gain
         );
     }
+    let trials = args.trials.unwrap_or(30);
+    let seed = args.seed.unwrap_or(1);
     let config = FlashConfig {
-        pre_test_trials: args.trials,
-        practice_trials: args.trials,
-        post_test_trials: args.trials,
+        pre_test_trials: trials,
+        practice_trials: trials,
+        post_test_trials: trials,
         ..FlashConfig::default()
     };
     let choices = config.cues.len();
-    let mut drill = FlashDrill::new(config, args.seed)?;
-    let mut before =
-        SimulatedObserver::with_threshold(args.threshold_ms, 0.75, choices, 3.0, args.seed);
+    let mut drill = FlashDrill::new(config, seed)?;
+    let mut before = SimulatedObserver::with_threshold(args.threshold_ms, 0.75, choices, 3.0, seed);
     let mut after = SimulatedObserver::with_threshold(
         args.threshold_ms * args.practice_gain,
         0.75,
         choices,
         3.0,
-        args.seed ^ 0x5EED,
+        seed ^ 0x5EED,
     );
     say!(
         out,
@@ -318,8 +369,23 @@ fn demo(out: &mut String, args: &FlashArgs) -> anyhow::Result<ExitCode> {
             FlashStep::Finished => break,
         }
     }
-    let summary = drill.summary();
     say!(out);
+    summary_table(out, &drill.summary());
+    say!(out);
+    say!(
+        out,
+        "The staircase aims at 75% correct: after a right answer the flash gets shorter, after a wrong one \
+         three times as much longer (log scale). The threshold is the mean exposure at the reversals."
+    );
+    say!(
+        out,
+        "Run it yourself with pictures: microcue drill flash (add --quick for a short session)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The per-phase table and the most frequent mix-ups of a flash drill.
+pub(crate) fn summary_table(out: &mut String, summary: &microcue_train::flash::FlashSummary) {
     say!(
         out,
         "phase      accuracy         threshold   false alarms   median RT"
@@ -361,15 +427,4 @@ fn demo(out: &mut String, args: &FlashArgs) -> anyhow::Result<ExitCode> {
             say!(out, "  {shown} → {answered}: {count}");
         }
     }
-    say!(out);
-    say!(
-        out,
-        "The staircase aims at 75% correct: after a right answer the flash gets shorter, after a wrong one \
-         three times as much longer (log scale). The threshold is the mean exposure at the reversals."
-    );
-    say!(
-        out,
-        "Record real results with: microcue drill record --kind flash --cue CUE --answered CUE|none --exposure-ms MS --rt-ms MS"
-    );
-    Ok(ExitCode::SUCCESS)
 }

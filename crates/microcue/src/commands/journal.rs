@@ -93,6 +93,11 @@ pub enum JournalAction {
         /// Output file (default: stdout).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Instead: the events you confirmed or corrected in `drill review` of the video with
+        /// this label, as a truth CSV for `microcue eval score` (cue,side,onset_s,apex_s,
+        /// offset_s,duration_ms,verdict).
+        #[arg(long, value_name = "LABEL", conflicts_with_all = ["format", "table"])]
+        truth: Option<String>,
     },
     /// Add the rows of a JSON export. Rows already present (same uid) are skipped, so
     /// importing the same file twice is harmless.
@@ -129,6 +134,8 @@ pub enum TableArg {
     Tasks,
     /// Per-person baselines (one row per channel).
     Baselines,
+    /// Your verdicts on detected events (`drill review`).
+    Reviews,
 }
 
 impl From<TableArg> for CsvTable {
@@ -138,6 +145,7 @@ impl From<TableArg> for CsvTable {
             TableArg::Trials => CsvTable::Trials,
             TableArg::Tasks => CsvTable::Tasks,
             TableArg::Baselines => CsvTable::Baselines,
+            TableArg::Reviews => CsvTable::Reviews,
         }
     }
 }
@@ -149,9 +157,14 @@ pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
             println!("{}", args.location.path()?.display());
             Ok(ExitCode::SUCCESS)
         }
-        JournalAction::Export { format, table, out } => {
-            export(&args.location, format, table, out.as_deref())
-        }
+        JournalAction::Export {
+            truth: Some(label),
+            out,
+            ..
+        } => export_truth(&args.location, &label, out.as_deref()),
+        JournalAction::Export {
+            format, table, out, ..
+        } => export(&args.location, format, table, out.as_deref()),
         JournalAction::Import { file } => import(&args.location, &file),
         JournalAction::Forget { all: _, yes } => forget(&args.location, yes),
     }
@@ -188,11 +201,12 @@ fn export(
         .with_context(|| format!("cannot write `{}`", destination.display()))?;
     if let Some(path) = out {
         eprintln!(
-            "exported {} trials, {} log entries, {} done tasks, {} baselines to `{}`{}",
+            "exported {} trials, {} log entries, {} done tasks, {} baselines, {} reviewed events to `{}`{}",
             export.trials.len(),
             export.log_entries.len(),
             export.tasks_done.len(),
             export.baselines.len(),
+            export.reviewed_events.len(),
             path.display(),
             if format == ExportFormat::Csv {
                 " (CSV: one table; use --format json for a full backup)"
@@ -204,16 +218,63 @@ fn export(
     Ok(ExitCode::SUCCESS)
 }
 
+fn export_truth(
+    location: &JournalLocation,
+    label: &str,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let journal = location.open()?;
+    let reviews: Vec<_> = journal
+        .reviewed_events()?
+        .into_iter()
+        .map(|r| r.record)
+        .collect();
+    if !reviews.iter().any(|r| r.video == label && r.is_movement()) {
+        let mut labels: Vec<&str> = reviews.iter().map(|r| r.video.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        bail!(
+            "no confirmed or corrected events for `{label}` in the journal\nhint: {}",
+            if labels.is_empty() {
+                "review a video's events first: `microcue drill review EVENTS.jsonl --label LABEL`"
+                    .to_owned()
+            } else {
+                format!("labels with reviews: {}", labels.join(", "))
+            }
+        );
+    }
+    let destination = out.map_or_else(|| PathBuf::from("<stdout>"), Path::to_path_buf);
+    let mut writer: Box<dyn Write> = match out {
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create `{}`", path.display())
+            })?))
+        }
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let rows = microcue_train::review::write_truth_csv(&reviews, label, &mut writer, &destination)?;
+    writer
+        .flush()
+        .with_context(|| format!("cannot write `{}`", destination.display()))?;
+    eprintln!(
+        "wrote {rows} truth event(s) of `{label}` to `{}` (the events you confirmed or corrected; \
+         rejected ones are left out)",
+        destination.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn import(location: &JournalLocation, file: &Path) -> anyhow::Result<ExitCode> {
     let export = store::read_export(file)?;
     let mut journal = location.open()?;
     let report = journal.import(&export, file)?;
     println!(
-        "imported {} trials, {} log entries, {} done tasks, {} baselines; {} already present",
+        "imported {} trials, {} log entries, {} done tasks, {} baselines, {} reviewed events; {} already present",
         report.trials_added,
         report.log_entries_added,
         report.tasks_done_added,
         report.baselines_added,
+        report.reviewed_events_added,
         report.duplicates_skipped
     );
     if report.plan_start_set

@@ -66,7 +66,13 @@ fn execute(args: KpiArgs, out: &mut String) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|e| e.record)
         .collect();
-    let report = compute_kpis(start, today, &trials, &log, &KpiTargets::default());
+    let reviews: Vec<_> = journal
+        .reviewed_events()?
+        .into_iter()
+        .map(|r| r.record)
+        .collect();
+    let mut report = compute_kpis(start, today, &trials, &log, &KpiTargets::default());
+    report.add_reviews(&reviews);
     if args.json {
         say!(out, "{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
@@ -171,6 +177,18 @@ fn print_week(out: &mut String, kpis: &WeekKpis, current: bool) {
         percent(kpis.mirror_success),
         percent(kpis.roleplay_accuracy)
     );
+    let review = kpis.spotter_review;
+    if review.reviewed > 0 {
+        say!(
+            out,
+            "  spotter on your clips {} reviewed: {} confirmed, {} corrected, {} not a movement \
+             (the spotter's false positives, not yours)",
+            review.reviewed,
+            review.confirmed,
+            review.corrected,
+            review.rejected
+        );
+    }
 }
 
 fn print_table(out: &mut String, report: &KpiReport) {

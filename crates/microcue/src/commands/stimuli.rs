@@ -1,5 +1,6 @@
 //! `microcue stimuli make`: renders a flash-drill stimulus (a brief cue between neutral frames)
-//! to a Y4M clip, by warping a neutral face with the injection engine.
+//! to a Y4M clip, by warping a neutral face with the injection engine (through
+//! [`crate::render::WarpRenderer`], the renderer the terminal flash drill uses too).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -8,14 +9,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use microcue_core::{CueId, Side};
+use microcue_train::{Stimulus, StimulusRenderer};
 use microcue_vision::source::{FrameSource, Mp4Source, SourceSpec, Y4mWriter, open_source};
-use microcue_vision::warp::{
-    Envelope, INJECTABLE_CUES, MAX_AMPLITUDE_IOD, WarpSpec, is_injectable, warp_frame,
-};
-use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
+use microcue_vision::warp::{INJECTABLE_CUES, is_injectable};
 
 use crate::commands::analyze::Consent;
 use crate::commands::demo::DEMO_CLIP;
+use crate::render::{FlashShape, NeutralFace, RenderSettings, WarpRenderer};
 
 /// Arguments of `microcue stimuli`.
 #[derive(Debug, clap::Args)]
@@ -96,7 +96,7 @@ pub fn run(args: StimuliArgs) -> anyhow::Result<ExitCode> {
     {
         bail!("--intensity must be in 0..1, --fps in 1..1000 and --neutral-ms >= 0");
     }
-    let mut source: Box<dyn FrameSource> = match &args.video {
+    let (mut source, name): (Box<dyn FrameSource>, String) = match &args.video {
         Some(path) => {
             if args.consent.is_none() {
                 bail!(
@@ -104,70 +104,53 @@ pub fn run(args: StimuliArgs) -> anyhow::Result<ExitCode> {
                     path.display()
                 );
             }
-            open_source(&SourceSpec::new(path))?
+            (
+                open_source(&SourceSpec::new(path))?,
+                path.display().to_string(),
+            )
         }
-        None => Box::new(Mp4Source::from_bytes(
-            "single_face.mp4 (bundled)",
-            DEMO_CLIP.to_vec(),
-        )?),
+        None => (
+            Box::new(Mp4Source::from_bytes(
+                "single_face.mp4 (bundled)",
+                DEMO_CLIP.to_vec(),
+            )?),
+            "single_face.mp4 (bundled)".to_owned(),
+        ),
     };
-    let models = FaceModels::load().context("cannot load the embedded face models")?;
-    let mut tracker = FaceTracker::new(&models, TrackerConfig::default())?;
-    let mut neutral = Frame::default();
-    let mut faces = Vec::new();
-    let mut landmarks = None;
-    while source.next_frame(&mut neutral)? {
-        tracker.process(&neutral, &mut faces)?;
-        if neutral.pts_s + 1e-9 >= args.at
-            && let Some(face) = faces.first()
-        {
-            landmarks = Some(face.landmarks_in_image.clone());
-            break;
-        }
-    }
-    let Some(landmarks) = landmarks else {
-        bail!(
-            "no face found at or after {:.2} s in the source video; hint: choose another --at or video",
-            args.at
-        );
-    };
-    let spec = WarpSpec {
-        cue,
+    let face = NeutralFace::find(source.as_mut(), args.at, &name)?;
+    let (width, height) = (face.frame.width, face.frame.height);
+    let mut renderer = WarpRenderer::full_frame(
+        face,
+        RenderSettings {
+            shape: FlashShape::Envelope,
+            fps: args.fps,
+            neutral_before_ms: args.neutral_ms,
+            neutral_after_ms: args.neutral_ms,
+        },
+    );
+    let rendered = renderer.render(&Stimulus {
+        cue: Some(cue),
         side,
-        amplitude_iod: args.intensity * MAX_AMPLITUDE_IOD,
-    };
+        exposure_ms: args.exposure_ms,
+        intensity: args.intensity,
+        source: name,
+        playback_speed: 1.0,
+    })?;
     let file = File::create(&args.out)
         .with_context(|| format!("cannot create `{}`", args.out.display()))?;
-    let mut writer = Y4mWriter::with_fps(
-        BufWriter::new(file),
-        neutral.width,
-        neutral.height,
-        args.fps,
-    )
-    .with_context(|| format!("cannot write `{}`", args.out.display()))?;
-    let onset_s = args.neutral_ms / 1000.0;
-    let offset_s = onset_s + args.exposure_ms / 1000.0;
-    let envelope = Envelope::new(onset_s, offset_s);
-    let total_frames =
-        ((2.0 * args.neutral_ms + args.exposure_ms) / 1000.0 * args.fps).round() as u64;
-    let mut out = Frame::default();
-    for index in 0..total_frames {
-        let t_s = index as f64 / args.fps;
-        let weight = if (onset_s..=offset_s).contains(&t_s) {
-            envelope.weight(t_s)
-        } else {
-            0.0
-        };
-        warp_frame(&neutral, &landmarks, &spec, weight, &mut out);
-        out.pts_s = t_s;
-        out.index = index;
+    let mut writer = Y4mWriter::with_fps(BufWriter::new(file), width, height, args.fps)
+        .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    for shown in &rendered.timeline {
         writer
-            .write_frame(&out)
+            .write_frame(&rendered.pictures[shown.picture])
             .with_context(|| format!("cannot write `{}`", args.out.display()))?;
     }
     writer
         .finish()
         .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    let total_frames = rendered.timeline.len();
+    let onset_s = args.neutral_ms / 1000.0;
+    let offset_s = onset_s + args.exposure_ms / 1000.0;
     eprintln!(
         "wrote `{}`: {total_frames} frames at {} fps; {} ({}) from {onset_s:.3} s to {offset_s:.3} s at intensity {}",
         args.out.display(),
