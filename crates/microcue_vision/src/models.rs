@@ -10,24 +10,31 @@
 //! Inference is single-threaded (tract's default executor), which suits a 2-core laptop that also
 //! decodes video.
 //!
-//! Speed, release build, one thread, 2-core x86-64 with AVX2/FMA, measured by the ignored tests
+//! Speed, release build, one thread, 2-core x86-64 with AVX2/FMA (tract-linalg picks its
+//! `fma_mmm_f32_*` kernels at run time; no `target-cpu` flag), measured by the ignored tests
 //! `model_timings` and `model_profile` in `tests/vision.rs` while other builds shared the machine
 //! (the fastest of 100 calls; medians were up to 2x higher):
 //!
 //! | step | ms |
 //! |---|---|
 //! | load and optimise the four models (start-up, once) | 720 |
-//! | short-range detector: letterbox 640x360 + model + decode + NMS | 3.5 |
+//! | short-range detector: letterbox 640x360 + model + decode + NMS | 3.0 |
 //! | full-range detector, same | 13.8 |
-//! | landmark model | 12.6 (tract's own PRelu: ~30% slower, measured interleaved) |
-//! | 256x256 rotated crop | 1.1 |
+//! | landmark model | 9.3-9.8 (was 12.6; tract's stock plan is 1.7x slower, measured interleaved) |
+//! | 256x256 rotated crop | 1.2 |
 //! | blendshape model | 1.3 |
-//! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 16.3 |
+//! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 12.2 (median over a clip) |
 //!
-//! What made the difference: fixed input shapes and `into_optimized` at load time, outputs not
-//! used pruned (`select_outputs_by_name`), state and input tensor kept across calls (the crop is
-//! written straight into the model's input tensor), and a faster `PRelu` expansion
-//! ([`onnx_with_fast_prelu`]).
+//! What made the difference: fixed input shapes and optimisation at load time, outputs not used
+//! pruned (`select_outputs_by_name`), state and input tensor kept across calls (the crop is
+//! written straight into the model's input tensor), and three changes to the landmark model's
+//! plan found by timing each node (see `docs/benchmarks.md`): one-pass per-channel `PRelu`
+//! ([`ChannelPrelu`], via [`onnx_with_fast_prelu`]), a 2x2 max pool ([`MaxPool2x2`], tract's
+//! generic one was the single slowest node), and a planar (NCHW) image input so that the model's
+//! leading NHWC -> NCHW transpose disappears. All three are exact: the golden tests hold.
+//!
+//! [`Backend::Ort`] (cargo feature `ort`) runs the same files in ONNX Runtime instead; it
+//! measured slower than tract on real face crops here (see `docs/benchmarks.md`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -509,9 +516,9 @@ impl ModelRunner {
 ///
 /// tract expands `PRelu(x, slope)` into `Iff(0 > x, slope * x, x)`; the comparison with a
 /// broadcast zero is slow, and the landmark model has 69 PRelus (about a third of its time).
-/// This expansion computes the same values without a comparison: `max(x, slope * x)` when
-/// every slope is <= 1, otherwise `max(x, 0) + slope * min(x, 0)`. Both are exact (no rounding
-/// differs from the original form).
+/// A constant per-channel (or scalar) slope becomes one [`ChannelPrelu`] node (one pass, in
+/// place). Other slopes get an expansion without a comparison: `max(x, slope * x)` when every
+/// slope is <= 1, otherwise `max(x, 0) + slope * min(x, 0)`. All are exact.
 pub fn onnx_with_fast_prelu() -> tract_onnx::Onnx {
     let mut framework = onnx();
     framework
