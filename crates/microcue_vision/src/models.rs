@@ -281,7 +281,8 @@ fn feed_planar(model: &mut TypedModel, planar_shape: &[usize]) -> TractResult<()
     let fact = f32::fact(planar_shape);
     model.nodes[source.node].op = Box::new(TypedSource::new(fact.clone()));
     model.set_outlet_fact(source, fact)?;
-    let interleaved = model.wire_node("input.planar_to_interleaved", AxisOp::Move(1, 3), &[source])?[0];
+    let interleaved =
+        model.wire_node("input.planar_to_interleaved", AxisOp::Move(1, 3), &[source])?[0];
     for inlet in successors {
         model.add_edge(interleaved, inlet)?;
     }

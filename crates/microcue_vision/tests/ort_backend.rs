@@ -60,7 +60,10 @@ fn reference_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent (the shared reference data)", dir.display());
+        eprintln!(
+            "skipped: {} is absent (the shared reference data)",
+            dir.display()
+        );
         None
     }
 }
@@ -137,7 +140,9 @@ fn ort_golden_blendshapes_match_tflite() {
         .run_with(&read_f32(&dir.join("bs_in.f32")))
         .expect("run");
     let error = max_abs_difference(
-        runner.output_checked(0, BLENDSHAPE_NAMES.len()).expect("scores"),
+        runner
+            .output_checked(0, BLENDSHAPE_NAMES.len())
+            .expect("scores"),
         &read_f32(&dir.join("bs_out.f32")),
     );
     eprintln!("ort blendshapes: {error:.2e}");
@@ -169,7 +174,11 @@ fn ort_tracker_agrees_with_tract_on_astronaut() {
         out
     };
     let (ours, theirs) = (run(&tract), run(ort));
-    assert_eq!((ours.len(), theirs.len()), (1, 1), "one face on each backend");
+    assert_eq!(
+        (ours.len(), theirs.len()),
+        (1, 1),
+        "one face on each backend"
+    );
     let landmark_error = ours[0]
         .landmarks_in_image
         .iter()

@@ -990,7 +990,8 @@ mod face_model_profile {
         let ours = LoadedModel::load(spec)?;
         let input: TValue = Tensor::zero::<f32>(spec.input_shape)?.into();
         let our_input: TValue = Tensor::zero::<f32>(ours.input_shape())?.into();
-        let (mut stock_state, mut our_state) = (stock.spawn()?, ours.plan().expect("a tract plan").spawn()?);
+        let (mut stock_state, mut our_state) =
+            (stock.spawn()?, ours.plan().expect("a tract plan").spawn()?);
         let (mut stock_ms, mut our_ms) = (0.0, 0.0);
         let runs = 40;
         for _ in 0..runs {

@@ -120,7 +120,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     analyzer.finish(&mut events);
     event_count += events.len();
     let wall = started.elapsed();
-    let cpu = thread_cpu_time().zip(cpu_start).map(|(end, start)| end.saturating_sub(start));
+    let cpu = thread_cpu_time()
+        .zip(cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
     if let Some(out) = &mut signals_out {
         out.flush()?;
     }

@@ -35,12 +35,17 @@ pub(crate) fn environment(library_path: &Path) -> Result<&'static Environment, V
             ));
         }
         let builder = ort::init_from(library_path).map_err(|e| {
-            format!("cannot load ONNX Runtime from `{}`: {e}", library_path.display())
+            format!(
+                "cannot load ONNX Runtime from `{}`: {e}",
+                library_path.display()
+            )
         })?;
-        builder
-            .with_name("microcue")
-            .build()
-            .map_err(|e| format!("cannot start ONNX Runtime from `{}`: {e}", library_path.display()))
+        builder.with_name("microcue").build().map_err(|e| {
+            format!(
+                "cannot start ONNX Runtime from `{}`: {e}",
+                library_path.display()
+            )
+        })
     });
     outcome
         .as_ref()

@@ -91,7 +91,10 @@ impl EvalOp for ChannelPrelu {
         let slopes = slope_view.as_slice::<f32>()?;
         let mut view = tensor.try_as_plain_ram_mut()?;
         let values = view.as_slice_mut::<f32>()?;
-        ensure!(values.len() == outer * channels * inner, "ChannelPrelu: bad input size");
+        ensure!(
+            values.len() == outer * channels * inner,
+            "ChannelPrelu: bad input size"
+        );
         if inner == 1 {
             for row in values.chunks_exact_mut(channels) {
                 for (value, &slope) in row.iter_mut().zip(slopes) {
@@ -166,7 +169,10 @@ impl MaxPool2x2 {
             && spec.data_format == DataFormat::NCHW
             && spec.kernel_shape.as_slice() == [2, 2]
             && spec.strides.as_deref() == Some(&[2, 2][..])
-            && spec.dilations.as_deref().is_none_or(|d| d.iter().all(|&x| x == 1))
+            && spec
+                .dilations
+                .as_deref()
+                .is_none_or(|d| d.iter().all(|&x| x == 1))
             && matches!(spec.padding, PaddingSpec::Valid)
     }
 }
@@ -236,8 +242,7 @@ pub fn replace_max_pools(model: &mut TypedModel) -> TractResult<usize> {
             continue;
         }
         let input_fact = model.outlet_fact(node.inputs[0])?;
-        if input_fact.datum_type != f32::datum_type() || input_fact.shape.as_concrete().is_none()
-        {
+        if input_fact.datum_type != f32::datum_type() || input_fact.shape.as_concrete().is_none() {
             continue;
         }
         let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, MaxPool2x2)?;
