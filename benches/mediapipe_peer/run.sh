@@ -5,7 +5,8 @@
 #
 # Usage: benches/mediapipe_peer/run.sh VIDEO [OUT_DIR]
 #   OUT_DIR defaults to bench-out/mediapipe_peer/<clip name> (gitignored).
-#   CORE=1 to pin to another core; MICROCUE=path/to/microcue to use another binary.
+#   CORE=1 to pin to another core; MICROCUE=path/to/microcue to use another binary;
+#   MICROCUE_ARGS="--backend ort --ort-library PATH" passes extra options to `microcue bench`.
 # Sets up benches/.venv on first use (setup.sh, needs PyPI once); builds target/release/microcue
 # with `cargo build --release -p microcue` if it is missing. A benchmark, not part of the test suite.
 set -euo pipefail
@@ -44,8 +45,9 @@ fi
 # Pulls the number after "KEY:" from a log (first match).
 field() { sed -n "s/^$1:[[:space:]]*\([0-9.][0-9.]*\).*/\1/p" "$2" | head -n1; }
 
-echo "== microcue: ${PIN[*]} $MICROCUE bench $VIDEO --signals-out $OUT/ours.jsonl"
-"${PIN[@]}" "$MICROCUE" bench "$VIDEO" --signals-out "$OUT/ours.jsonl" 2>&1 | tee "$OUT/ours.log" \
+read -r -a EXTRA <<< "${MICROCUE_ARGS:-}"
+echo "== microcue: ${PIN[*]} $MICROCUE bench $VIDEO --signals-out $OUT/ours.jsonl ${EXTRA[*]}"
+"${PIN[@]}" "$MICROCUE" bench "$VIDEO" --signals-out "$OUT/ours.jsonl" "${EXTRA[@]}" 2>&1 | tee "$OUT/ours.log" \
     || die "microcue bench failed (log: $OUT/ours.log)"
 echo
 echo "== mediapipe: ${PIN[*]} $VENV/bin/python $HERE/mediapipe_run.py $VIDEO --out $OUT/mp.jsonl"
@@ -57,6 +59,8 @@ grep -E "^(warning|mediapipe_run)" "$OUT/mp.stderr" >&2 || true
 ours_fps="$(field end_to_end_fps "$OUT/ours.log")"
 mp_fps="$(field end_to_end_fps "$OUT/mp.log")"
 mp_inf_fps="$(field inference_fps "$OUT/mp.log")"
+ours_cpu="$(field cpu_ms_per_frame "$OUT/ours.log")"
+mp_cpu="$(field inference_cpu_ms_per_frame "$OUT/mp.log")"
 [ -n "$ours_fps" ] || die "no 'end_to_end_fps: N' line in microcue's output ($OUT/ours.log)"
 [ -n "$mp_fps" ] || die "no 'end_to_end_fps: N' line in mediapipe_run.py's output ($OUT/mp.log)"
 
@@ -67,6 +71,8 @@ printf '%-34s %10s\n' "microcue end-to-end" "$ours_fps"
 printf '%-34s %10s\n' "mediapipe end-to-end" "$mp_fps"
 printf '%-34s %10s\n' "mediapipe inference only" "$mp_inf_fps"
 awk -v a="$ours_fps" -v b="$mp_fps" 'BEGIN { printf "%-34s %10.2f\n", "ratio ours / mediapipe (e2e)", a / b }'
+printf '%-34s %10s\n' "microcue CPU ms/frame (all stages)" "${ours_cpu:-?}"
+printf '%-34s %10s\n' "mediapipe CPU ms/frame (inference)" "${mp_cpu:-?}"
 echo
 echo "== accuracy: microcue vs mediapipe"
 "$VENV/bin/python" "$HERE/compare.py" "$OUT/ours.jsonl" "$OUT/mp.jsonl" | tee "$OUT/compare.txt"

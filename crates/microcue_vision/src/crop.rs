@@ -106,7 +106,45 @@ pub fn sample_rotated_rect(
     value_offset: f32,
     out: &mut [f32],
 ) {
+    sample_rotated_rect_in_layout(
+        frame,
+        rect,
+        size_px,
+        value_scale,
+        value_offset,
+        PixelLayout::Interleaved,
+        out,
+    );
+}
+
+/// How a model's `size x size x 3` image input is laid out in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PixelLayout {
+    /// `[row][column][channel]` (NHWC, TFLite's and the ONNX files' own layout).
+    #[default]
+    Interleaved,
+    /// `[channel][row][column]` (NCHW): what tract's convolutions work on, so feeding it saves
+    /// the model a transpose of its input.
+    Planar,
+}
+
+/// [`sample_rotated_rect`] writing `out` in `layout`.
+pub fn sample_rotated_rect_in_layout(
+    frame: &Frame,
+    rect: &RotatedRect,
+    size_px: usize,
+    value_scale: f32,
+    value_offset: f32,
+    layout: PixelLayout,
+    out: &mut [f32],
+) {
     debug_assert_eq!(out.len(), size_px * size_px * 3);
+    let plane_len = size_px * size_px;
+    // Where channel c of crop pixel i goes.
+    let (pixel_stride, channel_stride) = match layout {
+        PixelLayout::Interleaved => (3, 1),
+        PixelLayout::Planar => (1, plane_len),
+    };
     let width = frame.width as i64;
     let height = frame.height as i64;
     let stride = frame.width as usize * 3;
@@ -122,12 +160,12 @@ pub fn sample_rotated_rect(
     // Each row's start in f64; along the row, f32 offsets from it (no accumulated drift).
     let step_x = (axis_u[0] * step) as f32;
     let step_y = (axis_u[1] * step) as f32;
-    for (row, out_row) in out.chunks_exact_mut(size_px * 3).enumerate() {
+    for row in 0..size_px {
         let v_norm = (row as f64 + 0.5) * step - 0.5;
         let u_start = 0.5 * step - 0.5;
         let row_x = (cx + v_norm * axis_v[0] + u_start * axis_u[0]) as f32;
         let row_y = (cy + v_norm * axis_v[1] + u_start * axis_u[1]) as f32;
-        for (col, out_pixel) in out_row.chunks_exact_mut(3).enumerate() {
+        for col in 0..size_px {
             let x = row_x + col as f32 * step_x;
             let y = row_y + col as f32 * step_y;
             let x0f = x.floor();
@@ -168,8 +206,9 @@ pub fn sample_rotated_rect(
                     }
                 }
             }
-            for (o, s) in out_pixel.iter_mut().zip(sample) {
-                *o = s * value_scale + value_offset;
+            let pixel = (row * size_px + col) * pixel_stride;
+            for (c, s) in sample.into_iter().enumerate() {
+                out[pixel + c * channel_stride] = s * value_scale + value_offset;
             }
         }
     }
@@ -233,6 +272,36 @@ mod tests {
                 );
                 assert!((out[i + 1] - (20 + row) as f32).abs() < 1e-4);
                 assert!((out[i + 2] - 100.0).abs() < 1e-4);
+            }
+        }
+    }
+
+    #[test]
+    fn planar_layout_holds_the_same_samples_channel_by_channel() {
+        let frame = gradient_frame(64, 48);
+        let rect = RotatedRect {
+            center_x_px: 30.0,
+            center_y_px: 20.0,
+            width_px: 50.0,
+            height_px: 50.0,
+            rotation_rad: 0.3,
+        };
+        let size = 16;
+        let mut interleaved = vec![0.0; size * size * 3];
+        let mut planar = vec![0.0; size * size * 3];
+        sample_rotated_rect(&frame, &rect, size, 0.5, 1.0, &mut interleaved);
+        sample_rotated_rect_in_layout(
+            &frame,
+            &rect,
+            size,
+            0.5,
+            1.0,
+            PixelLayout::Planar,
+            &mut planar,
+        );
+        for pixel in 0..size * size {
+            for c in 0..3 {
+                assert_eq!(interleaved[pixel * 3 + c], planar[c * size * size + pixel]);
             }
         }
     }

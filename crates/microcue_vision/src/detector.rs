@@ -14,7 +14,7 @@
 //!
 //! Keypoints ([`keypoint`]) are named from the subject's point of view, as in MediaPipe.
 
-use crate::crop::{RotatedRect, check_frame, normalize_radians, sample_rotated_rect};
+use crate::crop::{RotatedRect, check_frame, normalize_radians, sample_rotated_rect_in_layout};
 use crate::error::VisionError;
 use crate::frame::Frame;
 use crate::models::{FaceModels, ModelRunner};
@@ -238,8 +238,17 @@ impl FaceDetector {
         check_frame(frame)?;
         let letterbox = RotatedRect::letterbox(frame.width, frame.height);
         let size_px = self.range.input_size_px();
+        let layout = self.runner.input_layout();
         self.runner.fill_input(|input| {
-            sample_rotated_rect(frame, &letterbox, size_px, 1.0 / 127.5, -1.0, input)
+            sample_rotated_rect_in_layout(
+                frame,
+                &letterbox,
+                size_px,
+                1.0 / 127.5,
+                -1.0,
+                layout,
+                input,
+            )
         })?;
         self.runner.run()?;
         self.decode(&letterbox)?;

@@ -12,7 +12,7 @@
 
 use microcue_core::LANDMARK_COUNT;
 
-use crate::crop::{RotatedRect, check_frame, normalize_radians, sample_rotated_rect};
+use crate::crop::{RotatedRect, check_frame, normalize_radians, sample_rotated_rect_in_layout};
 use crate::detector::ROI_SCALE;
 use crate::error::VisionError;
 use crate::frame::Frame;
@@ -79,8 +79,17 @@ impl LandmarkDetector {
         landmarks_in_image: &mut Vec<[f32; 3]>,
     ) -> Result<f32, VisionError> {
         check_frame(frame)?;
+        let layout = self.runner.input_layout();
         self.runner.fill_input(|input| {
-            sample_rotated_rect(frame, roi, LANDMARK_INPUT_SIZE_PX, 1.0 / 255.0, 0.0, input)
+            sample_rotated_rect_in_layout(
+                frame,
+                roi,
+                LANDMARK_INPUT_SIZE_PX,
+                1.0 / 255.0,
+                0.0,
+                layout,
+                input,
+            )
         })?;
         self.runner.run()?;
         self.read_outputs(roi, landmarks_in_image)

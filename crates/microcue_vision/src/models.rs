@@ -10,25 +10,33 @@
 //! Inference is single-threaded (tract's default executor), which suits a 2-core laptop that also
 //! decodes video.
 //!
-//! Speed, release build, one thread, 2-core x86-64 with AVX2/FMA, measured by the ignored tests
+//! Speed, release build, one thread, 2-core x86-64 with AVX2/FMA (tract-linalg picks its
+//! `fma_mmm_f32_*` kernels at run time; no `target-cpu` flag), measured by the ignored tests
 //! `model_timings` and `model_profile` in `tests/vision.rs` while other builds shared the machine
 //! (the fastest of 100 calls; medians were up to 2x higher):
 //!
 //! | step | ms |
 //! |---|---|
 //! | load and optimise the four models (start-up, once) | 720 |
-//! | short-range detector: letterbox 640x360 + model + decode + NMS | 3.5 |
+//! | short-range detector: letterbox 640x360 + model + decode + NMS | 3.0 |
 //! | full-range detector, same | 13.8 |
-//! | landmark model | 12.6 (tract's own PRelu: ~30% slower, measured interleaved) |
-//! | 256x256 rotated crop | 1.1 |
+//! | landmark model | 9.3-9.8 (was 12.6; tract's stock plan is 1.7x slower, measured interleaved) |
+//! | 256x256 rotated crop | 1.2 |
 //! | blendshape model | 1.3 |
-//! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 16.3 |
+//! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 12.2 (median over a clip) |
 //!
-//! What made the difference: fixed input shapes and `into_optimized` at load time, outputs not
-//! used pruned (`select_outputs_by_name`), state and input tensor kept across calls (the crop is
-//! written straight into the model's input tensor), and a faster `PRelu` expansion
-//! ([`onnx_with_fast_prelu`]).
+//! What made the difference: fixed input shapes and optimisation at load time, outputs not used
+//! pruned (`select_outputs_by_name`), state and input tensor kept across calls (the crop is
+//! written straight into the model's input tensor), and three changes to the landmark model's
+//! plan found by timing each node (see `docs/benchmarks.md`): one-pass per-channel `PRelu`
+//! ([`ChannelPrelu`], via [`onnx_with_fast_prelu`]), a 2x2 max pool ([`MaxPool2x2`], tract's
+//! generic one was the single slowest node), and a planar (NCHW) image input so that the model's
+//! leading NHWC -> NCHW transpose disappears. All three are exact: the golden tests hold.
+//!
+//! [`Backend::Ort`] (cargo feature `ort`) runs the same files in ONNX Runtime instead; it
+//! measured slower than tract on real face crops here (see `docs/benchmarks.md`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
@@ -37,7 +45,13 @@ use tract_onnx::tract_hir::internal::{
     check_output_arity, expand,
 };
 
+use crate::crop::PixelLayout;
 use crate::error::VisionError;
+
+#[cfg(feature = "ort")]
+mod ort_backend;
+mod tract_ops;
+pub use tract_ops::{ChannelPrelu, MaxPool2x2, replace_max_pools};
 
 /// A model's static description: where its bytes are, the fixed input shape, the outputs used.
 #[derive(Clone, Copy)]
@@ -109,24 +123,63 @@ pub const FACE_BLENDSHAPES: ModelSpec = ModelSpec {
     output_names: &["StatefulPartitionedCall:0"],
 };
 
+/// Which inference engine runs the models.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// `tract-onnx`, pure Rust, compiled in (the default).
+    #[default]
+    Tract,
+    /// ONNX Runtime, loaded at run time from this `libonnxruntime.so` (cargo feature `ort`;
+    /// without it, choosing this backend is an error). One library per process: the first
+    /// path used is kept.
+    Ort(PathBuf),
+}
+
+impl Backend {
+    /// Short name (`tract`, `ort`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Tract => "tract",
+            Backend::Ort(_) => "ort",
+        }
+    }
+}
+
+/// What runs a loaded model.
+#[derive(Clone)]
+enum Engine {
+    Tract(Arc<TypedSimplePlan>),
+    /// Each runner builds its own ONNX Runtime session from the spec's bytes.
+    #[cfg(feature = "ort")]
+    Ort,
+}
+
 /// A loaded, optimised, runnable model. Cheap to clone (shared plan).
 #[derive(Clone)]
 pub struct LoadedModel {
     spec: ModelSpec,
-    plan: Arc<TypedSimplePlan>,
+    engine: Engine,
+    input_layout: PixelLayout,
+    /// The runner's input shape: `spec.input_shape`, or its NCHW form for a planar image input.
+    input_shape: Vec<usize>,
 }
 
 impl std::fmt::Debug for LoadedModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedModel")
-            .field("spec", &self.spec)
-            .field("nodes", &self.plan.model().nodes().len())
-            .finish()
+        let mut debug = f.debug_struct("LoadedModel");
+        debug.field("spec", &self.spec);
+        match &self.engine {
+            Engine::Tract(plan) => debug.field("tract_nodes", &plan.model().nodes().len()),
+            #[cfg(feature = "ort")]
+            Engine::Ort => debug.field("engine", &"onnxruntime"),
+        };
+        debug.finish()
     }
 }
 
 impl LoadedModel {
-    /// Parses, types, optimises and plans one model. Slow (milliseconds to a second): do it once.
+    /// Parses, types, optimises and plans one model in tract. Slow (milliseconds to a second):
+    /// do it once.
     pub fn load(spec: ModelSpec) -> Result<Self, VisionError> {
         let err = |e: TractError| VisionError::model_load(spec.name, e);
         let mut model = onnx_with_fast_prelu()
@@ -138,11 +191,58 @@ impl LoadedModel {
         model
             .select_outputs_by_name(spec.output_names)
             .map_err(err)?;
+        // An image input is fed planar (NCHW): tract's convolutions work in NCHW, and the
+        // transpose the ONNX file starts with then cancels out instead of costing a pass.
+        let input_layout = match spec.input_shape {
+            [_, _, _, 3] => PixelLayout::Planar,
+            _ => PixelLayout::Interleaved,
+        };
+        let input_shape = match (input_layout, spec.input_shape) {
+            (PixelLayout::Planar, &[n, h, w, c]) => vec![n, c, h, w],
+            _ => spec.input_shape.to_vec(),
+        };
         let plan = model
-            .into_optimized()
-            .and_then(|typed| typed.into_runnable())
+            .into_typed()
+            .and_then(|mut typed| {
+                if input_layout == PixelLayout::Planar {
+                    feed_planar(&mut typed, &input_shape)?;
+                }
+                typed.declutter()?;
+                replace_max_pools(&mut typed)?;
+                typed.optimize()?;
+                typed.into_runnable()
+            })
             .map_err(err)?;
-        Ok(LoadedModel { spec, plan })
+        Ok(LoadedModel {
+            spec,
+            engine: Engine::Tract(plan),
+            input_layout,
+            input_shape,
+        })
+    }
+
+    /// Prepares `spec` for `backend` ([`LoadedModel::load`] for tract).
+    pub fn load_with(spec: ModelSpec, backend: &Backend) -> Result<Self, VisionError> {
+        match backend {
+            Backend::Tract => Self::load(spec),
+            #[cfg(feature = "ort")]
+            Backend::Ort(library_path) => {
+                ort_backend::environment(library_path)?;
+                // Check that the model loads now rather than at the first frame.
+                ort_backend::OrtRunner::new(&spec)?;
+                Ok(LoadedModel {
+                    spec,
+                    engine: Engine::Ort,
+                    input_layout: PixelLayout::Interleaved,
+                    input_shape: spec.input_shape.to_vec(),
+                })
+            }
+            #[cfg(not(feature = "ort"))]
+            Backend::Ort(_) => Err(VisionError::model_load(
+                spec.name,
+                "this build has no ONNX Runtime backend; hint: build with `--features ort`",
+            )),
+        }
     }
 
     /// The model's description.
@@ -150,10 +250,43 @@ impl LoadedModel {
         &self.spec
     }
 
-    /// The optimised plan (for profiling; per-frame use goes through [`ModelRunner`]).
-    pub fn plan(&self) -> &Arc<TypedSimplePlan> {
-        &self.plan
+    /// The optimised tract plan (for profiling; per-frame use goes through [`ModelRunner`]);
+    /// `None` on another backend.
+    pub fn plan(&self) -> Option<&Arc<TypedSimplePlan>> {
+        match &self.engine {
+            Engine::Tract(plan) => Some(plan),
+            #[cfg(feature = "ort")]
+            Engine::Ort => None,
+        }
     }
+
+    /// How the runner's image input is laid out (planar for tract's image models).
+    pub fn input_layout(&self) -> PixelLayout {
+        self.input_layout
+    }
+
+    /// The runner's input shape (NCHW for a planar image input).
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+}
+
+/// Makes the model's single NHWC input NCHW (`planar_shape`) by moving the channel axis back
+/// right after the source; decluttering then cancels that move against the model's own
+/// NHWC -> NCHW transpose.
+fn feed_planar(model: &mut TypedModel, planar_shape: &[usize]) -> TractResult<()> {
+    use tract_onnx::tract_core::ops::source::TypedSource;
+    let source = model.input_outlets()?[0];
+    let successors = model.outlet_successors(source).to_vec();
+    let fact = f32::fact(planar_shape);
+    model.nodes[source.node].op = Box::new(TypedSource::new(fact.clone()));
+    model.set_outlet_fact(source, fact)?;
+    let interleaved =
+        model.wire_node("input.planar_to_interleaved", AxisOp::Move(1, 3), &[source])?[0];
+    for inlet in successors {
+        model.add_edge(interleaved, inlet)?;
+    }
+    Ok(())
 }
 
 /// The four face models, loaded once. Share it (`&FaceModels`) between trackers: each
@@ -171,33 +304,49 @@ pub struct FaceModels {
 }
 
 impl FaceModels {
-    /// Loads and optimises the four embedded models.
+    /// Loads and optimises the four embedded models in tract.
     pub fn load() -> Result<Self, VisionError> {
+        Self::load_with(&Backend::Tract)
+    }
+
+    /// Loads the four embedded models for `backend`.
+    pub fn load_with(backend: &Backend) -> Result<Self, VisionError> {
         Ok(FaceModels {
-            detector_short_range: LoadedModel::load(FACE_DETECTOR_SHORT_RANGE)?,
-            detector_full_range: LoadedModel::load(FACE_DETECTOR_FULL_RANGE)?,
-            landmarks: LoadedModel::load(FACE_LANDMARKS)?,
-            blendshapes: LoadedModel::load(FACE_BLENDSHAPES)?,
+            detector_short_range: LoadedModel::load_with(FACE_DETECTOR_SHORT_RANGE, backend)?,
+            detector_full_range: LoadedModel::load_with(FACE_DETECTOR_FULL_RANGE, backend)?,
+            landmarks: LoadedModel::load_with(FACE_LANDMARKS, backend)?,
+            blendshapes: LoadedModel::load_with(FACE_BLENDSHAPES, backend)?,
         })
     }
 }
 
-/// Runs one model again and again with no per-call setup: the tract state and the input tensor
-/// are kept, the caller writes the next input in place ([`ModelRunner::fill_input`]), runs, and
-/// reads the outputs as slices ([`ModelRunner::output`]) without copying them.
+/// A runner's engine state.
+enum RunnerEngine {
+    Tract {
+        state: TypedSimpleState,
+        /// The input tensor. Tract holds a second reference only while running, so between
+        /// runs `Arc::make_mut` hands it back without copying.
+        input: Arc<Tensor>,
+        outputs: TVec<TValue>,
+    },
+    #[cfg(feature = "ort")]
+    Ort(ort_backend::OrtRunner),
+}
+
+/// Runs one model again and again with no per-call setup: the engine state and the input
+/// tensor are kept, the caller writes the next input in place ([`ModelRunner::fill_input`]),
+/// runs, and reads the outputs as slices ([`ModelRunner::output`]).
 pub struct ModelRunner {
     spec: ModelSpec,
-    state: TypedSimpleState,
-    /// The input tensor. Tract holds a second reference only while running, so between runs
-    /// `Arc::make_mut` hands it back without copying.
-    input: Arc<Tensor>,
-    outputs: TVec<TValue>,
+    input_layout: PixelLayout,
+    engine: RunnerEngine,
 }
 
 impl std::fmt::Debug for ModelRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ModelRunner")
             .field("spec", &self.spec)
+            .field("input_layout", &self.input_layout)
             .finish_non_exhaustive()
     }
 }
@@ -206,17 +355,26 @@ impl ModelRunner {
     /// A runner for `model` with a zeroed input.
     pub fn new(model: &LoadedModel) -> Result<Self, VisionError> {
         let spec = model.spec;
-        let state = model
-            .plan
-            .spawn()
-            .map_err(|e| VisionError::model_load(spec.name, e))?;
-        let input = Tensor::zero::<f32>(spec.input_shape)
-            .map_err(|e| VisionError::model_load(spec.name, e))?;
+        let engine = match &model.engine {
+            Engine::Tract(plan) => {
+                let state = plan
+                    .spawn()
+                    .map_err(|e| VisionError::model_load(spec.name, e))?;
+                let input = Tensor::zero::<f32>(model.input_shape())
+                    .map_err(|e| VisionError::model_load(spec.name, e))?;
+                RunnerEngine::Tract {
+                    state,
+                    input: Arc::new(input),
+                    outputs: TVec::new(),
+                }
+            }
+            #[cfg(feature = "ort")]
+            Engine::Ort => RunnerEngine::Ort(ort_backend::OrtRunner::new(&spec)?),
+        };
         Ok(ModelRunner {
             spec,
-            state,
-            input: Arc::new(input),
-            outputs: TVec::new(),
+            input_layout: model.input_layout,
+            engine,
         })
     }
 
@@ -225,26 +383,40 @@ impl ModelRunner {
         &self.spec
     }
 
+    /// How the input tensor is laid out for [`ModelRunner::fill_input`] (tract's image models:
+    /// planar).
+    pub fn input_layout(&self) -> PixelLayout {
+        self.input_layout
+    }
+
     /// Number of f32 values of the input.
     pub fn input_len(&self) -> usize {
         self.spec.input_shape.iter().product()
     }
 
-    /// Lets `fill` overwrite the input tensor's values (row-major, the model's layout) in place.
+    /// Lets `fill` overwrite the input tensor's values in place (row-major, in
+    /// [`ModelRunner::input_layout`]).
     pub fn fill_input<R>(&mut self, fill: impl FnOnce(&mut [f32]) -> R) -> Result<R, VisionError> {
         let name = self.spec.name;
-        // No copy: tract dropped its reference to the input at the end of the last run.
-        let tensor = Arc::make_mut(&mut self.input);
-        let mut view = tensor
-            .try_as_plain_ram_mut()
-            .map_err(|e| VisionError::inference(name, e))?;
-        let values = view
-            .as_slice_mut::<f32>()
-            .map_err(|e| VisionError::inference(name, e))?;
-        Ok(fill(values))
+        match &mut self.engine {
+            RunnerEngine::Tract { input, .. } => {
+                // No copy: tract dropped its reference to the input at the end of the last run.
+                let tensor = Arc::make_mut(input);
+                let mut view = tensor
+                    .try_as_plain_ram_mut()
+                    .map_err(|e| VisionError::inference(name, e))?;
+                let values = view
+                    .as_slice_mut::<f32>()
+                    .map_err(|e| VisionError::inference(name, e))?;
+                Ok(fill(values))
+            }
+            #[cfg(feature = "ort")]
+            RunnerEngine::Ort(runner) => Ok(fill(runner.input_mut()?)),
+        }
     }
 
-    /// Copies `input` into the input tensor and runs the model.
+    /// Copies `input`, in the ONNX model's own layout (NHWC for images, as the reference
+    /// tensors are stored), into the input tensor and runs the model.
     pub fn run_with(&mut self, input: &[f32]) -> Result<(), VisionError> {
         let expected = self.input_len();
         if input.len() != expected {
@@ -254,40 +426,64 @@ impl ModelRunner {
                 actual: input.len(),
             });
         }
-        self.fill_input(|values| values.copy_from_slice(input))?;
+        let shape = self.spec.input_shape;
+        match (self.input_layout, shape) {
+            (PixelLayout::Planar, &[_, height, width, channels]) => {
+                self.fill_input(|values| {
+                    let plane_len = height * width;
+                    for (pixel, interleaved) in input.chunks_exact(channels).enumerate() {
+                        for (c, value) in interleaved.iter().enumerate() {
+                            values[c * plane_len + pixel] = *value;
+                        }
+                    }
+                })?;
+            }
+            _ => self.fill_input(|values| values.copy_from_slice(input))?,
+        }
         self.run()
     }
 
     /// Runs the model on the current input tensor.
     pub fn run(&mut self) -> Result<(), VisionError> {
         let name = self.spec.name;
-        self.outputs.clear();
-        self.outputs = self
-            .state
-            .run(tvec![TValue::from_const(Arc::clone(&self.input))])
-            .map_err(|e| VisionError::inference(name, e))?;
-        Ok(())
+        match &mut self.engine {
+            RunnerEngine::Tract {
+                state,
+                input,
+                outputs,
+            } => {
+                outputs.clear();
+                *outputs = state
+                    .run(tvec![TValue::from_const(Arc::clone(input))])
+                    .map_err(|e| VisionError::inference(name, e))?;
+                Ok(())
+            }
+            #[cfg(feature = "ort")]
+            RunnerEngine::Ort(runner) => runner.run(&self.spec),
+        }
     }
 
     /// Output `index` of the last run (in [`ModelSpec::output_names`] order), flattened.
     pub fn output(&self, index: usize) -> Result<&[f32], VisionError> {
         let name = self.spec.name;
-        let value = self
-            .outputs
-            .get(index)
-            .ok_or_else(|| VisionError::ModelOutput {
-                model: name,
-                detail: format!(
-                    "{} outputs, expected at least {}",
-                    self.outputs.len(),
-                    index + 1
-                ),
-            })?;
-        let view = value
-            .try_as_plain_ram()
-            .map_err(|e| VisionError::inference(name, e))?;
-        view.as_slice::<f32>()
-            .map_err(|e| VisionError::inference(name, e))
+        let missing = |count: usize| VisionError::ModelOutput {
+            model: name,
+            detail: format!("{count} outputs, expected at least {}", index + 1),
+        };
+        match &self.engine {
+            RunnerEngine::Tract { outputs, .. } => {
+                let value = outputs.get(index).ok_or_else(|| missing(outputs.len()))?;
+                let view = value
+                    .try_as_plain_ram()
+                    .map_err(|e| VisionError::inference(name, e))?;
+                view.as_slice::<f32>()
+                    .map_err(|e| VisionError::inference(name, e))
+            }
+            #[cfg(feature = "ort")]
+            RunnerEngine::Ort(runner) => runner
+                .output(index)
+                .ok_or_else(|| missing(self.spec.output_names.len())),
+        }
     }
 
     /// Output `index` of the last run, checked to hold exactly `expected_len` values.
@@ -306,9 +502,14 @@ impl ModelRunner {
         Ok(values)
     }
 
-    /// True when the input tensor is not shared with tract (so the next `fill_input` is free).
+    /// True when the input tensor is not shared with the engine (so the next `fill_input` is
+    /// free).
     pub fn input_is_exclusive(&self) -> bool {
-        Arc::strong_count(&self.input) == 1
+        match &self.engine {
+            RunnerEngine::Tract { input, .. } => Arc::strong_count(input) == 1,
+            #[cfg(feature = "ort")]
+            RunnerEngine::Ort(_) => true,
+        }
     }
 }
 
@@ -316,9 +517,9 @@ impl ModelRunner {
 ///
 /// tract expands `PRelu(x, slope)` into `Iff(0 > x, slope * x, x)`; the comparison with a
 /// broadcast zero is slow, and the landmark model has 69 PRelus (about a third of its time).
-/// This expansion computes the same values without a comparison: `max(x, slope * x)` when
-/// every slope is <= 1, otherwise `max(x, 0) + slope * min(x, 0)`. Both are exact (no rounding
-/// differs from the original form).
+/// A constant per-channel (or scalar) slope becomes one [`ChannelPrelu`] node (one pass, in
+/// place). Other slopes get an expansion without a comparison: `max(x, slope * x)` when every
+/// slope is <= 1, otherwise `max(x, 0) + slope * min(x, 0)`. All are exact.
 pub fn onnx_with_fast_prelu() -> tract_onnx::Onnx {
     let mut framework = onnx();
     framework
@@ -361,6 +562,14 @@ impl Expansion for FastPrelu {
         while model.outlet_fact(slope)?.rank() < rank {
             let axis_name = format!("{name}.add-axis-{}", model.outlet_fact(slope)?.rank());
             slope = model.wire_node(axis_name, AxisOp::Add(0), &[slope])?[0];
+        }
+        if let Some(op) = model
+            .outlet_fact(slope)?
+            .konst
+            .as_ref()
+            .and_then(|slopes| ChannelPrelu::from_const(slopes, rank))
+        {
+            return model.wire_node(name, op, &[x]);
         }
         let slopes_at_most_one = model
             .outlet_fact(slope)?

@@ -949,9 +949,9 @@ mod face_model_profile {
 
     fn profile(spec: ModelSpec) -> TractResult<()> {
         let loaded = LoadedModel::load(spec)?;
-        let plan = loaded.plan();
+        let plan = loaded.plan().expect("a tract plan");
         let mut state = plan.spawn()?;
-        let input: TValue = Tensor::zero::<f32>(spec.input_shape)?.into();
+        let input: TValue = Tensor::zero::<f32>(loaded.input_shape())?.into();
         let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
         let runs = 30;
         let start = Instant::now();
@@ -989,7 +989,9 @@ mod face_model_profile {
         let stock = model.into_optimized()?.into_runnable()?;
         let ours = LoadedModel::load(spec)?;
         let input: TValue = Tensor::zero::<f32>(spec.input_shape)?.into();
-        let (mut stock_state, mut our_state) = (stock.spawn()?, ours.plan().spawn()?);
+        let our_input: TValue = Tensor::zero::<f32>(ours.input_shape())?.into();
+        let (mut stock_state, mut our_state) =
+            (stock.spawn()?, ours.plan().expect("a tract plan").spawn()?);
         let (mut stock_ms, mut our_ms) = (0.0, 0.0);
         let runs = 40;
         for _ in 0..runs {
@@ -997,7 +999,7 @@ mod face_model_profile {
             let a = stock_state.run(tvec![input.clone()])?;
             stock_ms += t.elapsed().as_secs_f64() * 1000.0 / runs as f64;
             let t = Instant::now();
-            let b = our_state.run(tvec![input.clone()])?;
+            let b = our_state.run(tvec![our_input.clone()])?;
             our_ms += t.elapsed().as_secs_f64() * 1000.0 / runs as f64;
             let a = a[0].try_as_plain_ram()?;
             let b = b[0].try_as_plain_ram()?;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use microcue_vision::Frame;
 use microcue_vision::analysis::{AnalysisOptions, FrameAnalyzer};
-use microcue_vision::models::FaceModels;
+use microcue_vision::models::{Backend, FaceModels};
 use microcue_vision::source::{SourceSpec, open_source};
 
 /// Arguments of `microcue bench`.
@@ -32,12 +32,35 @@ pub struct BenchArgs {
     /// Analyse at most this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,
+    /// Inference engine: `tract` (pure Rust, default) or `ort` (ONNX Runtime; needs a build
+    /// with `--features ort` and `--ort-library`).
+    #[arg(long, value_enum, default_value_t = BackendArg::Tract)]
+    pub backend: BackendArg,
+    /// `libonnxruntime.so` for `--backend ort` (`benches/ort/setup.sh` prints its path).
+    #[arg(long, env = "ORT_DYLIB_PATH", value_name = "PATH")]
+    pub ort_library: Option<PathBuf>,
+}
+
+/// `--backend` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// tract-onnx, compiled in.
+    Tract,
+    /// ONNX Runtime, loaded at run time.
+    Ort,
 }
 
 /// Runs `microcue bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let backend = match args.backend {
+        BackendArg::Tract => Backend::Tract,
+        BackendArg::Ort => Backend::Ort(args.ort_library.clone().context(
+            "`--backend ort` needs the ONNX Runtime library\n\
+             hint: run `benches/ort/setup.sh` and pass `--ort-library PATH` (or set ORT_DYLIB_PATH)",
+        )?),
+    };
     let load_start = Instant::now();
-    let models = FaceModels::load().context("cannot load the embedded face models")?;
+    let models = FaceModels::load_with(&backend).context("cannot load the embedded face models")?;
     let load_time = load_start.elapsed();
     let options = AnalysisOptions {
         region_motion: !args.no_region_motion,
@@ -66,6 +89,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut frame = Frame::default();
     let mut events = Vec::new();
     let mut event_count = 0;
+    let cpu_start = thread_cpu_time();
     let started = Instant::now();
     loop {
         if args
@@ -96,6 +120,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     analyzer.finish(&mut events);
     event_count += events.len();
     let wall = started.elapsed();
+    let cpu = thread_cpu_time()
+        .zip(cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
     if let Some(out) = &mut signals_out {
         out.flush()?;
     }
@@ -107,6 +134,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         info.width,
         info.height
     );
+    println!("backend: {}", backend.name());
     println!("model_load_ms: {:.1}", load_time.as_secs_f64() * 1e3);
     println!("stage medians per frame (ms):");
     println!("  decode:        {:.3}", median_ms(&mut decode));
@@ -119,6 +147,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     println!("frames_with_face: {}", analyzer.frames_with_face());
     println!("events: {event_count}");
     println!("end_to_end_fps: {:.1}", frames as f64 / wall.as_secs_f64());
+    if let Some(cpu) = cpu {
+        println!(
+            "cpu_ms_per_frame: {:.2}   (this thread's CPU time over the loop; less sensitive than wall time to other load)",
+            cpu.as_secs_f64() * 1e3 / frames as f64
+        );
+    }
     if let Some(peak_kib) = peak_resident_kib() {
         println!("peak_rss_mb: {:.1}", peak_kib as f64 / 1024.0);
     }
@@ -131,6 +165,13 @@ fn median_ms(samples: &mut [Duration]) -> f64 {
     }
     samples.sort_unstable();
     samples[samples.len() / 2].as_secs_f64() * 1e3
+}
+
+/// CPU time this thread has run (Linux `/proc/thread-self/schedstat`, nanoseconds).
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 /// Peak resident set size (VmHWM) of this process, on Linux.
