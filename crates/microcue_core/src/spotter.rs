@@ -1524,7 +1524,7 @@ impl TrackState {
         }
         let before = self.pending.len();
         self.pending
-            .retain(|(p, other)| !(!beats(*p, other) && overlaps(other)));
+            .retain(|(p, other)| beats(*p, other) || !overlaps(other));
         stats.events_overlapped += (before - self.pending.len()) as u64;
         let at = self
             .pending
