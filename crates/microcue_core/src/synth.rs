@@ -1054,7 +1054,10 @@ pub fn generate(
         let region_motion = config.region_motion.then(|| {
             scene.displacement(t, &mut displacement_now);
             scene.displacement(t - 0.1, &mut displacement_before);
-            let mut motion = RegionMotion::default();
+            let mut motion = RegionMotion {
+                lag_s: 0.1,
+                ..RegionMotion::default()
+            };
             for (index, value) in motion.values.iter_mut().enumerate() {
                 for axis in 0..2 {
                     value[axis] = displacement_now[index][axis] - displacement_before[index][axis]
