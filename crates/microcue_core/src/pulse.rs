@@ -21,7 +21,8 @@
 //! Onset is where the rise crosses `max(z_low, boundary_fraction × peak)` going up; offset is
 //! the later of where the rise falls back through that level and where the return ends minus the
 //! lag. Mouth channels need `speech_gain` times the rise while the person talks (the spotter
-//! passes how much the person talks). Buffers are sized once; nothing is allocated per frame.
+//! passes how much the person talks), and a lip movement during which the jaw moved by more
+//! than `max_jaw_change` is dropped: the jaw carried the lips (speech), they did not press. Buffers are sized once; nothing is allocated per frame.
 
 use std::collections::VecDeque;
 
@@ -61,6 +62,9 @@ pub struct PulseConfig {
     /// A movement during which the head turns faster than this (yaw + pitch change over the
     /// lag, degrees) is not reported: the nose-referenced motion of a turning head is not clean.
     pub max_head_turn_deg: f32,
+    /// A lip movement during which `jawOpen` changes by more than this over the lag (blendshape
+    /// units) is not reported: the jaw moved the lips (speech, chewing), they did not press.
+    pub max_jaw_change: f32,
 }
 
 impl Default for PulseConfig {
@@ -78,6 +82,7 @@ impl Default for PulseConfig {
             default_lag_s: 0.095,
             speech_gain: 1.0,
             max_head_turn_deg: 4.0,
+            max_jaw_change: 0.05,
         }
     }
 }
@@ -95,6 +100,7 @@ impl PulseConfig {
             ("pulse.default_lag_s", self.default_lag_s),
             ("pulse.speech_gain", f64::from(self.speech_gain)),
             ("pulse.max_head_turn_deg", f64::from(self.max_head_turn_deg)),
+            ("pulse.max_jaw_change", f64::from(self.max_jaw_change)),
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
@@ -134,6 +140,9 @@ const SPEECH_PULSES: [Channel; 5] = [
     Channel::MoveLipsUp,
 ];
 
+/// Lip channels: the jaw carries the lips, so a movement with the jaw is not theirs.
+const JAW_GATED_PULSES: [Channel; 2] = [Channel::MoveLipsDown, Channel::MoveLipsUp];
+
 /// A brief movement found by one pulse channel.
 #[derive(Debug, Clone)]
 pub(crate) struct PulseCandidate {
@@ -160,6 +169,7 @@ enum Stage {
 struct PulseChannel {
     channel: Channel,
     speech: bool,
+    jaw_gated: bool,
     /// Recent (pts, z), oldest first.
     samples: VecDeque<(f64, f32)>,
     stage: Stage,
@@ -173,6 +183,8 @@ struct PulseChannel {
     segment_max: ChannelValues,
     /// Fastest head turn since the rise began, degrees per lag.
     head_turn_deg: f32,
+    /// Largest `jawOpen` change over the lag since the rise began.
+    jaw_change: f32,
 }
 
 /// All pulse channels of one track.
@@ -182,8 +194,9 @@ pub(crate) struct PulseDetector {
     /// Seconds of samples kept.
     memory_s: f64,
     found: Vec<PulseCandidate>,
-    /// Recent (pts, [yaw, pitch]) of the head, for its turning speed.
-    head: VecDeque<(f64, [f32; 2])>,
+    /// Recent (pts, [yaw, pitch, jawOpen delta]), for the head's turning speed and the jaw's
+    /// movement over the lag.
+    head: VecDeque<(f64, [f32; 3])>,
 }
 
 impl PulseDetector {
@@ -197,6 +210,7 @@ impl PulseDetector {
             .map(|spec| PulseChannel {
                 channel: spec.channel,
                 speech: SPEECH_PULSES.contains(&spec.channel),
+                jaw_gated: JAW_GATED_PULSES.contains(&spec.channel),
                 samples: VecDeque::with_capacity(capacity),
                 stage: Stage::Idle,
                 rise_start_s: 0.0,
@@ -208,6 +222,7 @@ impl PulseDetector {
                 apex_deltas: [0.0; CHANNEL_COUNT],
                 segment_max: [f32::NEG_INFINITY; CHANNEL_COUNT],
                 head_turn_deg: 0.0,
+                jaw_change: 0.0,
             })
             .collect::<Vec<_>>();
         let found = Vec::with_capacity(channels.len());
@@ -266,16 +281,28 @@ impl PulseDetector {
         while self.head.get(1).is_some_and(|&(t, _)| t <= pts_s - lag_s) {
             self.head.pop_front();
         }
-        let head_turn_deg = match self.head.front() {
-            Some(&(_, [yaw, pitch])) if head_deg.iter().all(|v| v.is_finite()) => {
-                (head_deg[0] - yaw).abs() + (head_deg[1] - pitch).abs()
+        let jaw = deltas[Channel::JawOpen.index()];
+        let (head_turn_deg, jaw_change) = match self.head.front() {
+            Some(&(_, [yaw, pitch, jaw_before])) => {
+                let turn = if head_deg.iter().all(|v| v.is_finite()) {
+                    (head_deg[0] - yaw).abs() + (head_deg[1] - pitch).abs()
+                } else {
+                    0.0
+                };
+                let jaw_change = if jaw.is_finite() && jaw_before.is_finite() {
+                    (jaw - jaw_before).abs()
+                } else {
+                    0.0
+                };
+                (turn, jaw_change)
             }
-            _ => 0.0,
+            None => (0.0, 0.0),
         };
         if self.head.len() == self.head.capacity() {
             self.head.pop_front();
         }
-        self.head.push_back((pts_s, head_deg));
+        self.head
+            .push_back((pts_s, [head_deg[0], head_deg[1], jaw]));
         for channel in &mut self.channels {
             let index = channel.channel.index();
             let delta = deltas[index];
@@ -300,12 +327,14 @@ impl PulseDetector {
             channel.samples.push_back((pts_s, z));
             if channel.stage != Stage::Idle {
                 channel.head_turn_deg = channel.head_turn_deg.max(head_turn_deg);
+                channel.jaw_change = channel.jaw_change.max(jaw_change);
             }
             if let Some(candidate) = channel.step(pts_s, z, deltas, lag_s, config) {
                 self.found.push(candidate);
             }
             if channel.stage == Stage::Rise && channel.rise_start_s == pts_s {
                 channel.head_turn_deg = head_turn_deg;
+                channel.jaw_change = jaw_change;
             }
         }
         &self.found
@@ -408,6 +437,9 @@ impl PulseChannel {
             return None;
         }
         if self.head_turn_deg > config.max_head_turn_deg {
+            return None;
+        }
+        if self.jaw_gated && self.jaw_change > config.max_jaw_change {
             return None;
         }
         let strong = self.rise_peak_z >= config.z_high
