@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::signals::{BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, Region};
 
 /// Number of spotter channels.
-pub const CHANNEL_COUNT: usize = 74;
+pub const CHANNEL_COUNT: usize = 76;
 
 /// One value per [`Channel`], indexed by `channel as usize`.
 pub type ChannelValues = [f32; CHANNEL_COUNT];
@@ -243,6 +243,8 @@ channels! {
     MoveCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward), (Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
     MoveCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
     MoveCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
+    MoveLidLeftUp => "motion:lid_left_up", motion(Region::LidLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveLidRightUp => "motion:lid_right_up", motion(Region::LidRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
 }
 
 const fn motion(region: Region, direction: FaceDirection) -> ChannelSource {
@@ -345,12 +347,16 @@ fn face_motion(
         FaceDirection::Up => up,
         FaceDirection::Down => -up,
         FaceDirection::Outward => match region {
-            Region::BrowLeft | Region::EyeLeft | Region::NoseLeft | Region::MouthCornerLeft => {
-                toward_left
-            }
-            Region::BrowRight | Region::EyeRight | Region::NoseRight | Region::MouthCornerRight => {
-                -toward_left
-            }
+            Region::BrowLeft
+            | Region::EyeLeft
+            | Region::LidLeft
+            | Region::NoseLeft
+            | Region::MouthCornerLeft => toward_left,
+            Region::BrowRight
+            | Region::EyeRight
+            | Region::LidRight
+            | Region::NoseRight
+            | Region::MouthCornerRight => -toward_left,
             Region::BrowInner | Region::Lips => toward_left.abs(),
         },
     }

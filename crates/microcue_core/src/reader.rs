@@ -1,7 +1,7 @@
 //! The reader: labels a spotted movement with a lexicon cue, and forms cautious hypotheses.
 //!
 //! **Labelling** ([`read_expression`]) happens at the apex of a segment. The reader turns the
-//! channel deltas over the person's baseline into 22 signature *features* (noise-gated, positive
+//! channel deltas over the person's baseline into 38 signature *features* (noise-gated, positive
 //! changes only), compares them with one template per cue by cosine similarity, and keeps the
 //! best cue that passes its *gate*. Gates make the textbook distinctions explicit:
 //!
@@ -9,7 +9,7 @@
 //! |---|---|
 //! | genuine vs polite smile | eye squint (or cheek squint, or upward lower-lid region motion) rises by at least `duchenne_ratio` × the smile — MediaPipe's `cheekSquint` stays near 0 on real smiles, so `eyeSquint` is the Duchenne marker |
 //! | unilateral lip corner vs smile | corner asymmetry ≥ `unilateral_asymmetry` |
-//! | micro-surprise vs eyebrow flash | eye widening ≥ `surprise_eye_ratio` × the brow raise |
+//! | micro-surprise vs eyebrow flash | eye widening ≥ `surprise_eye_ratio` × the brow raise, or upper-lid lift ≥ `surprise_lid_ratio` × the brow lift in region motion |
 //! | micro-anger vs micro-frown | lip press ≥ `anger_press_ratio` × the brow lowering |
 //!
 //! Confidence grows with the template match, the margin over the runner-up, how clearly the
@@ -56,6 +56,10 @@ pub struct ReaderConfig {
     pub one_sided_asymmetry: f32,
     /// Eye-widening / brow-raise ratio at or above which a brow raise is a micro-surprise.
     pub surprise_eye_ratio: f32,
+    /// Upper-lid lift / brow lift (region motion) at or above which a brow raise is a
+    /// micro-surprise, when the source measures region motion (AU5 lifts the lid margin; a
+    /// brow flash leaves it nearly still).
+    pub surprise_lid_ratio: f32,
     /// Lip-press / brow-lowering ratio at or above which a frown is micro-anger.
     pub anger_press_ratio: f32,
     /// At most this many evidence channels per event.
@@ -65,7 +69,7 @@ pub struct ReaderConfig {
 impl Default for ReaderConfig {
     fn default() -> Self {
         ReaderConfig {
-            min_signature_match: 0.6,
+            min_signature_match: 0.7,
             noise_multiple: 2.0,
             duchenne_ratio: 0.15,
             duchenne_motion_gain: 20.0,
@@ -74,6 +78,7 @@ impl Default for ReaderConfig {
             unilateral_asymmetry: 0.6,
             one_sided_asymmetry: 0.75,
             surprise_eye_ratio: 0.35,
+            surprise_lid_ratio: 0.25,
             anger_press_ratio: 0.3,
             max_evidence: 5,
         }
@@ -100,6 +105,7 @@ impl ReaderConfig {
             ("blink_masks_eye_motion", self.blink_masks_eye_motion),
             ("blink_squint_coupling", self.blink_squint_coupling),
             ("surprise_eye_ratio", self.surprise_eye_ratio),
+            ("surprise_lid_ratio", self.surprise_lid_ratio),
             ("anger_press_ratio", self.anger_press_ratio),
         ];
         for (name, value) in non_negative {
@@ -184,9 +190,11 @@ enum Feature {
     MoveCornerRight,
     MoveLipsDown,
     MoveLipsUp,
+    MoveUpperLidLeft,
+    MoveUpperLidRight,
 }
 
-const FEATURE_COUNT: usize = 36;
+const FEATURE_COUNT: usize = 38;
 
 /// Whether the feature at this index comes from region displacement (not measured by every
 /// source).
@@ -199,8 +207,9 @@ fn is_displacement_index(index: usize) -> bool {
 const DISPLACEMENT_GAIN: f32 = 8.0;
 
 /// Features that have a mirror on the other side: (left, right).
-const SIDE_PAIRS: [(Feature, Feature); 14] = [
+const SIDE_PAIRS: [(Feature, Feature); 15] = [
     (Feature::MoveBrowUpLeft, Feature::MoveBrowUpRight),
+    (Feature::MoveUpperLidLeft, Feature::MoveUpperLidRight),
     (Feature::MoveBrowDownLeft, Feature::MoveBrowDownRight),
     (Feature::MoveLidUpLeft, Feature::MoveLidUpRight),
     (Feature::MoveNoseUpLeft, Feature::MoveNoseUpRight),
@@ -294,6 +303,8 @@ const TEMPLATES: [Template; 11] = [
             (F::MoveBrowInnerUp, 1.0),
             (F::MoveBrowUpLeft, 0.8),
             (F::MoveBrowUpRight, 0.8),
+            (F::MoveUpperLidLeft, 0.5),
+            (F::MoveUpperLidRight, 0.5),
         ],
     },
     Template {
@@ -393,6 +404,24 @@ pub fn read_expression(
         + (f(F::MoveBrowInnerUp) + f(F::MoveBrowUpLeft) + f(F::MoveBrowUpRight)) / 3.0;
     let wide = 0.5 * (f(F::EyeWideLeft) + f(F::EyeWideRight));
     let widening = ratio(wide, raise);
+    // The lids' lift against the brows' lift, both in region motion. The lids' value is taken
+    // below the noise gate too: a lid moving by half the brows' small movement is still the
+    // difference between the two cues, and the ratio, not the lid alone, decides.
+    let lid_lift = if apex.blink_near {
+        0.0
+    } else {
+        let raw = |channel: Channel| {
+            let value = apex.deltas[channel.index()];
+            if value.is_finite() { value } else { 0.0 }
+        };
+        ratio(
+            0.5 * (raw(Channel::MoveLidLeftUp) + raw(Channel::MoveLidRightUp)).max(0.0),
+            0.5 * (f(F::MoveBrowUpLeft) + f(F::MoveBrowUpRight)) / DISPLACEMENT_GAIN,
+        )
+    };
+    // How far past its threshold the stronger of the two surprise markers is (1 = on it).
+    let surprise_score =
+        ratio(widening, config.surprise_eye_ratio).max(ratio(lid_lift, config.surprise_lid_ratio));
     let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight))
         + (f(F::MoveBrowInnerDown) + 0.5 * (f(F::MoveBrowDownLeft) + f(F::MoveBrowDownRight)))
             / 2.0;
@@ -417,9 +446,8 @@ pub fn read_expression(
                 })
             }
             CueId::MicroSurprise | CueId::EyebrowFlash => {
-                let surprise = widening >= config.surprise_eye_ratio;
-                (surprise == (cue == CueId::MicroSurprise))
-                    .then(|| clarity(widening, config.surprise_eye_ratio))
+                let surprise = surprise_score >= 1.0;
+                (surprise == (cue == CueId::MicroSurprise)).then(|| clarity(surprise_score, 1.0))
             }
             CueId::MicroAnger | CueId::MicroFrown => {
                 let anger = pressing >= config.anger_press_ratio;
@@ -568,6 +596,11 @@ fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COU
     );
     set(F::MoveLipsDown, m(Channel::MoveLipsDown));
     set(F::MoveLipsUp, m(Channel::MoveLipsUp));
+    if !apex.blink_near {
+        // Closing and reopening lids move the lid margin far more than AU5 does.
+        set(F::MoveUpperLidLeft, m(Channel::MoveLidLeftUp));
+        set(F::MoveUpperLidRight, m(Channel::MoveLidRightUp));
+    }
     features
 }
 
@@ -1284,6 +1317,43 @@ mod tests {
                 .unwrap()
                 .cue,
             CueId::PoliteSmile
+        );
+    }
+
+    #[test]
+    fn an_upper_lid_lift_with_the_brows_is_surprise() {
+        // Region motion only (the blendshapes missed it), as in a subtle movement.
+        let brows = [
+            (C::MoveBrowLeftUp, 0.03),
+            (C::MoveBrowRightUp, 0.028),
+            (C::MoveBrowInnerUp, 0.02),
+        ];
+        let mut apex = Apex::new(&brows);
+        for channel in CHANNELS.iter().map(|spec| spec.channel) {
+            apex.spreads[channel.index()] = 0.002;
+        }
+        assert_eq!(apex.read().unwrap().cue, CueId::EyebrowFlash);
+        // A lid that moves by a tenth of the brows is the skin the brows pull: still a flash.
+        apex.deltas[C::MoveLidLeftUp.index()] = 0.004;
+        apex.deltas[C::MoveLidRightUp.index()] = 0.0;
+        assert_eq!(apex.read().unwrap().cue, CueId::EyebrowFlash);
+        // The lid margins lift by half the brows' movement: AU5, surprise.
+        apex.deltas[C::MoveLidLeftUp.index()] = 0.016;
+        apex.deltas[C::MoveLidRightUp.index()] = 0.014;
+        assert_eq!(apex.read().unwrap().cue, CueId::MicroSurprise);
+        // Around a blink the lids' motion is the blink's.
+        let snapshot = ApexSnapshot {
+            deltas: &apex.deltas,
+            spreads: &apex.spreads,
+            segment_max: &apex.segment_max,
+            peak_z: 20.0,
+            blink_near: true,
+        };
+        assert_eq!(
+            read_expression(&snapshot, &ReaderConfig::default(), &[])
+                .unwrap()
+                .cue,
+            CueId::EyebrowFlash
         );
     }
 

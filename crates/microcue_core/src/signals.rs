@@ -150,11 +150,15 @@ pub enum Region {
     MouthCornerLeft,
     MouthCornerRight,
     Lips,
+    /// Upper-lid margin, subject's left (AU5, the lid raise of surprise).
+    LidLeft,
+    /// Upper-lid margin, subject's right.
+    LidRight,
 }
 
 impl Region {
     /// All regions, in the order of [`RegionMotion::values`].
-    pub const ALL: [Region; 10] = [
+    pub const ALL: [Region; 12] = [
         Region::BrowLeft,
         Region::BrowRight,
         Region::BrowInner,
@@ -165,7 +169,12 @@ impl Region {
         Region::MouthCornerLeft,
         Region::MouthCornerRight,
         Region::Lips,
+        Region::LidLeft,
+        Region::LidRight,
     ];
+    /// Regions of the first signal files (before the upper lids were measured): files with
+    /// this many values are still read, the lids as not moving.
+    pub const COUNT_V1: usize = 10;
     /// Number of regions.
     pub const COUNT: usize = Self::ALL.len();
 }
@@ -178,11 +187,34 @@ impl Region {
 pub struct RegionMotion {
     /// Motion since a frame ~100 ms earlier: a brief movement gives a pulse at its rise and an
     /// opposite one at its fall.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "deserialize_region_values")
+    )]
     pub values: [[f32; 2]; Region::COUNT],
     /// How far back the reference frame was, seconds (0: not recorded; readers then assume
     /// 0.1 s).
     #[cfg_attr(feature = "serde", serde(default))]
     pub lag_s: f32,
+}
+
+/// Reads [`RegionMotion::values`]: [`Region::COUNT`] pairs, or [`Region::COUNT_V1`] from files
+/// written before the upper lids were measured (those read as not moving).
+#[cfg(feature = "serde")]
+fn deserialize_region_values<'de, D>(deserializer: D) -> Result<[[f32; 2]; Region::COUNT], D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let values: Vec<[f32; 2]> = Deserialize::deserialize(deserializer)?;
+    if values.len() != Region::COUNT && values.len() != Region::COUNT_V1 {
+        return Err(serde::de::Error::invalid_length(
+            values.len(),
+            &"10 or 12 region motion values",
+        ));
+    }
+    let mut out = [[0.0f32; 2]; Region::COUNT];
+    out[..values.len()].copy_from_slice(&values);
+    Ok(out)
 }
 
 impl RegionMotion {
@@ -295,5 +327,35 @@ mod tests {
         assert!(s.validate().is_ok());
         s.blendshapes.pop();
         assert!(s.validate().unwrap_err().contains("52"));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn region_motion_reads_files_from_before_the_lids_were_measured() {
+        let mut motion = RegionMotion {
+            lag_s: 0.095,
+            ..RegionMotion::default()
+        };
+        for (index, value) in motion.values.iter_mut().enumerate() {
+            *value = [index as f32, -(index as f32)];
+        }
+        let text = serde_json::to_string(&motion).unwrap();
+        let back: RegionMotion = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, motion);
+
+        let old: Vec<[f32; 2]> = motion.values[..Region::COUNT_V1].to_vec();
+        let old_text = serde_json::json!({ "values": old, "lag_s": 0.1 }).to_string();
+        let read: RegionMotion = serde_json::from_str(&old_text).unwrap();
+        assert_eq!(
+            read.values[..Region::COUNT_V1],
+            motion.values[..Region::COUNT_V1]
+        );
+        assert_eq!(read.get(Region::LidLeft), [0.0, 0.0]);
+        assert_eq!(read.get(Region::LidRight), [0.0, 0.0]);
+
+        let eleven = vec![[0.0f32; 2]; 11];
+        let bad = serde_json::json!({ "values": eleven }).to_string();
+        let error = serde_json::from_str::<RegionMotion>(&bad).unwrap_err();
+        assert!(error.to_string().contains("10 or 12"), "{error}");
     }
 }

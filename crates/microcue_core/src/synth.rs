@@ -629,6 +629,8 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
             (Region::BrowInner, [0.0, -K]),
             (Region::EyeLeft, [0.0, -0.5 * K]),
             (Region::EyeRight, [0.0, -0.5 * K]),
+            (Region::LidLeft, [0.0, -0.6 * K]),
+            (Region::LidRight, [0.0, -0.6 * K]),
         ],
         CueId::MicroFrown | CueId::MicroAnger => {
             let mut r = vec![
@@ -910,6 +912,8 @@ impl Scene {
         let (blink, _, _) = self.blink(t);
         out[Region::EyeLeft as usize][1] += 0.04 * blink;
         out[Region::EyeRight as usize][1] += 0.04 * blink;
+        out[Region::LidLeft as usize][1] += 0.15 * blink;
+        out[Region::LidRight as usize][1] += 0.15 * blink;
     }
 }
 
