@@ -1156,12 +1156,17 @@ mod tests {
         }
 
         fn read(&self) -> Option<Reading> {
+            self.read_blink(false)
+        }
+
+        /// As `read`, with the eyes blinking around the apex or not.
+        fn read_blink(&self, blink_near: bool) -> Option<Reading> {
             let snapshot = ApexSnapshot {
                 deltas: &self.deltas,
                 spreads: &self.spreads,
                 segment_max: &self.segment_max,
                 peak_z: 20.0,
-                blink_near: false,
+                blink_near,
             };
             read_expression(&snapshot, &ReaderConfig::default(), &[])
         }
@@ -1305,19 +1310,7 @@ mod tests {
                 .any(|e| e.channel == "region:eye_right_up")
         );
         // After a blink the same motion is the lids reopening.
-        let snapshot = ApexSnapshot {
-            deltas: &smile.deltas,
-            spreads: &smile.spreads,
-            segment_max: &smile.segment_max,
-            peak_z: 20.0,
-            blink_near: true,
-        };
-        assert_eq!(
-            read_expression(&snapshot, &ReaderConfig::default(), &[])
-                .unwrap()
-                .cue,
-            CueId::PoliteSmile
-        );
+        assert_eq!(smile.read_blink(true).unwrap().cue, CueId::PoliteSmile);
     }
 
     #[test]
@@ -1342,19 +1335,7 @@ mod tests {
         apex.deltas[C::MoveLidRightUp.index()] = 0.014;
         assert_eq!(apex.read().unwrap().cue, CueId::MicroSurprise);
         // Around a blink the lids' motion is the blink's.
-        let snapshot = ApexSnapshot {
-            deltas: &apex.deltas,
-            spreads: &apex.spreads,
-            segment_max: &apex.segment_max,
-            peak_z: 20.0,
-            blink_near: true,
-        };
-        assert_eq!(
-            read_expression(&snapshot, &ReaderConfig::default(), &[])
-                .unwrap()
-                .cue,
-            CueId::EyebrowFlash
-        );
+        assert_eq!(apex.read_blink(true).unwrap().cue, CueId::EyebrowFlash);
     }
 
     #[test]

@@ -23,6 +23,15 @@ pub enum VisionError {
         source: BoxedError,
     },
 
+    /// The inference backend asked for is not compiled into this build.
+    #[error("the {backend} backend is not part of this build\nhint: {hint}")]
+    BackendUnavailable {
+        /// Which backend (e.g. `ONNX Runtime`).
+        backend: &'static str,
+        /// How to get a build that has it.
+        hint: &'static str,
+    },
+
     /// Running a model failed.
     #[error("the `{model}` face model failed on a frame: {source}")]
     Inference {

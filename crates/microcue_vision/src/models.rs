@@ -238,10 +238,11 @@ impl LoadedModel {
                 })
             }
             #[cfg(not(feature = "ort"))]
-            Backend::Ort(_) => Err(VisionError::model_load(
-                spec.name,
-                "this build has no ONNX Runtime backend; hint: build with `--features ort`",
-            )),
+            Backend::Ort(_) => Err(VisionError::BackendUnavailable {
+                backend: "ONNX Runtime",
+                hint: "build microcue with `cargo build --release --features ort`, or leave out \
+                       `--backend ort` to use the built-in tract backend",
+            }),
         }
     }
 
