@@ -238,7 +238,7 @@ channels! {
     MoveLipsDown => "motion:lips_down", motion(Region::Lips, FaceDirection::Down), Pulse, MOTION_FLOOR, Expression;
     MoveLipsUp => "motion:lips_up", motion(Region::Lips, FaceDirection::Up), Pulse, MOTION_FLOOR, Expression;
     MoveBrowsUp => "motion:brows_up", ChannelSource::FaceMotionGroup(&[(Region::BrowLeft, FaceDirection::Up), (Region::BrowRight, FaceDirection::Up), (Region::BrowInner, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
-    MoveBrowsDown => "motion:brows_down", ChannelSource::FaceMotionGroup(&[(Region::BrowLeft, FaceDirection::Down), (Region::BrowRight, FaceDirection::Down), (Region::BrowInner, FaceDirection::Down)]), Pulse, MOTION_FLOOR, Expression;
+    MoveBrowsDown => "motion:inner_brows_down", ChannelSource::FaceMotionGroup(&[(Region::BrowInner, FaceDirection::Down)]), Pulse, MOTION_FLOOR, Expression;
     MoveNoseUp => "motion:nose_up", ChannelSource::FaceMotionGroup(&[(Region::NoseLeft, FaceDirection::Up), (Region::NoseRight, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
     MoveCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward), (Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
     MoveCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;

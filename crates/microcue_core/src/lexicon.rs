@@ -828,6 +828,8 @@ static LEXICON: [CueEntry; 12] = [
              eyes and lips.",
             "Concentration plus a pressed mouth can look the same; irritation may be about \
              something else entirely.",
+            "In video analysis the lips must be seen pressing (the upper lip moving down) with \
+             the frown: the press blendshapes alone also rise in speech and smiles.",
         ],
         supported: true,
     },

@@ -9,9 +9,10 @@
 //! facial movement from the motion of a talking face, and the comparison over ~100 ms instead
 //! of against a long baseline is what keeps slow natural drift out.
 //!
-//! One detector runs per [`ChannelRole::Pulse`] channel (both brows up, both brows down, the
-//! nose wings up, both mouth corners pulled, one corner pulled, the upper lip down or up), on
-//! its normalised value `z = (x − level) / spread` from the person's baseline. Stages:
+//! One detector runs per [`ChannelRole::Pulse`] channel (both brows up; the inner brows down,
+//! since AU4 moves the brows' heads and the rest of the brows hardly move; the nose wings up;
+//! both mouth corners pulled; one corner pulled; the upper lip down or up), on its normalised
+//! value `z = (x − level) / spread` from the person's baseline. Stages:
 //!
 //! 1. idle → **rise** when `z ≥ z_low`; the rise counts if it peaks at `z_high` or more, or at
 //!    `pair_min_z` or more with rise + return peaks reaching `pair_z`;

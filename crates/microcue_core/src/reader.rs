@@ -10,7 +10,7 @@
 //! | genuine vs polite smile | eye squint (or cheek squint, or upward lower-lid region motion) rises by at least `duchenne_ratio` × the smile — MediaPipe's `cheekSquint` stays near 0 on real smiles, so `eyeSquint` is the Duchenne marker |
 //! | unilateral lip corner vs smile | corner asymmetry ≥ `unilateral_asymmetry` |
 //! | micro-surprise vs eyebrow flash | eye widening ≥ `surprise_eye_ratio` × the brow raise, or upper-lid lift ≥ `surprise_lid_ratio` × the brow lift in region motion |
-//! | micro-anger vs micro-frown | lip press ≥ `anger_press_ratio` × the brow lowering |
+//! | micro-anger vs micro-frown | lip press ≥ `anger_press_ratio` × the brow lowering (where region motion is measured, the press is the upper lip's downward motion: the press blendshapes also rise in speech and smiles) |
 //!
 //! Confidence grows with the template match, the margin over the runner-up, how clearly the
 //! gate was passed, and the signal-to-noise ratio of the peak. Blink clusters and gaze aversions
@@ -425,9 +425,15 @@ pub fn read_expression(
     let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight))
         + (f(F::MoveBrowInnerDown) + 0.5 * (f(F::MoveBrowDownLeft) + f(F::MoveBrowDownRight)))
             / 2.0;
-    let press = (0.5 * (f(F::PressLeft) + f(F::PressRight)))
-        .max(0.5 * (f(F::RollLower) + f(F::RollUpper)))
-        .max(f(F::MoveLipsDown));
+    let press_level =
+        (0.5 * (f(F::PressLeft) + f(F::PressRight))).max(0.5 * (f(F::RollLower) + f(F::RollUpper)));
+    // Where region motion is measured, pressed lips must also be seen moving: the press and roll
+    // blendshapes also rise on every /p/, /b/, /m/ of speech and in smiles.
+    let press = if motion {
+        f(F::MoveLipsDown)
+    } else {
+        press_level
+    };
     let pressing = ratio(press, lowering);
 
     // (gate passed, how clearly: 0 = on the threshold, 1 = far from it)
@@ -1133,7 +1139,7 @@ fn valence_phrase(valence: Valence) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::CHANNEL_COUNT;
+    use crate::baseline::{CHANNEL_COUNT, ChannelSource};
     use crate::cue::Scale;
 
     struct Apex {
@@ -1263,13 +1269,60 @@ mod tests {
             ),
         ];
         for (moves, cue) in cases {
-            let reading = Apex::new(moves).read().unwrap();
+            // A source without region motion (blendshapes only).
+            let mut apex = Apex::new(moves);
+            for spec in CHANNELS.iter() {
+                if matches!(
+                    spec.source,
+                    ChannelSource::FaceMotion(..)
+                        | ChannelSource::FaceMotionGroup(_)
+                        | ChannelSource::RegionUp(_)
+                        | ChannelSource::RegionMagnitude(_)
+                ) {
+                    apex.deltas[spec.channel.index()] = f32::NAN;
+                    apex.segment_max[spec.channel.index()] = f32::NAN;
+                }
+            }
+            let reading = apex.read().unwrap();
             assert_eq!(reading.cue, cue, "{moves:?}");
             assert!(
                 reading.confidence > 0.3 && reading.confidence <= 1.0,
                 "{reading:?}"
             );
         }
+    }
+
+    #[test]
+    fn with_region_motion_anger_needs_the_lips_seen_pressing() {
+        let frown_with_pressed_lips = [
+            (C::BrowDownLeft, 0.3),
+            (C::BrowDownRight, 0.3),
+            (C::MoveBrowInnerDown, 0.02),
+            (C::MouthPressLeft, 0.2),
+            (C::MouthPressRight, 0.22),
+        ];
+        let mut apex = Apex::new(&frown_with_pressed_lips);
+        // As a brows-down pulse reads it: the mouth's own cues are not candidates.
+        let read = |apex: &Apex| {
+            let snapshot = ApexSnapshot {
+                deltas: &apex.deltas,
+                spreads: &apex.spreads,
+                segment_max: &apex.segment_max,
+                peak_z: 20.0,
+                blink_near: false,
+            };
+            read_expression(
+                &snapshot,
+                &ReaderConfig::default(),
+                &[CueId::LipCompression],
+            )
+            .unwrap()
+            .cue
+        };
+        // The press blendshapes rose but the upper lip did not move (speech, a smile).
+        assert_eq!(read(&apex), CueId::MicroFrown);
+        apex.deltas[C::MoveLipsDown.index()] = 0.04;
+        assert_eq!(read(&apex), CueId::MicroAnger);
     }
 
     #[test]
