@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::signals::{BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, Region};
 
 /// Number of spotter channels.
-pub const CHANNEL_COUNT: usize = 76;
+pub const CHANNEL_COUNT: usize = 77;
 
 /// One value per [`Channel`], indexed by `channel as usize`.
 pub type ChannelValues = [f32; CHANNEL_COUNT];
@@ -245,6 +245,7 @@ channels! {
     MoveCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
     MoveLidLeftUp => "motion:lid_left_up", motion(Region::LidLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
     MoveLidRightUp => "motion:lid_right_up", motion(Region::LidRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
+    MoveLipsClose => "motion:lips_close", ChannelSource::FaceMotionGroup(&[(Region::Lips, FaceDirection::Down), (Region::LowerLip, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
 }
 
 const fn motion(region: Region, direction: FaceDirection) -> ChannelSource {
@@ -357,7 +358,7 @@ fn face_motion(
             | Region::LidRight
             | Region::NoseRight
             | Region::MouthCornerRight => -toward_left,
-            Region::BrowInner | Region::Lips => toward_left.abs(),
+            Region::BrowInner | Region::Lips | Region::LowerLip => toward_left.abs(),
         },
     }
 }

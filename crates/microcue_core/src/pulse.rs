@@ -11,8 +11,8 @@
 //!
 //! One detector runs per [`ChannelRole::Pulse`] channel (both brows up; the inner brows down,
 //! since AU4 moves the brows' heads and the rest of the brows hardly move; the nose wings up;
-//! both mouth corners pulled; one corner pulled; the upper lip down or up), on its normalised
-//! value `z = (x − level) / spread` from the person's baseline. Stages:
+//! both mouth corners pulled; one corner pulled; the upper lip down or up; the lips closing), on
+//! its normalised value `z = (x − level) / spread` from the person's baseline. Stages:
 //!
 //! 1. idle → **rise** when `z ≥ z_low`; the rise counts if it peaks at `z_high` or more, or at
 //!    `pair_min_z` or more with rise + return peaks reaching `pair_z`;
@@ -133,16 +133,21 @@ impl PulseConfig {
 }
 
 /// Mouth channels: speech moves them, so they need a larger rise while the person talks.
-const SPEECH_PULSES: [Channel; 5] = [
+const SPEECH_PULSES: [Channel; 6] = [
     Channel::MoveCornersPull,
     Channel::MoveCornerLeftPull,
     Channel::MoveCornerRightPull,
     Channel::MoveLipsDown,
     Channel::MoveLipsUp,
+    Channel::MoveLipsClose,
 ];
 
 /// Lip channels: the jaw carries the lips, so a movement with the jaw is not theirs.
-const JAW_GATED_PULSES: [Channel; 2] = [Channel::MoveLipsDown, Channel::MoveLipsUp];
+const JAW_GATED_PULSES: [Channel; 3] = [
+    Channel::MoveLipsDown,
+    Channel::MoveLipsUp,
+    Channel::MoveLipsClose,
+];
 
 /// A brief movement found by one pulse channel.
 #[derive(Debug, Clone)]

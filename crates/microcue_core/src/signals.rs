@@ -154,11 +154,13 @@ pub enum Region {
     LidLeft,
     /// Upper-lid margin, subject's right.
     LidRight,
+    /// Lower lip (up when the lips press together).
+    LowerLip,
 }
 
 impl Region {
     /// All regions, in the order of [`RegionMotion::values`].
-    pub const ALL: [Region; 12] = [
+    pub const ALL: [Region; 13] = [
         Region::BrowLeft,
         Region::BrowRight,
         Region::BrowInner,
@@ -171,6 +173,7 @@ impl Region {
         Region::Lips,
         Region::LidLeft,
         Region::LidRight,
+        Region::LowerLip,
     ];
     /// Regions of the first signal files (before the upper lids were measured): files with
     /// this many values are still read, the lids as not moving.
@@ -198,18 +201,19 @@ pub struct RegionMotion {
     pub lag_s: f32,
 }
 
-/// Reads [`RegionMotion::values`]: [`Region::COUNT`] pairs, or [`Region::COUNT_V1`] from files
-/// written before the upper lids were measured (those read as not moving).
+/// Reads [`RegionMotion::values`]: [`Region::COUNT`] pairs, or fewer (at least
+/// [`Region::COUNT_V1`]) from files written before the last regions were measured (those read
+/// as not moving).
 #[cfg(feature = "serde")]
 fn deserialize_region_values<'de, D>(deserializer: D) -> Result<[[f32; 2]; Region::COUNT], D::Error>
 where
     D: serde::Deserializer<'de>,
 {
     let values: Vec<[f32; 2]> = Deserialize::deserialize(deserializer)?;
-    if values.len() != Region::COUNT && values.len() != Region::COUNT_V1 {
+    if !(Region::COUNT_V1..=Region::COUNT).contains(&values.len()) {
         return Err(serde::de::Error::invalid_length(
             values.len(),
-            &"10 or 12 region motion values",
+            &"10 to 13 region motion values",
         ));
     }
     let mut out = [[0.0f32; 2]; Region::COUNT];
@@ -353,9 +357,11 @@ mod tests {
         assert_eq!(read.get(Region::LidLeft), [0.0, 0.0]);
         assert_eq!(read.get(Region::LidRight), [0.0, 0.0]);
 
-        let eleven = vec![[0.0f32; 2]; 11];
-        let bad = serde_json::json!({ "values": eleven }).to_string();
-        let error = serde_json::from_str::<RegionMotion>(&bad).unwrap_err();
-        assert!(error.to_string().contains("10 or 12"), "{error}");
+        for count in [9, 14] {
+            let wrong = vec![[0.0f32; 2]; count];
+            let bad = serde_json::json!({ "values": wrong }).to_string();
+            let error = serde_json::from_str::<RegionMotion>(&bad).unwrap_err();
+            assert!(error.to_string().contains("10 to 13"), "{error}");
+        }
     }
 }

@@ -1188,7 +1188,7 @@ impl TrackState {
                 &config.pulse,
             );
             // At most a few per frame (one per pulse channel); moved out to offer them.
-            let mut candidates = [const { None }; 4];
+            let mut candidates = [const { None }; 8];
             for (slot, candidate) in candidates.iter_mut().zip(found) {
                 *slot = Some(candidate.clone());
             }
@@ -1664,7 +1664,7 @@ fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
             C::MicroFrown,
             C::MicroAnger,
         ],
-        Channel::MoveLipsDown => &[
+        Channel::MoveLipsDown | Channel::MoveLipsClose => &[
             C::GenuineSmile,
             C::PoliteSmile,
             C::UnilateralLipCorner,

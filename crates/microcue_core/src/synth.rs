@@ -640,10 +640,14 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
             ];
             if cue == CueId::MicroAnger {
                 r.push((Region::Lips, [0.0, 0.3 * K]));
+                r.push((Region::LowerLip, [0.0, -0.3 * K]));
             }
             r
         }
-        CueId::LipCompression => vec![(Region::Lips, [0.0, 0.4 * K])],
+        CueId::LipCompression => vec![
+            (Region::Lips, [0.0, 0.4 * K]),
+            (Region::LowerLip, [0.0, -0.4 * K]),
+        ],
         CueId::NoseWrinkle => vec![
             (Region::NoseLeft, [0.0, -0.5 * K]),
             (Region::NoseRight, [0.0, -0.5 * K]),
@@ -907,6 +911,7 @@ impl Scene {
         }
         let (jaw, _) = self.speech(t);
         out[Region::Lips as usize][1] += 0.08 * jaw;
+        out[Region::LowerLip as usize][1] += 0.2 * jaw;
         out[Region::MouthCornerLeft as usize][1] += 0.02 * jaw;
         out[Region::MouthCornerRight as usize][1] += 0.02 * jaw;
         let (blink, _, _) = self.blink(t);

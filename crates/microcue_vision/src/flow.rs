@@ -26,7 +26,8 @@
 //! blinks), nose wings (278/279/294, 48/49/64), mouth corners (291/287/375, 61/57/146), lips =
 //! upper lip (0/37/267: down for lip compression, up for a nose wrinkle / upper-lip raise),
 //! upper lids = the centre of each upper-lid margin (386, 159: up in surprise, AU5; one point,
-//! because the lid lifts most at its centre and the margin's ends hardly move).
+//! because the lid lifts most at its centre and the margin's ends hardly move), lower lip =
+//! 17/84/314 (up when the lips press together).
 //! A region whose points all fail to track reports `[0, 0]`. Brows are long horizontal edges:
 //! their vertical motion is well measured, their horizontal motion much less (aperture problem).
 //!
@@ -112,6 +113,7 @@ const REGION_LANDMARKS: [&[usize]; Region::COUNT] = [
     &[0, 37, 267],        // Lips (upper lip)
     &[386],               // LidLeft (upper-lid margin, centre)
     &[159],               // LidRight
+    &[17, 84, 314],       // LowerLip
 ];
 
 /// Lucas–Kanade window half-size of each region's points, pixels at the default 40 px per IOD
@@ -134,6 +136,7 @@ const REGION_WINDOW_RADIUS_PX: [Option<usize>; Region::COUNT] = [
     Some(2), // Lips
     Some(2), // LidLeft
     Some(2), // LidRight
+    Some(2), // LowerLip
 ];
 
 /// The window cap of every tracked point (rigid points: none).
@@ -1181,6 +1184,11 @@ mod tests {
             motion.get(Region::Lips)[1] > 0.5 * amplitude_iod,
             "upper lip down: {:?}",
             motion.get(Region::Lips)
+        );
+        assert!(
+            motion.get(Region::LowerLip)[1] < -0.3 * amplitude_iod,
+            "lower lip up: {:?}",
+            motion.get(Region::LowerLip)
         );
 
         let spec = WarpSpec {
