@@ -1167,6 +1167,11 @@ mod tests {
 
         /// As `read`, with the eyes blinking around the apex or not.
         fn read_blink(&self, blink_near: bool) -> Option<Reading> {
+            self.read_with(blink_near, &[])
+        }
+
+        /// As `read`, with a blink or not and some cues out of the question.
+        fn read_with(&self, blink_near: bool, unavailable: &[CueId]) -> Option<Reading> {
             let snapshot = ApexSnapshot {
                 deltas: &self.deltas,
                 spreads: &self.spreads,
@@ -1174,7 +1179,7 @@ mod tests {
                 peak_z: 20.0,
                 blink_near,
             };
-            read_expression(&snapshot, &ReaderConfig::default(), &[])
+            read_expression(&snapshot, &ReaderConfig::default(), unavailable)
         }
     }
 
@@ -1303,22 +1308,7 @@ mod tests {
         ];
         let mut apex = Apex::new(&frown_with_pressed_lips);
         // As a brows-down pulse reads it: the mouth's own cues are not candidates.
-        let read = |apex: &Apex| {
-            let snapshot = ApexSnapshot {
-                deltas: &apex.deltas,
-                spreads: &apex.spreads,
-                segment_max: &apex.segment_max,
-                peak_z: 20.0,
-                blink_near: false,
-            };
-            read_expression(
-                &snapshot,
-                &ReaderConfig::default(),
-                &[CueId::LipCompression],
-            )
-            .unwrap()
-            .cue
-        };
+        let read = |apex: &Apex| apex.read_with(false, &[CueId::LipCompression]).unwrap().cue;
         // The press blendshapes rose but the upper lip did not move (speech, a smile).
         assert_eq!(read(&apex), CueId::MicroFrown);
         apex.deltas[C::MoveLipsDown.index()] = 0.04;
