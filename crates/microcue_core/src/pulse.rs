@@ -23,7 +23,8 @@
 //! the later of where the rise falls back through that level and where the return ends minus the
 //! lag. Mouth channels need `speech_gain` times the rise while the person talks (the spotter
 //! passes how much the person talks), and a lip movement during which the jaw moved by more
-//! than `max_jaw_change` is dropped: the jaw carried the lips (speech), they did not press. Buffers are sized once; nothing is allocated per frame.
+//! than `max_jaw_change` is dropped: the jaw carried the lips (speech), they did not press.
+//! Buffers are sized once; nothing is allocated per frame.
 
 use std::collections::VecDeque;
 
@@ -31,6 +32,19 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
+
+/// Number of [`ChannelRole::Pulse`] channels: at most this many movements end in one frame.
+pub(crate) const PULSE_CHANNEL_COUNT: usize = {
+    let mut count = 0;
+    let mut i = 0;
+    while i < CHANNEL_COUNT {
+        if matches!(CHANNELS[i].role, ChannelRole::Pulse) {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+};
 
 /// Settings of the pulse detector.
 #[derive(Debug, Clone, PartialEq)]

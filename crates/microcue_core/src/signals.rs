@@ -175,8 +175,9 @@ impl Region {
         Region::LidRight,
         Region::LowerLip,
     ];
-    /// Regions of the first signal files (before the upper lids were measured): files with
-    /// this many values are still read, the lids as not moving.
+    /// Regions of the first signal files (before the upper lids and the lower lip were
+    /// measured): files with this many values or more are still read, the missing regions as
+    /// not moving.
     pub const COUNT_V1: usize = 10;
     /// Number of regions.
     pub const COUNT: usize = Self::ALL.len();

@@ -76,7 +76,7 @@ use crate::baseline::{
 };
 use crate::cue::{CueId, Scale};
 use crate::event::Event;
-use crate::pulse::{PulseCandidate, PulseConfig, PulseDetector};
+use crate::pulse::{PULSE_CHANNEL_COUNT, PulseCandidate, PulseConfig, PulseDetector};
 use crate::reader::{
     ApexSnapshot, BlinkClusterSummary, GazeApex, ReaderConfig, Reading, read_blink_cluster,
     read_expression, read_gaze,
@@ -1187,8 +1187,8 @@ impl TrackState {
                 lag_s,
                 &config.pulse,
             );
-            // At most a few per frame (one per pulse channel); moved out to offer them.
-            let mut candidates = [const { None }; 8];
+            // At most one per pulse channel; moved out to offer them.
+            let mut candidates = [const { None }; PULSE_CHANNEL_COUNT];
             for (slot, candidate) in candidates.iter_mut().zip(found) {
                 *slot = Some(candidate.clone());
             }

@@ -1131,9 +1131,6 @@ mod tests {
             .zip(flash_lids)
         {
             let [_, dy] = motion.get(region);
-            eprintln!(
-                "{region:?}: flash {flash_dy:.4}, surprise {dy:.4} (amplitude {amplitude_iod})"
-            );
             // The surprise lifts the lid margin (0.6 of the amplitude at its centre); the flash
             // leaves it nearly still.
             assert!(
