@@ -403,6 +403,102 @@ fn analyze_writes_vtt_and_signals_and_nothing_else() {
     assert_eq!(names, ["events.vtt", "signals.jsonl"]);
 }
 
+/// `microcue bench` reports every stage (decode, detect, crop, landmarks, blendshapes, region
+/// motion, spotting) as a median, frames/s and peak memory; `--mediapipe-video-mode` writes
+/// signals whose landmarks are smoothed (they move less from frame to frame).
+#[test]
+fn bench_reports_each_stage_and_the_mediapipe_mode_smooths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = repo_root().join("assets/single_face.mp4");
+    let mut mean_steps = Vec::new();
+    for mode in [None, Some("--mediapipe-video-mode")] {
+        let signals = dir.path().join("signals.jsonl");
+        let mut args = vec![
+            "bench",
+            clip.to_str().unwrap(),
+            "--max-frames",
+            "30",
+            "--signals-out",
+            signals.to_str().unwrap(),
+        ];
+        args.extend(mode);
+        let output = microcue(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = stdout(&output);
+        let value = |key: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{key}:")))
+                .unwrap_or_else(|| panic!("no `{key}:` line in\n{text}"));
+            line.split(':')
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        for stage in [
+            "decode",
+            "tracking",
+            "crop",
+            "landmarks",
+            "blendshapes",
+            "region_motion",
+        ] {
+            let ms = value(stage);
+            assert!(ms > 0.0 && ms < 5000.0, "{stage}: {ms} ms\n{text}");
+        }
+        assert!(
+            value("detect") > 0.0,
+            "the detector ran on the first frame\n{text}"
+        );
+        assert!(value("tracking") >= value("landmarks"));
+        assert!(value("end_to_end_fps") > 0.0 && value("peak_rss_mb") > 0.0);
+        assert_eq!(value("frames_with_face"), 30.0);
+        assert_eq!(
+            text.contains("tracking_mode: mediapipe-video"),
+            mode.is_some(),
+            "{text}"
+        );
+        let frames: Vec<serde_json::Value> = std::fs::read_to_string(&signals)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(frames.len(), 30);
+        let points = |frame: &serde_json::Value| -> Vec<(f64, f64)> {
+            frame["landmarks_in_image"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+                .collect()
+        };
+        // The clip's first 0.7 s are a neutral face before the smile: frame-to-frame motion is
+        // mostly jitter and small head motion.
+        let steps: Vec<f64> = frames
+            .windows(2)
+            .take(20)
+            .map(|pair| {
+                let (a, b) = (points(&pair[0]), points(&pair[1]));
+                a.iter()
+                    .zip(&b)
+                    .map(|(p, q)| (p.0 - q.0).hypot(p.1 - q.1))
+                    .sum::<f64>()
+                    / a.len() as f64
+            })
+            .collect();
+        mean_steps.push(steps.iter().sum::<f64>() / steps.len() as f64);
+    }
+    eprintln!("mean landmark step over the still start: {mean_steps:?} px");
+    assert!(
+        mean_steps[1] < 0.9 * mean_steps[0],
+        "MediaPipe's VIDEO mode should hand out smoothed landmarks: {mean_steps:?}"
+    );
+}
+
 #[test]
 fn corrupt_and_truncated_videos_fail_cleanly_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");

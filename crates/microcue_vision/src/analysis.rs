@@ -17,7 +17,7 @@ use crate::error::VisionError;
 use crate::flow::{RegionMotionConfig, RegionMotionEstimator};
 use crate::models::FaceModels;
 use crate::source::{FrameSource, SourceError, SourceInfo};
-use crate::tracker::{FaceTracker, TrackerConfig};
+use crate::tracker::{FaceTracker, TrackerConfig, TrackerTimings};
 
 /// A frame source decoding on a background thread, `capacity` frames ahead at most.
 pub struct BackgroundSource {
@@ -114,6 +114,8 @@ pub struct FrameAnalyzer {
 pub struct StageTimings {
     /// Detection, landmarks, blendshapes and head pose.
     pub tracking: Duration,
+    /// The same, stage by stage.
+    pub tracker: TrackerTimings,
     /// Region motion (optical flow).
     pub region_motion: Duration,
     /// Spotting and reading.
@@ -160,6 +162,7 @@ impl FrameAnalyzer {
         let spotted = Instant::now();
         self.last_timings = StageTimings {
             tracking: tracked - start,
+            tracker: self.tracker.last_timings(),
             region_motion: moved - tracked,
             spotting: spotted - moved,
         };

@@ -3,10 +3,12 @@
 //! A [`RotatedRect`] is a region of the image (centre, size and rotation, all in image pixels).
 //! [`sample_rotated_rect`] resamples it bilinearly into an `N x N` RGB f32 tensor buffer that the
 //! caller owns and reuses (normally the model's own input tensor, so nothing is copied), exactly
-//! like MediaPipe's `ImageToTensorCalculator` and the reference pipeline
-//! (`shared/models/reference/tflite_reference_pipeline.py`, `warp`): sample `(i, j)` of the crop
-//! reads the image at the centre of output pixel `(i + 0.5, j + 0.5)`, samples outside the image
-//! read black. [`RotatedRect::image_from_crop`] maps model outputs (normalised crop coordinates)
+//! like the reference pipeline (`shared/models/reference/tflite_reference_pipeline.py`, `warp`):
+//! sample `(i, j)` of the crop reads the image at the centre of output pixel `(i + 0.5, j + 0.5)`,
+//! samples outside the image read black. MediaPipe's own CPU path samples on a grid shifted by
+//! half a crop pixel minus half an image pixel; [`SampleGrid::MediaPipe`] reproduces it for the
+//! peer comparison. Rows that lie wholly inside the image (nearly all of them) take a fast path
+//! without per-sample bounds tests, four samples at a time; it computes the same values. [`RotatedRect::image_from_crop`] maps model outputs (normalised crop coordinates)
 //! back to image pixels.
 
 use crate::error::VisionError;
@@ -113,6 +115,7 @@ pub fn sample_rotated_rect(
         value_scale,
         value_offset,
         PixelLayout::Interleaved,
+        SampleGrid::PixelCenters,
         out,
     );
 }
@@ -128,7 +131,23 @@ pub enum PixelLayout {
     Planar,
 }
 
-/// [`sample_rotated_rect`] writing `out` in `layout`.
+/// Where the samples of an `N x N` crop of a rect fall in the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SampleGrid {
+    /// Each crop pixel samples the centre of its 1/N of the rect (the reference pipeline of
+    /// `shared/models/reference` and the golden tests).
+    #[default]
+    PixelCenters,
+    /// MediaPipe's CPU image-to-tensor step (OpenCV `warpPerspective` from the rect's corners to
+    /// the crop's): crop pixel i samples the rect's edge plus i/N of its side, in OpenCV's
+    /// coordinates (pixel centres at whole numbers). It samples half a crop pixel minus half an
+    /// image pixel away from [`SampleGrid::PixelCenters`] on each axis; only for comparing with
+    /// MediaPipe.
+    MediaPipe,
+}
+
+/// [`sample_rotated_rect`] writing `out` in `layout`, sampling on `grid`.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_rotated_rect_in_layout(
     frame: &Frame,
     rect: &RotatedRect,
@@ -136,38 +155,196 @@ pub fn sample_rotated_rect_in_layout(
     value_scale: f32,
     value_offset: f32,
     layout: PixelLayout,
+    grid: SampleGrid,
     out: &mut [f32],
 ) {
     debug_assert_eq!(out.len(), size_px * size_px * 3);
     let plane_len = size_px * size_px;
-    // Where channel c of crop pixel i goes.
-    let (pixel_stride, channel_stride) = match layout {
-        PixelLayout::Interleaved => (3, 1),
-        PixelLayout::Planar => (1, plane_len),
+    let image = Image {
+        rgb: &frame.rgb[..],
+        width: frame.width as i64,
+        height: frame.height as i64,
+        stride: frame.width as usize * 3,
     };
-    let width = frame.width as i64;
-    let height = frame.height as i64;
-    let stride = frame.width as usize * 3;
-    let rgb = &frame.rgb[..];
     let (sin, cos) = (rect.rotation_rad as f64).sin_cos();
     let step = 1.0 / size_px as f64;
     // Image position of crop sample (column u, row v) =
     //   origin + u_norm * axis_u + v_norm * axis_v, with u_norm, v_norm in [-0.5, 0.5).
-    let (cx, cy) = (rect.center_x_px as f64 - 0.5, rect.center_y_px as f64 - 0.5);
+    // Crop pixel i samples at (i + phase) / N of the rect; `shift` turns image coordinates
+    // (pixel edges at whole numbers) into sample indices (pixel centres at whole numbers).
+    let (phase, shift) = match grid {
+        SampleGrid::PixelCenters => (0.5, 0.5),
+        SampleGrid::MediaPipe => (0.0, 0.0),
+    };
+    let (cx, cy) = (
+        rect.center_x_px as f64 - shift,
+        rect.center_y_px as f64 - shift,
+    );
     let (w, h) = (rect.width_px as f64, rect.height_px as f64);
     let axis_u = [w * cos, w * sin];
     let axis_v = [-h * sin, h * cos];
     // Each row's start in f64; along the row, f32 offsets from it (no accumulated drift).
     let step_x = (axis_u[0] * step) as f32;
     let step_y = (axis_u[1] * step) as f32;
-    for row in 0..size_px {
-        let v_norm = (row as f64 + 0.5) * step - 0.5;
-        let u_start = 0.5 * step - 0.5;
-        let row_x = (cx + v_norm * axis_v[0] + u_start * axis_u[0]) as f32;
-        let row_y = (cy + v_norm * axis_v[1] + u_start * axis_u[1]) as f32;
-        for col in 0..size_px {
-            let x = row_x + col as f32 * step_x;
-            let y = row_y + col as f32 * step_y;
+    let row_samples = |row: usize| {
+        let v_norm = (row as f64 + phase) * step - 0.5;
+        let u_start = phase * step - 0.5;
+        RowSamples {
+            start: [
+                (cx + v_norm * axis_v[0] + u_start * axis_u[0]) as f32,
+                (cy + v_norm * axis_v[1] + u_start * axis_u[1]) as f32,
+            ],
+            step: [step_x, step_y],
+            len: size_px,
+        }
+    };
+    let scale = |value: f32| value * value_scale + value_offset;
+    match layout {
+        PixelLayout::Interleaved => {
+            for (row, row_out) in out.chunks_exact_mut(size_px * 3).enumerate() {
+                image.sample_row(&row_samples(row), &mut |col, sample: [f32; 3]| {
+                    for (slot, value) in row_out[col * 3..col * 3 + 3].iter_mut().zip(sample) {
+                        *slot = scale(value);
+                    }
+                });
+            }
+        }
+        PixelLayout::Planar => {
+            let (red, rest) = out.split_at_mut(plane_len);
+            let (green, blue) = rest.split_at_mut(plane_len);
+            let rows = red
+                .chunks_exact_mut(size_px)
+                .zip(green.chunks_exact_mut(size_px))
+                .zip(blue.chunks_exact_mut(size_px));
+            for (row, ((r, g), b)) in rows.enumerate() {
+                image.sample_row(&row_samples(row), &mut |col, sample: [f32; 3]| {
+                    r[col] = scale(sample[0]);
+                    g[col] = scale(sample[1]);
+                    b[col] = scale(sample[2]);
+                });
+            }
+        }
+    }
+}
+
+/// `v as f32` for every byte: a table load is cheaper than the conversion (the same value).
+static BYTE_TO_F32: [f32; 256] = {
+    let mut table = [0.0f32; 256];
+    let mut value = 0;
+    while value < 256 {
+        table[value] = value as f32;
+        value += 1;
+    }
+    table
+};
+
+/// An RGB24 frame as the sampler reads it.
+struct Image<'a> {
+    rgb: &'a [u8],
+    width: i64,
+    height: i64,
+    stride: usize,
+}
+
+/// One row of crop samples: `len` points from `start`, `step` apart (image sample indices).
+struct RowSamples {
+    start: [f32; 2],
+    step: [f32; 2],
+    len: usize,
+}
+
+impl RowSamples {
+    fn point(&self, col: usize) -> (f32, f32) {
+        (
+            self.start[0] + col as f32 * self.step[0],
+            self.start[1] + col as f32 * self.step[1],
+        )
+    }
+}
+
+impl Image<'_> {
+    /// Bilinear blend of the 2x2 pixels whose top-left byte is at `top`, weights from the
+    /// fractions `fx`, `fy` (the same arithmetic as the four-lane path).
+    fn blend(&self, top: usize, fx: f32, fy: f32) -> [f32; 3] {
+        let f = |byte: u8| BYTE_TO_F32[usize::from(byte)];
+        let bottom = top + self.stride;
+        let (top, bottom) = (&self.rgb[top..top + 6], &self.rgb[bottom..bottom + 6]);
+        let w00 = (1.0 - fx) * (1.0 - fy);
+        let w10 = fx * (1.0 - fy);
+        let w01 = (1.0 - fx) * fy;
+        let w11 = fx * fy;
+        let mut sample = [0.0f32; 3];
+        for (c, s) in sample.iter_mut().enumerate() {
+            *s =
+                f(top[c]) * w00 + f(top[c + 3]) * w10 + f(bottom[c]) * w01 + f(bottom[c + 3]) * w11;
+        }
+        sample
+    }
+
+    /// Samples a row bilinearly, handing `store` each column's RGB (0..=255 scale). When the
+    /// whole row lies inside the image (its two ends do: the points are on a line), every
+    /// sample takes the fast path with no bounds test; otherwise each point is tested and
+    /// neighbours outside the image read black. Both paths give the same values.
+    fn sample_row(&self, row: &RowSamples, store: &mut impl FnMut(usize, [f32; 3])) {
+        let (first, last) = (row.point(0), row.point(row.len.saturating_sub(1)));
+        // floor(v) >= 0 and floor(v) + 1 < limit, for both ends.
+        let inside = |a: f32, b: f32, limit: i64| a.min(b) >= 0.0 && a.max(b) < (limit - 1) as f32;
+        if inside(first.0, last.0, self.width) && inside(first.1, last.1, self.height) {
+            // Four columns at a time, lane by lane the same arithmetic as one at a time (so the
+            // same values), written so that the compiler can use vector instructions for it.
+            const LANES: usize = 4;
+            let f = |byte: u8| BYTE_TO_F32[usize::from(byte)];
+            let mut col = 0;
+            while col + LANES <= row.len {
+                let mut fx = [0.0f32; LANES];
+                let mut fy = [0.0f32; LANES];
+                let mut taps = [[0.0f32; LANES]; 12];
+                for lane in 0..LANES {
+                    let (x, y) = row.point(col + lane);
+                    // Non-negative and below the image size: truncation is the floor (an i32
+                    // cast is cheaper than a usize one).
+                    let (x0, y0) = (x as i32, y as i32);
+                    fx[lane] = x - x0 as f32;
+                    fy[lane] = y - y0 as f32;
+                    let top = y0 as usize * self.stride + x0 as usize * 3;
+                    let bottom = top + self.stride;
+                    let (top, bottom) = (&self.rgb[top..top + 6], &self.rgb[bottom..bottom + 6]);
+                    for c in 0..3 {
+                        taps[c * 4][lane] = f(top[c]);
+                        taps[c * 4 + 1][lane] = f(top[c + 3]);
+                        taps[c * 4 + 2][lane] = f(bottom[c]);
+                        taps[c * 4 + 3][lane] = f(bottom[c + 3]);
+                    }
+                }
+                let mut samples = [[0.0f32; LANES]; 3];
+                for (c, channel) in samples.iter_mut().enumerate() {
+                    for lane in 0..LANES {
+                        let w00 = (1.0 - fx[lane]) * (1.0 - fy[lane]);
+                        let w10 = fx[lane] * (1.0 - fy[lane]);
+                        let w01 = (1.0 - fx[lane]) * fy[lane];
+                        let w11 = fx[lane] * fy[lane];
+                        channel[lane] = taps[c * 4][lane] * w00
+                            + taps[c * 4 + 1][lane] * w10
+                            + taps[c * 4 + 2][lane] * w01
+                            + taps[c * 4 + 3][lane] * w11;
+                    }
+                }
+                let [red, green, blue] = samples;
+                for (lane, ((r, g), b)) in red.into_iter().zip(green).zip(blue).enumerate() {
+                    store(col + lane, [r, g, b]);
+                }
+                col += LANES;
+            }
+            for col in col..row.len {
+                let (x, y) = row.point(col);
+                let (x0, y0) = (x as i32, y as i32);
+                let top = y0 as usize * self.stride + x0 as usize * 3;
+                store(col, self.blend(top, x - x0 as f32, y - y0 as f32));
+            }
+            return;
+        }
+        for col in 0..row.len {
+            let (x, y) = row.point(col);
             let x0f = x.floor();
             let y0f = y.floor();
             let fx = x - x0f;
@@ -175,20 +352,8 @@ pub fn sample_rotated_rect_in_layout(
             let x0 = x0f as i64;
             let y0 = y0f as i64;
             let mut sample = [0.0f32; 3];
-            if x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height {
-                let top = y0 as usize * stride + x0 as usize * 3;
-                let bottom = top + stride;
-                let (top, bottom) = (&rgb[top..top + 6], &rgb[bottom..bottom + 6]);
-                let w00 = (1.0 - fx) * (1.0 - fy);
-                let w10 = fx * (1.0 - fy);
-                let w01 = (1.0 - fx) * fy;
-                let w11 = fx * fy;
-                for (c, s) in sample.iter_mut().enumerate() {
-                    *s = top[c] as f32 * w00
-                        + top[c + 3] as f32 * w10
-                        + bottom[c] as f32 * w01
-                        + bottom[c + 3] as f32 * w11;
-                }
+            if x0 >= 0 && y0 >= 0 && x0 + 1 < self.width && y0 + 1 < self.height {
+                sample = self.blend(y0 as usize * self.stride + x0 as usize * 3, fx, fy);
             } else {
                 // At least one neighbour is outside: those read black.
                 let corners = [
@@ -198,18 +363,15 @@ pub fn sample_rotated_rect_in_layout(
                     (x0 + 1, y0 + 1, fx * fy),
                 ];
                 for (xi, yi, weight) in corners {
-                    if xi >= 0 && yi >= 0 && xi < width && yi < height {
-                        let i = yi as usize * stride + xi as usize * 3;
+                    if xi >= 0 && yi >= 0 && xi < self.width && yi < self.height {
+                        let i = yi as usize * self.stride + xi as usize * 3;
                         for (c, s) in sample.iter_mut().enumerate() {
-                            *s += rgb[i + c] as f32 * weight;
+                            *s += self.rgb[i + c] as f32 * weight;
                         }
                     }
                 }
             }
-            let pixel = (row * size_px + col) * pixel_stride;
-            for (c, s) in sample.into_iter().enumerate() {
-                out[pixel + c * channel_stride] = s * value_scale + value_offset;
-            }
+            store(col, sample);
         }
     }
 }
@@ -297,6 +459,7 @@ mod tests {
             0.5,
             1.0,
             PixelLayout::Planar,
+            SampleGrid::PixelCenters,
             &mut planar,
         );
         for pixel in 0..size * size {
@@ -337,6 +500,56 @@ mod tests {
         assert!(
             message.contains("4x4") && message.contains("47 bytes"),
             "{message}"
+        );
+    }
+
+    /// On a rect twice the crop's size, the two grids sample half an image pixel apart
+    /// (0.5 * (side / N - 1)); at the crop's own size they agree.
+    #[test]
+    fn mediapipe_grid_is_shifted_by_half_a_pixel_minus_half_a_crop_pixel() {
+        let mut frame = Frame::default();
+        frame.resize(64, 64);
+        for y in 0..64 {
+            for x in 0..64 {
+                let i = (y * 64 + x) * 3;
+                frame.rgb[i] = (x * 2) as u8;
+                frame.rgb[i + 1] = (y * 2) as u8;
+            }
+        }
+        let sample = |side: f32, grid: SampleGrid| {
+            let rect = RotatedRect {
+                center_x_px: 32.0,
+                center_y_px: 32.0,
+                width_px: side,
+                height_px: side,
+                rotation_rad: 0.0,
+            };
+            let mut out = vec![0.0; 8 * 8 * 3];
+            sample_rotated_rect_in_layout(
+                &frame,
+                &rect,
+                8,
+                0.5,
+                0.0,
+                PixelLayout::Interleaved,
+                grid,
+                &mut out,
+            );
+            out
+        };
+        // Red = image column (x 2, halved back by the value scale), green = row.
+        let centers = sample(16.0, SampleGrid::PixelCenters);
+        let mediapipe = sample(16.0, SampleGrid::MediaPipe);
+        for i in 0..8 {
+            let red = |out: &[f32]| out[(3 * 8 + i) * 3];
+            assert!((red(&centers) - (24.0 + 2.0 * i as f32 + 0.5)).abs() < 1e-4);
+            assert!((red(&mediapipe) - (24.0 + 2.0 * i as f32)).abs() < 1e-4);
+            let green = |out: &[f32]| out[(i * 8 + 3) * 3 + 1];
+            assert!((green(&centers) - green(&mediapipe) - 0.5).abs() < 1e-4);
+        }
+        assert_eq!(
+            sample(8.0, SampleGrid::PixelCenters),
+            sample(8.0, SampleGrid::MediaPipe)
         );
     }
 }

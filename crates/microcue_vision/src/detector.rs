@@ -14,7 +14,9 @@
 //!
 //! Keypoints ([`keypoint`]) are named from the subject's point of view, as in MediaPipe.
 
-use crate::crop::{RotatedRect, check_frame, normalize_radians, sample_rotated_rect_in_layout};
+use crate::crop::{
+    RotatedRect, SampleGrid, check_frame, normalize_radians, sample_rotated_rect_in_layout,
+};
 use crate::error::VisionError;
 use crate::frame::Frame;
 use crate::models::{FaceModels, ModelRunner};
@@ -247,6 +249,7 @@ impl FaceDetector {
                 1.0 / 127.5,
                 -1.0,
                 layout,
+                SampleGrid::PixelCenters,
                 input,
             )
         })?;

@@ -10,9 +10,13 @@
 //! subject's **right** eye, 263 the outer corner of the subject's **left** eye; in an unmirrored
 //! frontal view 33 is on the image's left (checked on `astronaut.png` in `tests/vision.rs`).
 
+use std::time::{Duration, Instant};
+
 use microcue_core::LANDMARK_COUNT;
 
-use crate::crop::{RotatedRect, check_frame, normalize_radians, sample_rotated_rect_in_layout};
+use crate::crop::{
+    RotatedRect, SampleGrid, check_frame, normalize_radians, sample_rotated_rect_in_layout,
+};
 use crate::detector::ROI_SCALE;
 use crate::error::VisionError;
 use crate::frame::Frame;
@@ -54,6 +58,8 @@ pub mod landmark {
 #[derive(Debug)]
 pub struct LandmarkDetector {
     runner: ModelRunner,
+    grid: SampleGrid,
+    last_crop_time: Duration,
 }
 
 impl LandmarkDetector {
@@ -61,7 +67,19 @@ impl LandmarkDetector {
     pub fn new(models: &FaceModels) -> Result<Self, VisionError> {
         Ok(LandmarkDetector {
             runner: ModelRunner::new(&models.landmarks)?,
+            grid: SampleGrid::PixelCenters,
+            last_crop_time: Duration::ZERO,
         })
+    }
+
+    /// Time the last [`LandmarkDetector::run`] spent cropping (the rest was the model).
+    pub fn last_crop_time(&self) -> Duration {
+        self.last_crop_time
+    }
+
+    /// Samples the crop on `grid` from now on ([`SampleGrid::PixelCenters`] by default).
+    pub fn set_sample_grid(&mut self, grid: SampleGrid) {
+        self.grid = grid;
     }
 
     /// The model runner (raw tensors in and out), e.g. for checks against reference outputs.
@@ -80,6 +98,7 @@ impl LandmarkDetector {
     ) -> Result<f32, VisionError> {
         check_frame(frame)?;
         let layout = self.runner.input_layout();
+        let crop_start = Instant::now();
         self.runner.fill_input(|input| {
             sample_rotated_rect_in_layout(
                 frame,
@@ -88,9 +107,11 @@ impl LandmarkDetector {
                 1.0 / 255.0,
                 0.0,
                 layout,
+                self.grid,
                 input,
             )
         })?;
+        self.last_crop_time = crop_start.elapsed();
         self.runner.run()?;
         self.read_outputs(roi, landmarks_in_image)
     }

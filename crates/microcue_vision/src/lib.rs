@@ -17,7 +17,9 @@ pub mod pose;
 pub mod tracker;
 pub use error::VisionError;
 pub use models::FaceModels;
-pub use tracker::{CropSmoothing, FaceTracker, TrackerConfig, TrackerStats};
+pub use tracker::{
+    CropSmoothing, FaceTracker, LandmarkSmoothing, TrackerConfig, TrackerStats, TrackerTimings,
+};
 pub mod analysis;
 pub mod flow;
 pub mod inject;

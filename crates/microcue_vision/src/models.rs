@@ -21,17 +21,19 @@
 //! | short-range detector: letterbox 640x360 + model + decode + NMS | 3.0 |
 //! | full-range detector, same | 13.8 |
 //! | landmark model | 9.3-9.8 (was 12.6; tract's stock plan is 1.7x slower, measured interleaved) |
-//! | 256x256 rotated crop | 1.2 |
+//! | 256x256 rotated crop | 1.2 (1.0 with the row fast path, `microcue bench` median) |
 //! | blendshape model | 1.3 |
 //! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 12.2 (median over a clip) |
 //!
 //! What made the difference: fixed input shapes and optimisation at load time, outputs not used
 //! pruned (`select_outputs_by_name`), state and input tensor kept across calls (the crop is
-//! written straight into the model's input tensor), and three changes to the landmark model's
+//! written straight into the model's input tensor), and four changes to the landmark model's
 //! plan found by timing each node (see `docs/benchmarks.md`): one-pass per-channel `PRelu`
 //! ([`ChannelPrelu`], via [`onnx_with_fast_prelu`]), a 2x2 max pool ([`MaxPool2x2`], tract's
-//! generic one was the single slowest node), and a planar (NCHW) image input so that the model's
-//! leading NHWC -> NCHW transpose disappears. All three are exact: the golden tests hold.
+//! generic one was the single slowest node), the residual add fused into the `PRelu` after it
+//! ([`AddChannelPrelu`], [`fuse_add_prelu`]), and a planar (NCHW) image input so that the
+//! model's leading NHWC -> NCHW transpose disappears. All four are exact: the golden tests hold
+//! and no output value changes.
 //!
 //! [`Backend::Ort`] (cargo feature `ort`) runs the same files in ONNX Runtime instead; it
 //! measured slower than tract on real face crops here (see `docs/benchmarks.md`).
@@ -51,7 +53,7 @@ use crate::error::VisionError;
 #[cfg(feature = "ort")]
 mod ort_backend;
 mod tract_ops;
-pub use tract_ops::{ChannelPrelu, MaxPool2x2, replace_max_pools};
+pub use tract_ops::{AddChannelPrelu, ChannelPrelu, MaxPool2x2, fuse_add_prelu, replace_max_pools};
 
 /// A model's static description: where its bytes are, the fixed input shape, the outputs used.
 #[derive(Clone, Copy)]
@@ -209,6 +211,7 @@ impl LoadedModel {
                 }
                 typed.declutter()?;
                 replace_max_pools(&mut typed)?;
+                fuse_add_prelu(&mut typed)?;
                 typed.optimize()?;
                 typed.into_runnable()
             })

@@ -17,6 +17,14 @@
 //!    movements are the signal.
 //! 4. Blendshapes and head pose are computed from each face's landmarks.
 //!
+//! [`TrackerConfig::mediapipe_video`] reproduces MediaPipe's VIDEO mode instead, for the peer
+//! comparison (benches/mediapipe_peer): the crop comes from the raw landmarks (no crop
+//! smoothing) and is sampled on MediaPipe's grid ([`SampleGrid::MediaPipe`]), and the landmarks
+//! handed out (and the blendshapes and pose computed from them) are smoothed with MediaPipe's
+//! own one-euro filter ([`LandmarkSmoothing::MEDIAPIPE`]). That filter damps brief small
+//! movements (a still landmark moves by ~1 % of a change per frame), so it is not the default:
+//! micro-expressions are exactly such movements.
+//!
 //! Track ids are stable: a face keeps its [`TrackId`] while it is tracked, a face lost and found
 //! again at the same place within [`TrackerConfig::reacquire_window_s`] gets its id back, and an
 //! id is never given to a different face within one tracker's life (ids only increase).
@@ -37,10 +45,12 @@
 //! per-frame path reuses every buffer (model input tensors, landmark vectors, the caller's
 //! `out` vector and its elements); only tract's own intermediate tensors are allocated.
 
+use std::time::{Duration, Instant};
+
 use microcue_core::{FaceSignals, LANDMARK_COUNT, TrackId};
 
 use crate::blendshapes::BlendshapeModel;
-use crate::crop::{RotatedRect, check_frame, normalize_radians};
+use crate::crop::{RotatedRect, SampleGrid, check_frame, normalize_radians};
 use crate::detector::{Detection, DetectorOptions, DetectorRange, FaceDetector};
 use crate::error::VisionError;
 use crate::frame::Frame;
@@ -72,6 +82,33 @@ impl Default for CropSmoothing {
     }
 }
 
+/// One-euro filter on every landmark coordinate, as MediaPipe's `LandmarksSmoothingCalculator`
+/// applies it to the Face Landmarker's output in VIDEO mode (single face).
+///
+/// Coordinates are filtered in image pixels (z scaled like x), each on its own; speeds are
+/// measured in face sizes per second (the face size being the mean of the width and height of
+/// the landmarks' box), the sampling rate comes from the frame times (30 Hz until two frames
+/// are known), and the filter restarts when the face is lost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LandmarkSmoothing {
+    /// Cut-off frequency when the landmark is still, Hz.
+    pub min_cutoff_hz: f64,
+    /// How fast the cut-off rises with speed.
+    pub beta: f64,
+    /// Cut-off of the speed estimate, Hz.
+    pub derivative_cutoff_hz: f64,
+}
+
+impl LandmarkSmoothing {
+    /// The settings of MediaPipe's face landmarker (`ConfigureLandmarksSmoothingCalculator` in
+    /// `face_landmarks_detector_graph.cc`): min cut-off 0.05 Hz, beta 80, derivative cut-off 1 Hz.
+    pub const MEDIAPIPE: LandmarkSmoothing = LandmarkSmoothing {
+        min_cutoff_hz: 0.05,
+        beta: 80.0,
+        derivative_cutoff_hz: 1.0,
+    };
+}
+
 /// Settings of a [`FaceTracker`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackerConfig {
@@ -89,6 +126,25 @@ pub struct TrackerConfig {
     pub reacquire_window_s: f64,
     /// Crop smoothing; `None` uses each frame's raw landmark crop.
     pub smoothing: Option<CropSmoothing>,
+    /// Smoothing of the landmarks handed out (and of the blendshapes and pose computed from
+    /// them); `None` (the default) hands out the landmark model's own output.
+    pub landmark_smoothing: Option<LandmarkSmoothing>,
+    /// Where the landmark crop's samples fall ([`SampleGrid::PixelCenters`] by default).
+    pub sample_grid: SampleGrid,
+}
+
+impl TrackerConfig {
+    /// MediaPipe's VIDEO mode for one face: raw landmark crops sampled on MediaPipe's grid,
+    /// output landmarks smoothed with [`LandmarkSmoothing::MEDIAPIPE`]. For comparing with
+    /// MediaPipe, not for spotting.
+    pub fn mediapipe_video() -> Self {
+        TrackerConfig {
+            smoothing: None,
+            landmark_smoothing: Some(LandmarkSmoothing::MEDIAPIPE),
+            sample_grid: SampleGrid::MediaPipe,
+            ..TrackerConfig::default()
+        }
+    }
 }
 
 impl Default for TrackerConfig {
@@ -101,8 +157,25 @@ impl Default for TrackerConfig {
             redetect_interval_s: 1.0,
             reacquire_window_s: 1.0,
             smoothing: Some(CropSmoothing::default()),
+            landmark_smoothing: None,
+            sample_grid: SampleGrid::PixelCenters,
         }
     }
+}
+
+/// Time per stage of the last [`FaceTracker::process`] call (summed over faces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackerTimings {
+    /// The face detector (zero on frames where it did not run).
+    pub detection: Duration,
+    /// Cropping the landmark model's input.
+    pub crop: Duration,
+    /// The landmark model itself, and mapping its output to the image.
+    pub landmarks: Duration,
+    /// The blendshape model.
+    pub blendshapes: Duration,
+    /// Head pose, landmark smoothing and bookkeeping: the rest.
+    pub other: Duration,
 }
 
 /// Counters of model runs, for tests and performance reports.
@@ -199,6 +272,118 @@ impl RoiFilter {
     }
 }
 
+/// First-order low-pass filter state of one value (MediaPipe's `LowPassFilter`).
+#[derive(Debug, Clone, Copy, Default)]
+struct LowPass {
+    started: bool,
+    raw: f64,
+    value: f64,
+}
+
+impl LowPass {
+    fn apply(&mut self, raw: f64, alpha: f64) -> f64 {
+        self.value = if self.started {
+            alpha * raw + (1.0 - alpha) * self.value
+        } else {
+            raw
+        };
+        self.started = true;
+        self.raw = raw;
+        self.value
+    }
+}
+
+/// One-euro filter of one coordinate: the value and its speed.
+#[derive(Debug, Clone, Copy, Default)]
+struct CoordinateFilter {
+    value: LowPass,
+    speed: LowPass,
+}
+
+/// [`LandmarkSmoothing`] state of one face: a filter per coordinate and the clock they share.
+#[derive(Debug, Clone)]
+struct LandmarkFilter {
+    coordinates: Vec<[CoordinateFilter; 3]>,
+    /// Time of the last filtered frame, microseconds (0: none yet).
+    last_us: i64,
+    /// Sampling rate, Hz.
+    rate_hz: f64,
+}
+
+/// Sampling rate assumed until two frame times are known (MediaPipe's default).
+const DEFAULT_RATE_HZ: f64 = 30.0;
+
+fn low_pass_alpha(cutoff_hz: f64, rate_hz: f64) -> f64 {
+    let tau = 1.0 / (2.0 * std::f64::consts::PI * cutoff_hz);
+    1.0 / (1.0 + tau * rate_hz)
+}
+
+impl Default for LandmarkFilter {
+    fn default() -> Self {
+        LandmarkFilter {
+            coordinates: Vec::new(),
+            last_us: 0,
+            rate_hz: DEFAULT_RATE_HZ,
+        }
+    }
+}
+
+impl LandmarkFilter {
+    fn reset(&mut self) {
+        self.coordinates.clear();
+        self.last_us = 0;
+        self.rate_hz = DEFAULT_RATE_HZ;
+    }
+
+    /// Filters `raw` (image pixels) at time `pts_s` into `out` (same length).
+    fn apply(
+        &mut self,
+        raw: &[[f32; 3]],
+        pts_s: f64,
+        settings: &LandmarkSmoothing,
+        out: &mut Vec<[f32; 3]>,
+    ) {
+        out.clear();
+        out.extend_from_slice(raw);
+        let face_size = {
+            let [_, _, width, height] = landmark_box(raw);
+            f64::from(width + height) / 2.0
+        };
+        // Frame times as MediaPipe's filter sees them (whole microseconds); a frame that is not
+        // later than the last one is passed through unfiltered, as there.
+        let now_us = (pts_s * 1e6).round() as i64;
+        if face_size < 1e-6 || now_us <= self.last_us {
+            return;
+        }
+        if self.coordinates.len() != raw.len() {
+            self.coordinates.clear();
+            self.coordinates.resize(raw.len(), Default::default());
+        }
+        if self.last_us != 0 && now_us != 0 {
+            self.rate_hz = 1e6 / (now_us - self.last_us) as f64;
+        }
+        self.last_us = now_us;
+        let speed_scale = self.rate_hz / face_size;
+        let speed_alpha = low_pass_alpha(settings.derivative_cutoff_hz, self.rate_hz);
+        for (filters, point) in self.coordinates.iter_mut().zip(out.iter_mut()) {
+            for (filter, coordinate) in filters.iter_mut().zip(point.iter_mut()) {
+                let raw = f64::from(*coordinate);
+                let speed = if filter.value.started {
+                    (raw - filter.value.raw) * speed_scale
+                } else {
+                    0.0
+                };
+                let speed = filter.speed.apply(speed, speed_alpha);
+                let cutoff = settings.min_cutoff_hz + settings.beta * speed.abs();
+                *coordinate = filter
+                    .value
+                    .apply(raw, low_pass_alpha(cutoff, self.rate_hz))
+                    as f32;
+            }
+        }
+    }
+}
+
 /// One tracked face.
 #[derive(Debug, Clone)]
 struct Track {
@@ -208,6 +393,9 @@ struct Track {
     filter: RoiFilter,
     /// This frame's landmarks, image pixels.
     landmarks_in_image: Vec<[f32; 3]>,
+    /// The same, smoothed (with [`TrackerConfig::landmark_smoothing`] only).
+    smoothed_landmarks: Vec<[f32; 3]>,
+    landmark_filter: LandmarkFilter,
     presence: f32,
     /// `[center_x, center_y, width, height]` of this frame's landmarks.
     box_in_image: [f32; 4],
@@ -221,11 +409,29 @@ impl Track {
             roi: RotatedRect::default(),
             filter: RoiFilter::default(),
             landmarks_in_image: Vec::with_capacity(LANDMARK_COUNT),
+            smoothed_landmarks: Vec::new(),
+            landmark_filter: LandmarkFilter::default(),
             presence: 0.0,
             box_in_image: [0.0; 4],
             last_pts_s: 0.0,
         }
     }
+}
+
+/// Runs the landmark model on `roi`, adding the crop's and the model's time to `timings`.
+fn timed_landmarks(
+    landmarks: &mut LandmarkDetector,
+    timings: &mut TrackerTimings,
+    frame: &Frame,
+    roi: &RotatedRect,
+    landmarks_in_image: &mut Vec<[f32; 3]>,
+) -> Result<f32, VisionError> {
+    let start = Instant::now();
+    let presence = landmarks.run(frame, roi, landmarks_in_image)?;
+    let crop = landmarks.last_crop_time();
+    timings.crop += crop;
+    timings.landmarks += start.elapsed().saturating_sub(crop);
+    Ok(presence)
 }
 
 /// A face lost recently, remembered so that it can get its id back.
@@ -286,6 +492,7 @@ pub struct FaceTracker {
     next_id: u32,
     last_detection_s: Option<f64>,
     stats: TrackerStats,
+    timings: TrackerTimings,
 }
 
 impl FaceTracker {
@@ -302,10 +509,12 @@ impl FaceTracker {
             ..DetectorOptions::default()
         };
         let max_faces = config.max_faces.max(1);
+        let mut landmarks = LandmarkDetector::new(models)?;
+        landmarks.set_sample_grid(config.sample_grid);
         Ok(FaceTracker {
             config,
             detector: FaceDetector::new(models, range, options)?,
-            landmarks: LandmarkDetector::new(models)?,
+            landmarks,
             blendshapes: BlendshapeModel::new(models)?,
             tracks: Vec::with_capacity(max_faces),
             spare_tracks: (0..max_faces + 1).map(|_| Track::empty()).collect(),
@@ -314,6 +523,7 @@ impl FaceTracker {
             next_id: 0,
             last_detection_s: None,
             stats: TrackerStats::default(),
+            timings: TrackerTimings::default(),
         })
     }
 
@@ -325,6 +535,11 @@ impl FaceTracker {
     /// Model-run counters since creation.
     pub fn stats(&self) -> TrackerStats {
         self.stats
+    }
+
+    /// Time per stage of the last [`FaceTracker::process`] call.
+    pub fn last_timings(&self) -> TrackerTimings {
+        self.timings
     }
 
     /// Forgets all faces (e.g. at a cut or a new source). Ids keep increasing: a face seen
@@ -344,6 +559,8 @@ impl FaceTracker {
         out: &mut Vec<FaceSignals>,
     ) -> Result<(), VisionError> {
         check_frame(frame)?;
+        let start = Instant::now();
+        self.timings = TrackerTimings::default();
         let pts_s = frame.pts_s;
         self.stats.frames += 1;
         let lost_any = self.follow_tracks(frame)?;
@@ -364,7 +581,11 @@ impl FaceTracker {
             (0.0..=self.config.reacquire_window_s).contains(&age_s)
         });
         self.tracks.sort_unstable_by_key(|track| track.id);
-        self.write_signals(pts_s, out)
+        self.write_signals(pts_s, out)?;
+        let timings = &mut self.timings;
+        let measured = timings.detection + timings.crop + timings.landmarks + timings.blendshapes;
+        timings.other = start.elapsed().saturating_sub(measured);
+        Ok(())
     }
 
     /// Runs the mesh on every track's predicted crop; drops faces that are gone. Returns whether
@@ -374,9 +595,13 @@ impl FaceTracker {
         let mut index = 0;
         while index < self.tracks.len() {
             let track = &mut self.tracks[index];
-            let presence = self
-                .landmarks
-                .run(frame, &track.roi, &mut track.landmarks_in_image)?;
+            let presence = timed_landmarks(
+                &mut self.landmarks,
+                &mut self.timings,
+                frame,
+                &track.roi,
+                &mut track.landmarks_in_image,
+            )?;
             self.stats.landmark_runs += 1;
             let raw_roi = roi_from_landmarks(&track.landmarks_in_image);
             match raw_roi {
@@ -394,6 +619,14 @@ impl FaceTracker {
                         }
                     };
                     track.last_pts_s = frame.pts_s;
+                    if let Some(settings) = &self.config.landmark_smoothing {
+                        track.landmark_filter.apply(
+                            &track.landmarks_in_image,
+                            frame.pts_s,
+                            settings,
+                            &mut track.smoothed_landmarks,
+                        );
+                    }
                     index += 1;
                 }
                 _ => {
@@ -437,7 +670,9 @@ impl FaceTracker {
     /// Runs the detector and starts a track for each new face, up to `max_faces`.
     fn detect_new_faces(&mut self, frame: &Frame) -> Result<(), VisionError> {
         let pts_s = frame.pts_s;
+        let start = Instant::now();
         self.detector.detect(frame, &mut self.detections)?;
+        self.timings.detection += start.elapsed();
         self.stats.detector_runs += 1;
         self.last_detection_s = Some(pts_s);
         let max_faces = self.config.max_faces.max(1);
@@ -454,9 +689,13 @@ impl FaceTracker {
             }
             let mut track = self.spare_tracks.pop().unwrap_or_else(Track::empty);
             let roi = detection.landmark_roi();
-            let presence = self
-                .landmarks
-                .run(frame, &roi, &mut track.landmarks_in_image)?;
+            let presence = timed_landmarks(
+                &mut self.landmarks,
+                &mut self.timings,
+                frame,
+                &roi,
+                &mut track.landmarks_in_image,
+            )?;
             self.stats.landmark_runs += 1;
             let raw_roi = roi_from_landmarks(&track.landmarks_in_image);
             let face_box = landmark_box(&track.landmarks_in_image);
@@ -486,6 +725,15 @@ impl FaceTracker {
             track.roi = raw_roi;
             track.filter = RoiFilter::new(&raw_roi);
             track.last_pts_s = pts_s;
+            track.landmark_filter.reset();
+            if let Some(settings) = &self.config.landmark_smoothing {
+                track.landmark_filter.apply(
+                    &track.landmarks_in_image,
+                    pts_s,
+                    settings,
+                    &mut track.smoothed_landmarks,
+                );
+            }
             self.tracks.push(track);
             self.stats.tracks_started += 1;
         }
@@ -503,12 +751,16 @@ impl FaceTracker {
             signals.pts_s = pts_s;
             signals.track = track.id;
             signals.presence = track.presence.clamp(0.0, 1.0);
-            signals
-                .landmarks_in_image
-                .clone_from(&track.landmarks_in_image);
-            self.blendshapes
-                .run(&track.landmarks_in_image, &mut signals.blendshapes)?;
-            signals.head_pose = head_pose(&track.landmarks_in_image).unwrap_or_default();
+            let landmarks = if self.config.landmark_smoothing.is_some() {
+                &track.smoothed_landmarks
+            } else {
+                &track.landmarks_in_image
+            };
+            signals.landmarks_in_image.clone_from(landmarks);
+            let start = Instant::now();
+            self.blendshapes.run(landmarks, &mut signals.blendshapes)?;
+            self.timings.blendshapes += start.elapsed();
+            signals.head_pose = head_pose(landmarks).unwrap_or_default();
             signals.region_motion = None;
         }
         Ok(())
@@ -546,6 +798,52 @@ mod tests {
             "lag {} px",
             raw - filtered
         );
+    }
+
+    /// MediaPipe's filter by hand: the first frame passes through, the second moves a point by
+    /// alpha(cutoff) of its change, at the rate of the frame times (25 Hz here).
+    #[test]
+    fn landmark_smoothing_follows_mediapipe_one_euro() {
+        let settings = LandmarkSmoothing::MEDIAPIPE;
+        let mut filter = LandmarkFilter::default();
+        let mut out = Vec::new();
+        // A 100 x 50 px face, then 103 x 50: the face size is taken from the frame being
+        // filtered, (103 + 50) / 2 px.
+        let first = vec![[0.0, 0.0, 0.0], [100.0, 50.0, 10.0]];
+        filter.apply(&first, 0.5, &settings, &mut out);
+        assert_eq!(out, first, "the first frame passes through");
+        let mut second = first.clone();
+        second[1][0] = 103.0;
+        filter.apply(&second, 0.54, &settings, &mut out);
+        let rate = 25.0;
+        let speed = 3.0 * rate / 76.5;
+        let speed = low_pass_alpha(1.0, rate) * speed;
+        let alpha = low_pass_alpha(0.05 + 80.0 * speed, rate);
+        let expected = 100.0 + alpha * 3.0;
+        assert!(
+            (f64::from(out[1][0]) - expected).abs() < 1e-4,
+            "{} vs {expected}",
+            out[1][0]
+        );
+        assert_eq!(out[0], first[0], "a still coordinate stays");
+        assert_eq!(out[1][1], 50.0);
+        // A coordinate that was still (speed estimate 0) moves by 1 px: face size (103 + 51) / 2.
+        let mut third = second.clone();
+        third[1][1] = 51.0;
+        filter.apply(&third, 0.58, &settings, &mut out);
+        assert!((filter.rate_hz - 25.0).abs() < 1e-9);
+        let speed = low_pass_alpha(1.0, rate) * (rate / 77.0);
+        let expected = 50.0 + low_pass_alpha(0.05 + 80.0 * speed, rate);
+        assert!(
+            (f64::from(out[1][1]) - expected).abs() < 1e-4,
+            "{} vs {expected}",
+            out[1][1]
+        );
+        // A frame that is not later than the last passes through and changes nothing.
+        let before = filter.last_us;
+        filter.apply(&first, 0.58, &settings, &mut out);
+        assert_eq!(out, first);
+        assert_eq!(filter.last_us, before);
     }
 
     #[test]

@@ -615,6 +615,74 @@ mod face_tracking {
         assert_eq!(stats.tracks_lost, 0);
     }
 
+    /// MediaPipe's VIDEO mode (for the peer comparison) hands out landmarks smoothed by its
+    /// one-euro filter: the same face, less frame-to-frame motion; the blendshapes follow the
+    /// smoothed landmarks.
+    #[test]
+    fn mediapipe_video_mode_hands_out_smoothed_landmarks() {
+        let Some(frames) = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 60) else {
+            return;
+        };
+        let run = |config: TrackerConfig| {
+            let mut tracker = FaceTracker::new(models(), config).expect("tracker");
+            let mut out = Vec::new();
+            let mut faces = Vec::new();
+            for frame in &frames {
+                tracker.process(frame, &mut out).expect("process");
+                faces.extend(out.first().cloned());
+            }
+            faces
+        };
+        let ours = run(TrackerConfig::default());
+        let mediapipe = run(TrackerConfig::mediapipe_video());
+        assert_eq!(ours.len(), 60);
+        assert_eq!(mediapipe.len(), 60);
+        let (step_ours, step_mediapipe) = (
+            mean_landmark_step_px(&ours),
+            mean_landmark_step_px(&mediapipe),
+        );
+        let distance = ours
+            .iter()
+            .zip(&mediapipe)
+            .map(|(a, b)| {
+                a.landmarks_in_image
+                    .iter()
+                    .zip(&b.landmarks_in_image)
+                    .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
+                    .sum::<f32>()
+                    / a.landmarks_in_image.len() as f32
+            })
+            .sum::<f32>()
+            / 60.0;
+        eprintln!(
+            "cap13_edit2, 60 frames: mean landmark step {step_ours:.3} px (default) vs \
+             {step_mediapipe:.3} px (mediapipe video mode); mean distance {distance:.3} px"
+        );
+        assert!(
+            step_mediapipe < 0.9 * step_ours,
+            "not smoother: {step_mediapipe} vs {step_ours} px per frame"
+        );
+        assert!(distance < 3.0, "a different face? {distance} px apart");
+        // The first frame is not filtered: both modes agree there up to the crop grid.
+        assert!(max_step(&ours[0], &mediapipe[0]) < 1.0);
+        // Blendshapes come from the smoothed landmarks, so they differ from the raw ones.
+        assert!(
+            ours.iter()
+                .zip(&mediapipe)
+                .skip(5)
+                .any(|(a, b)| a.blendshapes != b.blendshapes)
+        );
+    }
+
+    /// Largest distance between the same landmark in two records, pixels.
+    fn max_step(a: &FaceSignals, b: &FaceSignals) -> f32 {
+        a.landmarks_in_image
+            .iter()
+            .zip(&b.landmarks_in_image)
+            .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
+            .fold(0.0, f32::max)
+    }
+
     fn astronaut() -> Option<Frame> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/models/reference/astronaut.png");
@@ -953,13 +1021,22 @@ mod face_model_profile {
         let mut state = plan.spawn()?;
         let input: TValue = Tensor::zero::<f32>(loaded.input_shape())?.into();
         let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
-        let runs = 30;
+        let runs = 100;
         let start = Instant::now();
         for _ in 0..runs {
             state.run_plan_with_eval(tvec![input.clone()], |ctx, op_state, node, inputs| {
                 let t = Instant::now();
                 let result = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
-                let entry = per_op.entry(node.op().name().to_string()).or_default();
+                let spatial = node.outputs[0]
+                    .fact
+                    .shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x");
+                let entry = per_op
+                    .entry(format!("{} {}", node.op().name(), spatial))
+                    .or_default();
                 entry.0 += t.elapsed().as_secs_f64() * 1000.0 / runs as f64;
                 entry.1 += 1;
                 result
@@ -973,7 +1050,7 @@ mod face_model_profile {
             spec.name,
             plan.model().nodes().len()
         );
-        for (name, (ms, count)) in rows.iter().take(12) {
+        for (name, (ms, count)) in rows.iter().take(60) {
             eprintln!("  {name:<28} {ms:7.3} ms  ({} nodes)", count / runs);
         }
         Ok(())
@@ -1016,6 +1093,31 @@ mod face_model_profile {
         }
         eprintln!("landmarks, tract's PRelu: {stock_ms:.2} ms, ours: {our_ms:.2} ms (interleaved)");
         Ok(())
+    }
+
+    /// The landmark model's plan uses the ops written for it: no residual add is left on its
+    /// own, every 2x2 pool is the fast one.
+    #[test]
+    fn landmark_plan_uses_the_fused_ops() {
+        let loaded = LoadedModel::load(FACE_LANDMARKS).expect("load");
+        let plan = loaded.plan().expect("a tract plan");
+        let count = |name: &str| {
+            plan.model()
+                .nodes()
+                .iter()
+                .filter(|node| node.op().name() == name)
+                .count()
+        };
+        eprintln!(
+            "landmark plan: {} AddChannelPrelu, {} ChannelPrelu, {} MaxPool2x2, {} OptAddUnicast",
+            count("AddChannelPrelu"),
+            count("ChannelPrelu"),
+            count("MaxPool2x2"),
+            count("OptAddUnicast")
+        );
+        assert_eq!(count("AddChannelPrelu"), 34);
+        assert_eq!(count("OptAddUnicast"), 0);
+        assert_eq!(count("MaxPool2x2"), 6);
     }
 
     /// Time per op type of the optimised plans. Run in release:

@@ -14,6 +14,7 @@ use microcue_vision::Frame;
 use microcue_vision::analysis::{AnalysisOptions, FrameAnalyzer};
 use microcue_vision::models::{Backend, FaceModels};
 use microcue_vision::source::{SourceSpec, open_source};
+use microcue_vision::tracker::TrackerConfig;
 
 /// Arguments of `microcue bench`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +30,11 @@ pub struct BenchArgs {
     /// Skip the region motion (optical flow) stage.
     #[arg(long)]
     pub no_region_motion: bool,
+    /// Track like MediaPipe's Face Landmarker in VIDEO mode (raw landmark crops, output
+    /// landmarks smoothed with its one-euro filter): for comparing with MediaPipe
+    /// (benches/mediapipe_peer), not for spotting. Costs the same per frame.
+    #[arg(long)]
+    pub mediapipe_video_mode: bool,
     /// Analyse at most this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,
@@ -64,6 +70,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let load_time = load_start.elapsed();
     let options = AnalysisOptions {
         region_motion: !args.no_region_motion,
+        tracker: if args.mediapipe_video_mode {
+            TrackerConfig::mediapipe_video()
+        } else {
+            TrackerConfig::default()
+        },
         ..AnalysisOptions::default()
     };
     let mut analyzer = FrameAnalyzer::new(&models, &options)?;
@@ -84,6 +95,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let capacity = info.frame_count.unwrap_or(1024) as usize;
     let mut decode = Vec::with_capacity(capacity);
     let mut tracking = Vec::with_capacity(capacity);
+    let mut detection = Vec::new();
+    let mut crop = Vec::with_capacity(capacity);
+    let mut landmarks = Vec::with_capacity(capacity);
+    let mut blendshapes = Vec::with_capacity(capacity);
+    let mut other = Vec::with_capacity(capacity);
     let mut motion = Vec::with_capacity(capacity);
     let mut spotting = Vec::with_capacity(capacity);
     let mut frame = Frame::default();
@@ -112,6 +128,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         let timings = analyzer.last_timings();
         tracking.push(timings.tracking);
+        let stages = timings.tracker;
+        if !stages.detection.is_zero() {
+            detection.push(stages.detection);
+        }
+        if !stages.landmarks.is_zero() {
+            crop.push(stages.crop);
+            landmarks.push(stages.landmarks);
+            blendshapes.push(stages.blendshapes);
+        }
+        other.push(stages.other);
         motion.push(timings.region_motion);
         spotting.push(timings.spotting);
         event_count += events.len();
@@ -135,12 +161,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         info.height
     );
     println!("backend: {}", backend.name());
+    println!(
+        "tracking_mode: {}",
+        if args.mediapipe_video_mode {
+            "mediapipe-video (raw crops, smoothed output landmarks)"
+        } else {
+            "microcue (smoothed crops, raw landmarks)"
+        }
+    );
     println!("model_load_ms: {:.1}", load_time.as_secs_f64() * 1e3);
     println!("stage medians per frame (ms):");
     println!("  decode:        {:.3}", median_ms(&mut decode));
     println!(
         "  tracking:      {:.3}  (detector, landmarks, blendshapes, head pose)",
         median_ms(&mut tracking)
+    );
+    let runs = detection.len();
+    println!(
+        "    detect:      {:.3}  (median of its {runs} run{}: it runs to find faces, not on every frame)",
+        median_ms(&mut detection),
+        if runs == 1 { "" } else { "s" }
+    );
+    let tracked = landmarks.len();
+    println!(
+        "    crop:        {:.3}  (on the {tracked} frames the mesh ran)",
+        median_ms(&mut crop)
+    );
+    println!("    landmarks:   {:.3}", median_ms(&mut landmarks));
+    println!("    blendshapes: {:.3}", median_ms(&mut blendshapes));
+    println!(
+        "    other:       {:.3}  (head pose, bookkeeping)",
+        median_ms(&mut other)
     );
     println!("  region_motion: {:.3}", median_ms(&mut motion));
     println!("  spotting:      {:.3}", median_ms(&mut spotting));
