@@ -416,6 +416,19 @@ impl Track {
             last_pts_s: 0.0,
         }
     }
+
+    /// Filters this frame's landmarks (at `last_pts_s`) into `smoothed_landmarks`, when
+    /// smoothing is on.
+    fn smooth_landmarks(&mut self, settings: Option<&LandmarkSmoothing>) {
+        if let Some(settings) = settings {
+            self.landmark_filter.apply(
+                &self.landmarks_in_image,
+                self.last_pts_s,
+                settings,
+                &mut self.smoothed_landmarks,
+            );
+        }
+    }
 }
 
 /// Runs the landmark model on `roi`, adding the crop's and the model's time to `timings`.
@@ -619,14 +632,7 @@ impl FaceTracker {
                         }
                     };
                     track.last_pts_s = frame.pts_s;
-                    if let Some(settings) = &self.config.landmark_smoothing {
-                        track.landmark_filter.apply(
-                            &track.landmarks_in_image,
-                            frame.pts_s,
-                            settings,
-                            &mut track.smoothed_landmarks,
-                        );
-                    }
+                    track.smooth_landmarks(self.config.landmark_smoothing.as_ref());
                     index += 1;
                 }
                 _ => {
@@ -726,14 +732,7 @@ impl FaceTracker {
             track.filter = RoiFilter::new(&raw_roi);
             track.last_pts_s = pts_s;
             track.landmark_filter.reset();
-            if let Some(settings) = &self.config.landmark_smoothing {
-                track.landmark_filter.apply(
-                    &track.landmarks_in_image,
-                    pts_s,
-                    settings,
-                    &mut track.smoothed_landmarks,
-                );
-            }
+            track.smooth_landmarks(self.config.landmark_smoothing.as_ref());
             self.tracks.push(track);
             self.stats.tracks_started += 1;
         }

@@ -562,14 +562,7 @@ mod face_tracking {
     fn mean_landmark_step_px(faces: &[FaceSignals]) -> f32 {
         let steps: Vec<f32> = faces
             .windows(2)
-            .map(|pair| {
-                let (a, b) = (&pair[0].landmarks_in_image, &pair[1].landmarks_in_image);
-                a.iter()
-                    .zip(b)
-                    .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
-                    .sum::<f32>()
-                    / a.len() as f32
-            })
+            .map(|pair| mean_distance_px(&pair[0], &pair[1]))
             .collect();
         steps.iter().sum::<f32>() / steps.len().max(1) as f32
     }
@@ -644,14 +637,7 @@ mod face_tracking {
         let distance = ours
             .iter()
             .zip(&mediapipe)
-            .map(|(a, b)| {
-                a.landmarks_in_image
-                    .iter()
-                    .zip(&b.landmarks_in_image)
-                    .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
-                    .sum::<f32>()
-                    / a.landmarks_in_image.len() as f32
-            })
+            .map(|(a, b)| mean_distance_px(a, b))
             .sum::<f32>()
             / 60.0;
         eprintln!(
@@ -674,13 +660,25 @@ mod face_tracking {
         );
     }
 
-    /// Largest distance between the same landmark in two records, pixels.
-    fn max_step(a: &FaceSignals, b: &FaceSignals) -> f32 {
+    /// Distances between the same landmarks of two records (x, y), pixels.
+    fn point_distances_px<'a>(
+        a: &'a FaceSignals,
+        b: &'a FaceSignals,
+    ) -> impl Iterator<Item = f32> + 'a {
         a.landmarks_in_image
             .iter()
             .zip(&b.landmarks_in_image)
             .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
-            .fold(0.0, f32::max)
+    }
+
+    /// Mean distance between the same landmarks of two records, pixels.
+    fn mean_distance_px(a: &FaceSignals, b: &FaceSignals) -> f32 {
+        point_distances_px(a, b).sum::<f32>() / a.landmarks_in_image.len().max(1) as f32
+    }
+
+    /// Largest distance between the same landmark in two records, pixels.
+    fn max_step(a: &FaceSignals, b: &FaceSignals) -> f32 {
+        point_distances_px(a, b).fold(0.0, f32::max)
     }
 
     fn astronaut() -> Option<Frame> {
