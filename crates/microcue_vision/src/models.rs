@@ -20,10 +20,10 @@
 //! | load and optimise the four models (start-up, once) | 720 |
 //! | short-range detector: letterbox 640x360 + model + decode + NMS | 3.0 |
 //! | full-range detector, same | 13.8 |
-//! | landmark model | 9.3-9.8 (was 12.6; tract's stock plan is 1.7x slower, measured interleaved) |
+//! | landmark model | 5.8 (`microcue bench` median, idle; was 12.6 with tract's stock plan) |
 //! | 256x256 rotated crop | 1.2 (1.0 with the row fast path, `microcue bench` median) |
 //! | blendshape model | 1.3 |
-//! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 12.2 (median over a clip) |
+//! | tracker step per face (crop + landmarks + blendshapes + pose, no detector) | 8.0 (median over a clip; was 12.2) |
 //!
 //! What made the difference: fixed input shapes and optimisation at load time, outputs not used
 //! pruned (`select_outputs_by_name`), state and input tensor kept across calls (the crop is
@@ -33,7 +33,10 @@
 //! generic one was the single slowest node), the residual add fused into the `PRelu` after it
 //! ([`AddChannelPrelu`], [`fuse_add_prelu`]), and a planar (NCHW) image input so that the
 //! model's leading NHWC -> NCHW transpose disappears. All four are exact: the golden tests hold
-//! and no output value changes.
+//! and no output value changes. A fifth computes each of the 20 residual bottleneck blocks from
+//! 128x128 down to 8x8 as one row-streaming node ([`ResidualBottleneck`],
+//! [`fuse_residual_bottlenecks`]; landmark model 8.7-9.4 -> 5.8 ms): it rounds differently from
+//! tract (fused multiply-adds in another order), within the golden tests' tolerance.
 //!
 //! [`Backend::Ort`] (cargo feature `ort`) runs the same files in ONNX Runtime instead; it
 //! measured slower than tract on real face crops here (see `docs/benchmarks.md`).
@@ -50,9 +53,11 @@ use tract_onnx::tract_hir::internal::{
 use crate::crop::PixelLayout;
 use crate::error::VisionError;
 
+mod bottleneck;
 #[cfg(feature = "ort")]
 mod ort_backend;
 mod tract_ops;
+pub use bottleneck::{ResidualBottleneck, fuse_residual_bottlenecks};
 pub use tract_ops::{AddChannelPrelu, ChannelPrelu, MaxPool2x2, fuse_add_prelu, replace_max_pools};
 
 /// A model's static description: where its bytes are, the fixed input shape, the outputs used.
@@ -209,6 +214,7 @@ impl LoadedModel {
                 if input_layout == PixelLayout::Planar {
                     feed_planar(&mut typed, &input_shape)?;
                 }
+                fuse_residual_bottlenecks(&mut typed)?;
                 typed.declutter()?;
                 replace_max_pools(&mut typed)?;
                 fuse_add_prelu(&mut typed)?;
