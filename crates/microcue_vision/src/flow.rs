@@ -131,7 +131,7 @@ const REGION_LANDMARKS: [&[usize]; Region::COUNT] = [
 /// - the upper lip, the lower lip and the upper-lid margins use 7x7 (the lid lifts in a band a
 ///   few pixels high; lips at 5x5 found no more movements);
 /// - each mouth corner is one point on the corner itself, 5x5: the corner moves most, the skin
-///   beside it (the old second and third points) half as much.
+///   beside it (the old second and third points) half to three quarters as much.
 const REGION_WINDOW_RADIUS_PX: [Option<usize>; Region::COUNT] = [
     None,    // BrowLeft
     None,    // BrowRight
