@@ -1063,15 +1063,18 @@ mod tests {
             .iter()
             .map(|p| [p[0] + shift[0], p[1] + shift[1], p[2]])
             .collect();
-        let motion = motion_after(&frame, &landmarks, &moved, &moved_landmarks);
-        for (index, (region, value)) in Region::ALL.iter().zip(motion.values).enumerate() {
-            // The small windows (inner brows, nose, mouth, lids) see more resampling noise than
-            // the large ones (under 0.008 IOD; planted movements are 0.015-0.05).
-            let limit = if REGION_WINDOW_RADIUS_PX[index].is_some() {
+        // The small windows (inner brows, nose, mouth, lids) see more resampling noise than the
+        // large ones (under 0.008 IOD; planted movements are 0.015-0.05).
+        let limit = |index: usize, large_window: f32| {
+            if REGION_WINDOW_RADIUS_PX[index].is_some() {
                 0.008
             } else {
-                0.004
-            };
+                large_window
+            }
+        };
+        let motion = motion_after(&frame, &landmarks, &moved, &moved_landmarks);
+        for (index, (region, value)) in Region::ALL.iter().zip(motion.values).enumerate() {
+            let limit = limit(index, 0.004);
             assert!(
                 value[0].abs() < limit && value[1].abs() < limit,
                 "{region:?}: {value:?}"
@@ -1079,15 +1082,10 @@ mod tests {
         }
         // Even with landmarks that did not follow the head (crop misplaced by the full shift),
         // the rigid fit removes the shift.
-        // (A mouth corner, one point in a 5x5 window, shows 0.0063 IOD here: the same limit as
-        // above for the small windows.)
+        // (A mouth corner, one point in a 5x5 window, shows 0.0063 IOD here.)
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         for (index, (region, value)) in Region::ALL.iter().zip(motion.values).enumerate() {
-            let limit = if REGION_WINDOW_RADIUS_PX[index].is_some() {
-                0.008
-            } else {
-                0.006
-            };
+            let limit = limit(index, 0.006);
             assert!(
                 value[0].abs() < limit && value[1].abs() < limit,
                 "stale landmarks, {region:?}: {value:?}"
