@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::signals::{BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, Region};
 
 /// Number of spotter channels.
-pub const CHANNEL_COUNT: usize = 77;
+pub const CHANNEL_COUNT: usize = 86;
 
 /// One value per [`Channel`], indexed by `channel as usize`.
 pub type ChannelValues = [f32; CHANNEL_COUNT];
@@ -48,6 +48,10 @@ pub enum ChannelRole {
     /// Region motion along a cue's direction, for the pulse detector (a brief movement gives a
     /// rise pulse and, within ~0.6 s, a return pulse).
     Pulse,
+    /// The same direction with the person's usual co-motion removed (see
+    /// [`Channel::whitened`]): what the pulse detector watches for its twin when
+    /// [`crate::PulseConfig::whitened`] names it.
+    Whitened,
 }
 
 /// How a channel's value is computed from [`FaceSignals`].
@@ -75,6 +79,11 @@ pub enum ChannelSource {
     /// any channel's, so it is less noisy than each part only as far as their noise is
     /// independent.
     FaceMotionGroup(&'static [(Region, FaceDirection)]),
+    /// The same sum as [`ChannelSource::FaceMotionGroup`], projected through the inverse of
+    /// the person's running region-motion covariance (a matched filter under their own
+    /// motion noise). It needs the track's history, so [`extract_channels`] leaves it `NaN`
+    /// and the spotter fills it in (see `crate::whiten`).
+    Whitened(&'static [(Region, FaceDirection)]),
 }
 
 /// A direction in the face's own axes (head roll removed).
@@ -97,6 +106,7 @@ impl ChannelSource {
                 | ChannelSource::RegionUp(_)
                 | ChannelSource::FaceMotion(..)
                 | ChannelSource::FaceMotionGroup(_)
+                | ChannelSource::Whitened(_)
         )
     }
 }
@@ -165,6 +175,42 @@ const BS_FLOOR: f32 = 0.012;
 const GAZE_FLOOR: f32 = 0.03;
 /// Spread floor of head angles (degrees).
 const HEAD_FLOOR: f32 = 1.2;
+
+// Regions and directions that move together in a cue: the pulse groups, shared by each plain
+// channel and its whitened twin.
+const BROWS_UP: &[(Region, FaceDirection)] = &[
+    (Region::BrowLeft, FaceDirection::Up),
+    (Region::BrowRight, FaceDirection::Up),
+    (Region::BrowInner, FaceDirection::Up),
+];
+const INNER_BROWS_DOWN: &[(Region, FaceDirection)] = &[(Region::BrowInner, FaceDirection::Down)];
+const NOSE_UP: &[(Region, FaceDirection)] = &[
+    (Region::NoseLeft, FaceDirection::Up),
+    (Region::NoseRight, FaceDirection::Up),
+];
+const CORNERS_PULL: &[(Region, FaceDirection)] = &[
+    (Region::MouthCornerLeft, FaceDirection::Up),
+    (Region::MouthCornerLeft, FaceDirection::Outward),
+    (Region::MouthCornerRight, FaceDirection::Up),
+    (Region::MouthCornerRight, FaceDirection::Outward),
+];
+const CORNER_LEFT_PULL: &[(Region, FaceDirection)] = &[
+    (Region::MouthCornerLeft, FaceDirection::Up),
+    (Region::MouthCornerLeft, FaceDirection::Outward),
+];
+const CORNER_RIGHT_PULL: &[(Region, FaceDirection)] = &[
+    (Region::MouthCornerRight, FaceDirection::Up),
+    (Region::MouthCornerRight, FaceDirection::Outward),
+];
+const LIPS_CLOSE: &[(Region, FaceDirection)] = &[
+    (Region::Lips, FaceDirection::Down),
+    (Region::LowerLip, FaceDirection::Up),
+];
+const LIPS_DOWN: &[(Region, FaceDirection)] = &[(Region::Lips, FaceDirection::Down)];
+const LIPS_UP: &[(Region, FaceDirection)] = &[(Region::Lips, FaceDirection::Up)];
+
+/// Spread floor of whitened region motion (units of its own noise).
+const WHITE_FLOOR: f32 = 0.1;
 /// Spread floor of region motion (inter-ocular distances).
 const MOTION_FLOOR: f32 = 0.002;
 
@@ -237,15 +283,24 @@ channels! {
     MoveMouthCornerRightOut => "motion:mouth_corner_right_out", motion(Region::MouthCornerRight, FaceDirection::Outward), Support, MOTION_FLOOR, Expression;
     MoveLipsDown => "motion:lips_down", motion(Region::Lips, FaceDirection::Down), Pulse, MOTION_FLOOR, Expression;
     MoveLipsUp => "motion:lips_up", motion(Region::Lips, FaceDirection::Up), Pulse, MOTION_FLOOR, Expression;
-    MoveBrowsUp => "motion:brows_up", ChannelSource::FaceMotionGroup(&[(Region::BrowLeft, FaceDirection::Up), (Region::BrowRight, FaceDirection::Up), (Region::BrowInner, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
-    MoveBrowsDown => "motion:inner_brows_down", ChannelSource::FaceMotionGroup(&[(Region::BrowInner, FaceDirection::Down)]), Pulse, MOTION_FLOOR, Expression;
-    MoveNoseUp => "motion:nose_up", ChannelSource::FaceMotionGroup(&[(Region::NoseLeft, FaceDirection::Up), (Region::NoseRight, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
-    MoveCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward), (Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
-    MoveCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerLeft, FaceDirection::Up), (Region::MouthCornerLeft, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
-    MoveCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(&[(Region::MouthCornerRight, FaceDirection::Up), (Region::MouthCornerRight, FaceDirection::Outward)]), Pulse, MOTION_FLOOR, Expression;
+    MoveBrowsUp => "motion:brows_up", ChannelSource::FaceMotionGroup(BROWS_UP), Pulse, MOTION_FLOOR, Expression;
+    MoveBrowsDown => "motion:inner_brows_down", ChannelSource::FaceMotionGroup(INNER_BROWS_DOWN), Pulse, MOTION_FLOOR, Expression;
+    MoveNoseUp => "motion:nose_up", ChannelSource::FaceMotionGroup(NOSE_UP), Pulse, MOTION_FLOOR, Expression;
+    MoveCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(CORNERS_PULL), Pulse, MOTION_FLOOR, Expression;
+    MoveCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(CORNER_LEFT_PULL), Pulse, MOTION_FLOOR, Expression;
+    MoveCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(CORNER_RIGHT_PULL), Pulse, MOTION_FLOOR, Expression;
     MoveLidLeftUp => "motion:lid_left_up", motion(Region::LidLeft, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
     MoveLidRightUp => "motion:lid_right_up", motion(Region::LidRight, FaceDirection::Up), Support, MOTION_FLOOR, Expression;
-    MoveLipsClose => "motion:lips_close", ChannelSource::FaceMotionGroup(&[(Region::Lips, FaceDirection::Down), (Region::LowerLip, FaceDirection::Up)]), Pulse, MOTION_FLOOR, Expression;
+    MoveLipsClose => "motion:lips_close", ChannelSource::FaceMotionGroup(LIPS_CLOSE), Pulse, MOTION_FLOOR, Expression;
+    WhiteLipsDown => "white:lips_down", ChannelSource::Whitened(LIPS_DOWN), Whitened, WHITE_FLOOR, Expression;
+    WhiteLipsUp => "white:lips_up", ChannelSource::Whitened(LIPS_UP), Whitened, WHITE_FLOOR, Expression;
+    WhiteBrowsUp => "white:brows_up", ChannelSource::Whitened(BROWS_UP), Whitened, WHITE_FLOOR, Expression;
+    WhiteBrowsDown => "white:inner_brows_down", ChannelSource::Whitened(INNER_BROWS_DOWN), Whitened, WHITE_FLOOR, Expression;
+    WhiteNoseUp => "white:nose_up", ChannelSource::Whitened(NOSE_UP), Whitened, WHITE_FLOOR, Expression;
+    WhiteCornersPull => "white:mouth_corners_pull", ChannelSource::Whitened(CORNERS_PULL), Whitened, WHITE_FLOOR, Expression;
+    WhiteCornerLeftPull => "white:mouth_corner_left_pull", ChannelSource::Whitened(CORNER_LEFT_PULL), Whitened, WHITE_FLOOR, Expression;
+    WhiteCornerRightPull => "white:mouth_corner_right_pull", ChannelSource::Whitened(CORNER_RIGHT_PULL), Whitened, WHITE_FLOOR, Expression;
+    WhiteLipsClose => "white:lips_close", ChannelSource::Whitened(LIPS_CLOSE), Whitened, WHITE_FLOOR, Expression;
 }
 
 const fn motion(region: Region, direction: FaceDirection) -> ChannelSource {
@@ -266,6 +321,23 @@ impl Channel {
     /// Index into [`ChannelValues`].
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// The whitened twin of a pulse channel: the same direction, measured against the
+    /// person's usual co-motion of all regions.
+    pub fn whitened(self) -> Option<Channel> {
+        Some(match self {
+            Channel::MoveLipsDown => Channel::WhiteLipsDown,
+            Channel::MoveLipsUp => Channel::WhiteLipsUp,
+            Channel::MoveBrowsUp => Channel::WhiteBrowsUp,
+            Channel::MoveBrowsDown => Channel::WhiteBrowsDown,
+            Channel::MoveNoseUp => Channel::WhiteNoseUp,
+            Channel::MoveCornersPull => Channel::WhiteCornersPull,
+            Channel::MoveCornerLeftPull => Channel::WhiteCornerLeftPull,
+            Channel::MoveCornerRightPull => Channel::WhiteCornerRightPull,
+            Channel::MoveLipsClose => Channel::WhiteLipsClose,
+            _ => return None,
+        })
     }
 }
 
@@ -327,7 +399,37 @@ pub fn extract_channels(signals: &FaceSignals, out: &mut ChannelValues) {
                 }
                 None => f32::NAN,
             },
+            // Filled in by the spotter's whitener.
+            ChannelSource::Whitened(_) => f32::NAN,
         };
+    }
+}
+
+/// A region's motion (image axes, x right, y down) in face axes (head roll removed):
+/// `[up, towards the subject's left]`.
+pub(crate) fn face_axes(motion: [f32; 2], roll_deg: f32) -> [f32; 2] {
+    let [dx, dy] = motion;
+    let (sin, cos) = roll_deg.to_radians().sin_cos();
+    // Image axes to face axes: roll > 0 turns the face clockwise in the image, so "up" is
+    // (sin, -cos) and the subject's left (image right, unmirrored) is (cos, sin).
+    [dx * sin - dy * cos, dx * cos + dy * sin]
+}
+
+/// +1 when "outward" is towards the subject's left for this region, −1 when towards their
+/// right, `None` for regions on the midline.
+pub(crate) fn outward_sign(region: Region) -> Option<f32> {
+    match region {
+        Region::BrowLeft
+        | Region::EyeLeft
+        | Region::LidLeft
+        | Region::NoseLeft
+        | Region::MouthCornerLeft => Some(1.0),
+        Region::BrowRight
+        | Region::EyeRight
+        | Region::LidRight
+        | Region::NoseRight
+        | Region::MouthCornerRight => Some(-1.0),
+        Region::BrowInner | Region::Lips | Region::LowerLip => None,
     }
 }
 
@@ -338,27 +440,13 @@ fn face_motion(
     region: Region,
     direction: FaceDirection,
 ) -> f32 {
-    let [dx, dy] = values[region as usize];
-    let (sin, cos) = roll_deg.to_radians().sin_cos();
-    // Image axes to face axes: roll > 0 turns the face clockwise in the image, so "up" is
-    // (sin, -cos) and the subject's left (image right, unmirrored) is (cos, sin).
-    let up = dx * sin - dy * cos;
-    let toward_left = dx * cos + dy * sin;
+    let [up, toward_left] = face_axes(values[region as usize], roll_deg);
     match direction {
         FaceDirection::Up => up,
         FaceDirection::Down => -up,
-        FaceDirection::Outward => match region {
-            Region::BrowLeft
-            | Region::EyeLeft
-            | Region::LidLeft
-            | Region::NoseLeft
-            | Region::MouthCornerLeft => toward_left,
-            Region::BrowRight
-            | Region::EyeRight
-            | Region::LidRight
-            | Region::NoseRight
-            | Region::MouthCornerRight => -toward_left,
-            Region::BrowInner | Region::Lips | Region::LowerLip => toward_left.abs(),
+        FaceDirection::Outward => match outward_sign(region) {
+            Some(sign) => sign * toward_left,
+            None => toward_left.abs(),
         },
     }
 }

@@ -11,8 +11,9 @@
 //! - **labels**: on matched pairs, the cue label accuracy, and the side accuracy on truths that
 //!   are one-sided.
 //!
-//! Results are broken down per cue and per duration bucket (under 40, 40–100, 100–200, 200–500,
-//! over 500 ms). Tracks are ignored: the truth describes one face. Everything is pure; reading
+//! Results are broken down per cue, per duration bucket (under 40, 40–100, 100–200, 200–500,
+//! over 500 ms) and, for truths that record their size (injected movements), per amplitude band
+//! (recall only: a false positive has no planted size). Tracks are ignored: the truth describes one face. Everything is pure; reading
 //! files is the caller's job ([`TruthEvent`] deserialises from a CSV row with the columns
 //! `cue,side,onset_s,apex_s,offset_s`; extra columns are ignored).
 
@@ -36,6 +37,12 @@ pub struct TruthEvent {
     pub apex_s: f64,
     /// End, seconds.
     pub offset_s: f64,
+    /// Size of the movement in inter-ocular distances, when known (injected truth).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub amplitude_iod: Option<f64>,
 }
 
 impl TruthEvent {
@@ -206,6 +213,21 @@ pub struct BucketScore {
     pub counts: Counts,
 }
 
+/// Lower bounds of the amplitude bands of the report, inter-ocular distances.
+pub const AMPLITUDE_BANDS_IOD: [f64; 3] = [0.0, 0.025, 0.035];
+
+/// Recall on the truths of one amplitude band (`min_iod <= amplitude < max_iod`).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct AmplitudeScore {
+    pub min_iod: f64,
+    /// `None`: no upper bound.
+    pub max_iod: Option<f64>,
+    pub truths: usize,
+    pub matched: usize,
+    pub recall: f64,
+}
+
 /// One matched pair.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -255,6 +277,9 @@ pub struct EvalReport {
     pub per_cue: Vec<CueScore>,
     /// Per duration bucket, shortest first, non-empty buckets only.
     pub per_bucket: Vec<BucketScore>,
+    /// Per amplitude band, smallest first, bands with truths of known size only.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub per_amplitude: Vec<AmplitudeScore>,
     /// Label confusion on matched pairs, sorted by truth cue then detected cue.
     pub confusion: Vec<ConfusionCell>,
     /// The matched pairs, by truth index.
@@ -389,6 +414,27 @@ pub fn evaluate(
         })
         .collect();
 
+    let per_amplitude = AMPLITUDE_BANDS_IOD
+        .iter()
+        .enumerate()
+        .filter_map(|(band, &min_iod)| {
+            let max_iod = AMPLITUDE_BANDS_IOD.get(band + 1).copied();
+            let in_band = |t: &TruthEvent| {
+                t.amplitude_iod
+                    .is_some_and(|a| a >= min_iod && max_iod.is_none_or(|max| a < max))
+            };
+            let truths = truth.iter().filter(|t| in_band(t)).count();
+            let band_matched = matches.iter().filter(|m| in_band(&truth[m.truth])).count();
+            (truths > 0).then(|| AmplitudeScore {
+                min_iod,
+                max_iod,
+                truths,
+                matched: band_matched,
+                recall: rate(band_matched, truths),
+            })
+        })
+        .collect();
+
     let mut confusion: Vec<ConfusionCell> = Vec::new();
     for m in &matches {
         let (truth_cue, detected) = (truth[m.truth].cue, detections[m.detection].cue);
@@ -418,6 +464,7 @@ pub fn evaluate(
         side_accuracy: (sides_checked > 0).then(|| rate(sides_correct, sides_checked)),
         per_cue,
         per_bucket,
+        per_amplitude,
         confusion,
         matches,
     }
@@ -436,6 +483,7 @@ mod tests {
             onset_s,
             apex_s: 0.5 * (onset_s + offset_s),
             offset_s,
+            amplitude_iod: None,
         }
     }
 
@@ -554,6 +602,42 @@ mod tests {
         assert_eq!(
             (genuine.truths, genuine.matched, genuine.labels_correct),
             (2, 1, 0)
+        );
+        // No sizes recorded: no amplitude bands.
+        assert!(report.per_amplitude.is_empty());
+    }
+
+    #[test]
+    fn recall_per_amplitude_band() {
+        let sized = |onset_s: f64, amplitude_iod: f64| TruthEvent {
+            amplitude_iod: Some(amplitude_iod),
+            ..truth(CueId::EyebrowFlash, Side::Both, onset_s, onset_s + 0.2)
+        };
+        let truths = [
+            sized(1.0, 0.015),
+            sized(3.0, 0.024),
+            sized(5.0, 0.025),
+            sized(7.0, 0.05),
+            truth(CueId::EyebrowFlash, Side::Both, 9.0, 9.2),
+        ];
+        let detections = [
+            detection(CueId::EyebrowFlash, Side::Both, 1.0, 1.2),
+            detection(CueId::EyebrowFlash, Side::Both, 7.0, 7.2),
+            detection(CueId::EyebrowFlash, Side::Both, 9.0, 9.2),
+        ];
+        let report = evaluate(&truths, &detections, None, &EvalConfig::default());
+        let bands: Vec<_> = report
+            .per_amplitude
+            .iter()
+            .map(|b| (b.min_iod, b.max_iod, b.truths, b.matched))
+            .collect();
+        assert_eq!(
+            bands,
+            [
+                (0.0, Some(0.025), 2, 1),
+                (0.025, Some(0.035), 1, 0),
+                (0.035, None, 1, 1),
+            ]
         );
     }
 

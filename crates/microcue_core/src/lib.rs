@@ -33,6 +33,7 @@ pub mod reader;
 pub mod spotter;
 #[cfg(feature = "synth")]
 pub mod synth;
+mod whiten;
 
 pub use baseline::{
     Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues,

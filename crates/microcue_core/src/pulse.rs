@@ -12,7 +12,12 @@
 //! One detector runs per [`ChannelRole::Pulse`] channel (both brows up; the inner brows down,
 //! since AU4 moves the brows' heads and the rest of the brows hardly move; the nose wings up;
 //! both mouth corners pulled; one corner pulled; the upper lip down or up; the lips closing), on
-//! its normalised value `z = (x − level) / spread` from the person's baseline. Stages:
+//! its normalised value `z = (x − level) / spread` from the person's baseline. The channels named
+//! in [`PulseConfig::whitened`] (by default the inner brows down, the nose wings up, each mouth
+//! corner pulled and the lips closing) are measured on their whitened twin instead: the same
+//! direction projected through the inverse of the person's running covariance of all regions'
+//! motion, so that motion the cue does not share (the jaw and lips of speech) is taken out.
+//! Stages:
 //!
 //! 1. idle → **rise** when `z ≥ z_low`; the rise counts if it peaks at `z_high` or more, or at
 //!    `pair_min_z` or more with rise + return peaks reaching `pair_z`;
@@ -80,6 +85,15 @@ pub struct PulseConfig {
     /// A lip movement during which `jawOpen` changes by more than this over the lag (blendshape
     /// units) is not reported: the jaw moved the lips (speech, chewing), they did not press.
     pub max_jaw_change: f32,
+    /// Pulse channels (by name, e.g. `motion:lips_close`) that watch their whitened twin: the
+    /// same direction with the person's usual co-motion of all regions removed (see
+    /// [`Channel::whitened`]). The movement's label still reads the plain channels.
+    pub whitened: Vec<String>,
+    /// Window of the running region-motion covariance behind the whitened channels, seconds.
+    pub whiten_window_s: f64,
+    /// How far that covariance is always shrunk towards its diagonal (0: not at all, 1: the
+    /// whitened channel is the plain one weighted by each region's noise).
+    pub whiten_shrink: f32,
 }
 
 impl Default for PulseConfig {
@@ -98,6 +112,12 @@ impl Default for PulseConfig {
             speech_gain: 1.0,
             max_head_turn_deg: 4.0,
             max_jaw_change: 0.05,
+            whitened: WHITENED_BY_DEFAULT
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+            whiten_window_s: 60.0,
+            whiten_shrink: 0.5,
         }
     }
 }
@@ -116,6 +136,7 @@ impl PulseConfig {
             ("pulse.speech_gain", f64::from(self.speech_gain)),
             ("pulse.max_head_turn_deg", f64::from(self.max_head_turn_deg)),
             ("pulse.max_jaw_change", f64::from(self.max_jaw_change)),
+            ("pulse.whiten_window_s", self.whiten_window_s),
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
@@ -131,9 +152,28 @@ impl PulseConfig {
         for (name, value) in [
             ("pulse.boundary_fraction", self.boundary_fraction),
             ("pulse.return_fraction", self.return_fraction),
+            ("pulse.whiten_shrink", self.whiten_shrink),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(format!("{name} must be in [0, 1], got {value}"));
+            }
+        }
+        for name in &self.whitened {
+            let known = CHANNELS.iter().any(|spec| {
+                spec.role == ChannelRole::Pulse
+                    && spec.name == name.as_str()
+                    && spec.channel.whitened().is_some()
+            });
+            if !known {
+                let names: Vec<&str> = CHANNELS
+                    .iter()
+                    .filter(|spec| spec.role == ChannelRole::Pulse)
+                    .map(|spec| spec.name)
+                    .collect();
+                return Err(format!(
+                    "pulse.whitened: {name:?} is not a pulse channel (one of {})",
+                    names.join(", ")
+                ));
             }
         }
         if !(self.min_duration_ms.is_finite() && self.min_duration_ms >= 0.0) {
@@ -145,6 +185,15 @@ impl PulseConfig {
         Ok(())
     }
 }
+
+/// Pulse channels that watch their whitened twin unless configured otherwise.
+const WHITENED_BY_DEFAULT: [Channel; 5] = [
+    Channel::MoveBrowsDown,
+    Channel::MoveNoseUp,
+    Channel::MoveCornerLeftPull,
+    Channel::MoveCornerRightPull,
+    Channel::MoveLipsClose,
+];
 
 /// Mouth channels: speech moves them, so they need a larger rise while the person talks.
 const SPEECH_PULSES: [Channel; 6] = [
@@ -188,6 +237,8 @@ enum Stage {
 #[derive(Debug, Clone)]
 struct PulseChannel {
     channel: Channel,
+    /// The channel whose deviation is watched: the pulse channel or its whitened twin.
+    watched: usize,
     speech: bool,
     jaw_gated: bool,
     /// Recent (pts, z), oldest first.
@@ -229,6 +280,12 @@ impl PulseDetector {
             .filter(|spec| spec.role == ChannelRole::Pulse)
             .map(|spec| PulseChannel {
                 channel: spec.channel,
+                watched: spec
+                    .channel
+                    .whitened()
+                    .filter(|_| config.whitened.iter().any(|name| name == spec.name))
+                    .unwrap_or(spec.channel)
+                    .index(),
                 speech: SPEECH_PULSES.contains(&spec.channel),
                 jaw_gated: JAW_GATED_PULSES.contains(&spec.channel),
                 samples: VecDeque::with_capacity(capacity),
@@ -324,7 +381,7 @@ impl PulseDetector {
         self.head
             .push_back((pts_s, [head_deg[0], head_deg[1], jaw]));
         for channel in &mut self.channels {
-            let index = channel.channel.index();
+            let index = channel.watched;
             let delta = deltas[index];
             if !delta.is_finite() {
                 // No region motion in this frame: nothing open survives it.
@@ -604,6 +661,61 @@ mod tests {
         zs[10] = 10.0;
         zs[13] = -2.5;
         assert!(run(&zs, 0.1).is_empty());
+    }
+
+    #[test]
+    fn whitened_channels_must_be_pulse_channels() {
+        let mut config = PulseConfig::default();
+        assert!(config.validate().is_ok());
+        config.whitened = vec!["motion:lips_close".into(), "motion:brows_up".into()];
+        assert!(config.validate().is_ok());
+        config.whitened.push("mouthSmileLeft".into());
+        let error = config.validate().unwrap_err();
+        assert!(
+            error.contains("mouthSmileLeft") && error.contains("motion:nose_up"),
+            "{error}"
+        );
+        config.whitened.clear();
+        config.whiten_shrink = 1.5;
+        assert!(config.validate().unwrap_err().contains("whiten_shrink"));
+    }
+
+    #[test]
+    fn a_whitened_channel_watches_its_twin() {
+        // A pulse of 8 spreads in the whitened brows-up channel, 0.5 in the plain one.
+        let run = |whitened: Vec<String>| {
+            let config = PulseConfig {
+                whitened,
+                ..PulseConfig::default()
+            };
+            let mut detector = PulseDetector::new(&config, 240.0);
+            let spreads = [1.0; CHANNEL_COUNT];
+            let mut found = Vec::new();
+            for i in 0..32 {
+                let z = match i {
+                    3 => 8.0,
+                    6 => -8.0,
+                    _ => 0.0,
+                };
+                let mut deltas = [0.0; CHANNEL_COUNT];
+                deltas[Channel::WhiteBrowsUp.index()] = z;
+                deltas[Channel::MoveBrowsUp.index()] = z / 16.0;
+                found.extend_from_slice(detector.update(
+                    f64::from(i) * 0.04,
+                    &deltas,
+                    &spreads,
+                    0.0,
+                    [0.0, 0.0],
+                    0.12,
+                    &config,
+                ));
+            }
+            found
+        };
+        let found = run(vec!["motion:brows_up".into()]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].channel, Channel::MoveBrowsUp);
+        assert!(run(Vec::new()).is_empty());
     }
 
     #[test]

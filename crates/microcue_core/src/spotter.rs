@@ -82,6 +82,7 @@ use crate::reader::{
     read_expression, read_gaze,
 };
 use crate::signals::{BLENDSHAPE_COUNT, FaceSignals, TrackId};
+use crate::whiten::MotionWhitener;
 
 /// Hysteresis settings of the expression detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -894,6 +895,8 @@ struct TrackState {
     warmup: VecDeque<WarmupFrame>,
     /// Brief movements in region motion.
     pulses: PulseDetector,
+    /// The person's region-motion covariance, for the whitened channels.
+    whitener: MotionWhitener,
 }
 
 /// A frame kept during the baseline warm-up.
@@ -944,6 +947,7 @@ impl TrackState {
             held_gaze_z: 0.0,
             warmup: VecDeque::with_capacity(warmup_capacity),
             pulses: PulseDetector::new(&config.pulse, config.max_fps),
+            whitener: MotionWhitener::new(),
         }
     }
 
@@ -988,6 +992,13 @@ impl TrackState {
             return;
         }
         extract_channels(signals, &mut self.raw);
+        self.whitener.fill(
+            signals,
+            dt_s,
+            config.pulse.whiten_window_s,
+            config.pulse.whiten_shrink,
+            &mut self.raw,
+        );
         let valid = signals.blendshapes.len() == BLENDSHAPE_COUNT
             && self
                 .raw
@@ -1594,6 +1605,7 @@ impl TrackState {
         self.settle_until_s = pts_s + config.settle_s;
         if rewarm {
             self.baseline.reset();
+            self.whitener.reset();
         }
         // Nothing open any more: everything pending is final.
         self.release_until(f64::INFINITY, out, stats);

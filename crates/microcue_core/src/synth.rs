@@ -253,6 +253,7 @@ impl InjectedEvent {
             onset_s: self.onset_s,
             apex_s: self.apex_s,
             offset_s: self.offset_s,
+            amplitude_iod: None,
         }
     }
 

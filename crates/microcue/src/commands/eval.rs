@@ -443,6 +443,8 @@ fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<Trut
         column("apex_s")?,
         column("offset_s")?,
     );
+    // Injected truth records each movement's size (inter-ocular distances); other truth may not.
+    let amplitude_col = columns.iter().position(|c| c == "amplitude_iod");
     let mut truth = Vec::new();
     for (index, line) in lines {
         let line_number = index + 1;
@@ -488,6 +490,10 @@ fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<Trut
             onset_s: number(onset_col)?,
             apex_s: number(apex_col)?,
             offset_s: number(offset_col)?,
+            amplitude_iod: match amplitude_col {
+                Some(col) if !field(col)?.is_empty() => Some(number(col)?),
+                _ => None,
+            },
         };
         event
             .validate()
@@ -606,6 +612,25 @@ fn format_report(report: &EvalReport, with_clean: bool) -> String {
             c.false_positives
         );
     }
+    if !report.per_amplitude.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nper size (% of the inter-ocular distance)  truths  matched  recall"
+        );
+        for band in &report.per_amplitude {
+            let (min, max) = (100.0 * band.min_iod, band.max_iod.map(|max| 100.0 * max));
+            let label = match max {
+                Some(max) if min > 0.0 => format!("{min:.1}-{max:.1} %"),
+                Some(max) => format!("under {max:.1} %"),
+                None => format!("{min:.1} % and over"),
+            };
+            let _ = writeln!(
+                out,
+                "  {label:<40} {:>6}  {:>7}  {:>6.3}",
+                band.truths, band.matched, band.recall
+            );
+        }
+    }
     if !report.confusion.is_empty() {
         let _ = writeln!(out, "\nlabels on matches (truth -> detected: count)");
         for cell in &report.confusion {
@@ -655,12 +680,14 @@ mod tests {
         assert_eq!(truth.len(), 2);
         assert_eq!(truth[1].cue, CueId::UnilateralLipCorner);
         assert_eq!(truth[1].side, Side::Left);
+        assert_eq!(truth[0].amplitude_iod, Some(0.03));
         // Column order does not matter; H1's synth CSV (amplitude column) reads too.
         let text =
             "onset_s,offset_s,apex_s,side,cue,amplitude\n1.0,1.2,1.1,right,micro_frown,0.4\n";
         let truth = parse_truth_csv(text.as_bytes(), Path::new("t.csv")).expect("parses");
         assert_eq!(truth[0].cue, CueId::MicroFrown);
         assert_eq!(truth[0].offset_s, 1.2);
+        assert_eq!(truth[0].amplitude_iod, None);
 
         let bad_cue = "cue,side,onset_s,apex_s,offset_s\nwink,both,1,1.1,1.2\n";
         let error = parse_truth_csv(bad_cue.as_bytes(), Path::new("t.csv"))
@@ -691,6 +718,7 @@ mod tests {
                 onset_s: 2.0,
                 apex_s: 2.05,
                 offset_s: 2.12,
+                amplitude_iod: Some(0.02),
             },
             TruthEvent {
                 cue: CueId::UnilateralLipCorner,
@@ -698,6 +726,7 @@ mod tests {
                 onset_s: 5.0,
                 apex_s: 5.1,
                 offset_s: 5.3,
+                amplitude_iod: Some(0.04),
             },
             TruthEvent {
                 cue: CueId::LipCompression,
@@ -705,6 +734,7 @@ mod tests {
                 onset_s: 8.0,
                 apex_s: 8.1,
                 offset_s: 8.4,
+                amplitude_iod: Some(0.045),
             },
         ];
         let detections = vec![
@@ -730,5 +760,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("lip_compression"), "{text}");
+        // Sizes: the flash (2 %) matched, the corner (4 %) matched, the press (4.5 %) missed.
+        assert!(text.contains("under 2.5 %"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("3.5 % and over") && l.contains("0.500")),
+            "{text}"
+        );
     }
 }
