@@ -13,9 +13,10 @@
 //!
 //! Results are broken down per cue, per duration bucket (under 40, 40–100, 100–200, 200–500,
 //! over 500 ms) and, for truths that record their size (injected movements), per amplitude band
-//! (recall only: a false positive has no planted size). Tracks are ignored: the truth describes one face. Everything is pure; reading
-//! files is the caller's job ([`TruthEvent`] deserialises from a CSV row with the columns
-//! `cue,side,onset_s,apex_s,offset_s`; extra columns are ignored).
+//! (recall only: a false positive has no planted size). Tracks are ignored: the truth describes
+//! one face. Everything is pure; reading files is the caller's job ([`TruthEvent`] deserialises
+//! from a CSV row with the columns `cue,side,onset_s,apex_s,offset_s` and, optionally,
+//! `amplitude_iod`; extra columns are ignored).
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};

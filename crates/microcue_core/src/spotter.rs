@@ -992,13 +992,6 @@ impl TrackState {
             return;
         }
         extract_channels(signals, &mut self.raw);
-        self.whitener.fill(
-            signals,
-            dt_s,
-            config.pulse.whiten_window_s,
-            config.pulse.whiten_shrink,
-            &mut self.raw,
-        );
         let valid = signals.blendshapes.len() == BLENDSHAPE_COUNT
             && self
                 .raw
@@ -1010,6 +1003,14 @@ impl TrackState {
             self.interrupt(pts_s, false, config, stats, out);
             return;
         }
+        // A frame the spotter rejects does not teach the whitener either.
+        self.whitener.fill(
+            signals,
+            dt_s,
+            config.pulse.whiten_window_s,
+            config.pulse.whiten_shrink,
+            &mut self.raw,
+        );
         if !self.smoothed_valid {
             dt_s = None;
         }
