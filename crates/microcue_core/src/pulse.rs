@@ -14,9 +14,10 @@
 //! both mouth corners pulled; one corner pulled; the upper lip down or up; the lips closing), on
 //! its normalised value `z = (x − level) / spread` from the person's baseline. The channels named
 //! in [`PulseConfig::whitened`] (by default both brows up, the inner brows down, the nose wings
-//! up, each mouth corner pulled and the lips closing) are measured on their whitened twin instead: the same
-//! direction projected through the inverse of the person's running covariance of all regions'
-//! motion, so that motion the cue does not share (the jaw and lips of speech) is taken out.
+//! up, each mouth corner pulled and the lips closing) are measured on their whitened twin
+//! instead: the same direction projected through the inverse of the person's running covariance
+//! of all regions' motion, so that motion the cue does not share (the jaw and lips of speech) is
+//! taken out.
 //! Stages:
 //!
 //! 1. idle → **rise** when `z ≥ z_low`; the rise counts if it peaks at `z_high` or more, or at

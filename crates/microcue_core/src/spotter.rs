@@ -947,7 +947,7 @@ impl TrackState {
             held_gaze_z: 0.0,
             warmup: VecDeque::with_capacity(warmup_capacity),
             pulses: PulseDetector::new(&config.pulse, config.max_fps),
-            whitener: MotionWhitener::new(),
+            whitener: MotionWhitener::new(&config.pulse.whitened),
         }
     }
 

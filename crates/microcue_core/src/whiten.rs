@@ -21,8 +21,8 @@
 //! - A frame is scored with the statistics of the frames before it.
 //!
 //! Everything is fixed-size (`nalgebra` static matrices): nothing is allocated per frame. One
-//! update costs a 26 × 26 rank-one update, a Cholesky factorisation and one solve per whitened
-//! channel (a few microseconds).
+//! update costs a 26 × 26 rank-one update, a Cholesky factorisation and one solve per watched
+//! whitened channel (a few microseconds); channels no pulse detector watches stay unset.
 
 use nalgebra::{SMatrix, SVector};
 
@@ -63,20 +63,30 @@ pub(crate) struct MotionWhitener {
     mean: Vector,
     covariance: Matrix,
     observed_s: f64,
-    /// Channel index and direction of each whitened channel.
+    /// Channel index and direction of each watched whitened channel (the first `watched`).
     templates: [(usize, Vector); WHITENED_COUNT],
-    /// Current projection of each whitened channel (unit noise under the covariance).
+    /// How many whitened channels are watched.
+    watched: usize,
+    /// Current projection of each watched channel (unit noise under the covariance).
     projections: [Vector; WHITENED_COUNT],
 }
 
 impl MotionWhitener {
-    pub fn new() -> Self {
+    /// A whitener for the twins of the pulse channels named in `watched` (`pulse.whitened`,
+    /// already validated); the other whitened channels are never computed.
+    pub fn new(watched: &[String]) -> Self {
         let mut templates = [(0, Vector::zeros()); WHITENED_COUNT];
-        let mut next = 0;
-        for (index, spec) in CHANNELS.iter().enumerate() {
-            if let ChannelSource::Whitened(parts) = spec.source {
-                templates[next] = (index, template(parts));
-                next += 1;
+        let mut count = 0;
+        for spec in CHANNELS
+            .iter()
+            .filter(|spec| watched.iter().any(|name| name == spec.name))
+        {
+            if let Some(twin) = spec.channel.whitened()
+                && let ChannelSource::Whitened(parts) = CHANNELS[twin.index()].source
+                && count < WHITENED_COUNT
+            {
+                templates[count] = (twin.index(), template(parts));
+                count += 1;
             }
         }
         let mut whitener = MotionWhitener {
@@ -84,6 +94,7 @@ impl MotionWhitener {
             covariance: Matrix::zeros(),
             observed_s: 0.0,
             templates,
+            watched: count,
             projections: [Vector::zeros(); WHITENED_COUNT],
         };
         whitener.reset();
@@ -125,7 +136,10 @@ impl MotionWhitener {
             return;
         }
         let mut deviation = x - self.mean;
-        for ((index, _), projection) in self.templates.iter().zip(self.projections.iter()) {
+        for ((index, _), projection) in self.templates[..self.watched]
+            .iter()
+            .zip(self.projections.iter())
+        {
             out[*index] = projection.dot(&deviation) as f32;
         }
         let Some(dt_s) = dt_s.filter(|dt| *dt > 0.0) else {
@@ -165,7 +179,10 @@ impl MotionWhitener {
             // but rounding): keep the previous projections.
             return;
         };
-        for ((_, template), projection) in self.templates.iter().zip(self.projections.iter_mut()) {
+        for ((_, template), projection) in self.templates[..self.watched]
+            .iter()
+            .zip(self.projections.iter_mut())
+        {
             let solved = cholesky.solve(template);
             let norm = template.dot(&solved);
             if norm > 0.0 && norm.is_finite() {
@@ -194,6 +211,7 @@ fn template(parts: &[(Region, FaceDirection)]) -> Vector {
 mod tests {
     use super::*;
     use crate::baseline::{CHANNEL_COUNT, Channel};
+    use crate::pulse::PulseConfig;
     use crate::signals::{RegionMotion, TrackId};
 
     fn frame(values: [[f32; 2]; Region::COUNT]) -> FaceSignals {
@@ -210,7 +228,7 @@ mod tests {
         // Speech-like noise: the jaw moves the lower lip, and the upper lip a third as much (and
         // each a little on its own); a lips-closing channel that only sums them sees the
         // shared motion, the whitened one does not.
-        let mut whitener = MotionWhitener::new();
+        let mut whitener = MotionWhitener::new(&PulseConfig::default().whitened);
         let mut out = [f32::NAN; CHANNEL_COUNT];
         let mut state = 12345u64;
         let mut noise = || {
@@ -266,7 +284,7 @@ mod tests {
     fn a_new_whitener_scores_against_its_prior() {
         // A still face for three frames, then the nose wings lift by 0.01 IOD: the early
         // covariance is the prior's (0.004 IOD per axis), not the near-zero motion seen so far.
-        let mut whitener = MotionWhitener::new();
+        let mut whitener = MotionWhitener::new(&PulseConfig::default().whitened);
         let mut out = [f32::NAN; CHANNEL_COUNT];
         let still = [[0.0f32; 2]; Region::COUNT];
         for _ in 0..3 {
@@ -279,11 +297,13 @@ mod tests {
         let nose = out[Channel::WhiteNoseUp.index()];
         // Direction t = (1/2, 1/2) on the two wings, 0.004 per axis: (t · x) / (0.004 |t|) ~ 3.5.
         assert!((2.5..5.0).contains(&nose), "{nose}");
+        // A twin no pulse channel watches by default is not computed.
+        assert!(out[Channel::WhiteLipsDown.index()].is_nan());
     }
 
     #[test]
     fn without_region_motion_the_channels_stay_unset() {
-        let mut whitener = MotionWhitener::new();
+        let mut whitener = MotionWhitener::new(&PulseConfig::default().whitened);
         let mut out = [f32::NAN; CHANNEL_COUNT];
         whitener.fill(
             &FaceSignals::neutral(TrackId(0), 0.0),
