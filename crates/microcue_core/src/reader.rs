@@ -2,13 +2,14 @@
 //!
 //! **Labelling** ([`read_expression`]) happens at the apex of a segment. The reader turns the
 //! channel deltas over the person's baseline into 38 signature *features* (noise-gated, positive
-//! changes only), compares them with one template per cue by cosine similarity, and keeps the
-//! best cue that passes its *gate*. Gates make the textbook distinctions explicit:
+//! changes only; a pulse's own regions are not gated), compares them with one template per cue
+//! by cosine similarity, and keeps the best cue that passes its *gate*. Gates make the textbook
+//! distinctions explicit:
 //!
 //! | pair | rule |
 //! |---|---|
 //! | genuine vs polite smile | eye squint (or cheek squint, or upward lower-lid region motion) rises by at least `duchenne_ratio` × the smile — MediaPipe's `cheekSquint` stays near 0 on real smiles, so `eyeSquint` is the Duchenne marker |
-//! | unilateral lip corner vs smile | corner asymmetry ≥ `unilateral_asymmetry` (smile and dimple blendshapes plus region motion; for a pulse, region motion alone once it sees a corner move: the blendshapes still show a smile the person already wore) |
+//! | unilateral lip corner vs smile | for a pulse that moved a corner: the larger one-corner whitened projection ≥ `unilateral_whitened_ratio` × the both-corners one (the likelier hypothesis under the person's co-motion); otherwise corner asymmetry ≥ `unilateral_asymmetry` (smile and dimple blendshapes plus region motion) |
 //! | micro-surprise vs eyebrow flash | eye widening ≥ `surprise_eye_ratio` × the brow raise, or upper-lid lift ≥ `surprise_lid_ratio` × the brow lift in region motion |
 //! | micro-anger vs micro-frown | lip press ≥ `anger_press_ratio` × the brow lowering (where region motion is measured, the press is the upper lip's downward motion: the press blendshapes also rise in speech and smiles) |
 //!
@@ -24,7 +25,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{CHANNELS, Channel, ChannelRole, ChannelValues};
+use crate::baseline::{CHANNELS, Channel, ChannelRole, ChannelSource, ChannelValues};
 use crate::cue::{CueId, Side, Valence};
 use crate::event::{Event, Evidence};
 use crate::signals::TrackId;
@@ -52,6 +53,10 @@ pub struct ReaderConfig {
     pub blink_squint_coupling: f32,
     /// Corner asymmetry (|left − right| / max) at or above which a smile is one-sided.
     pub unilateral_asymmetry: f32,
+    /// For a pulse: the larger one-corner whitened projection over the both-corners one at or
+    /// above which the movement is one-sided (the likelier of the two hypotheses under the
+    /// person's co-motion at 1). 0 uses `unilateral_asymmetry` on the corners' region motion.
+    pub unilateral_whitened_ratio: f32,
     /// Asymmetry at or above which any other cue is reported as one-sided.
     pub one_sided_asymmetry: f32,
     /// Eye-widening / brow-raise ratio at or above which a brow raise is a micro-surprise.
@@ -69,13 +74,16 @@ pub struct ReaderConfig {
 impl Default for ReaderConfig {
     fn default() -> Self {
         ReaderConfig {
-            min_signature_match: 0.7,
+            // 0.75 since the seventh session, when a pulse's own regions stopped being gated
+            // by the noise (0.7 before; docs/evaluation.md).
+            min_signature_match: 0.75,
             noise_multiple: 2.0,
             duchenne_ratio: 0.15,
             duchenne_motion_gain: 20.0,
             blink_masks_eye_motion: 0.15,
             blink_squint_coupling: 0.35,
             unilateral_asymmetry: 0.6,
+            unilateral_whitened_ratio: 1.0,
             one_sided_asymmetry: 0.75,
             surprise_eye_ratio: 0.35,
             surprise_lid_ratio: 0.25,
@@ -104,6 +112,7 @@ impl ReaderConfig {
             ("duchenne_motion_gain", self.duchenne_motion_gain),
             ("blink_masks_eye_motion", self.blink_masks_eye_motion),
             ("blink_squint_coupling", self.blink_squint_coupling),
+            ("unilateral_whitened_ratio", self.unilateral_whitened_ratio),
             ("surprise_eye_ratio", self.surprise_eye_ratio),
             ("surprise_lid_ratio", self.surprise_lid_ratio),
             ("anger_press_ratio", self.anger_press_ratio),
@@ -131,10 +140,13 @@ pub struct ApexSnapshot<'a> {
     pub peak_z: f32,
     /// The eyes blinked during or just before the segment.
     pub blink_near: bool,
-    /// The deltas are a brief movement's change (a pulse in region motion), not levels over the
-    /// baseline: which mouth corners moved is then read from region motion alone, since the
-    /// blendshapes still show a smile the person already wore.
-    pub change: bool,
+    /// The pulse channel that found the movement, when it is a brief movement's change (a pulse
+    /// in region motion) rather than levels over the baseline (`None`: a segment). Which mouth
+    /// corners moved is then read from region motion alone (the blendshapes still show a smile
+    /// the person already wore), and the region motion of the channel's own group counts without
+    /// the noise gate: the pulse already found it over the noise (on the whitened twin, often
+    /// where each region alone stays under twice its spread).
+    pub pulse: Option<Channel>,
 }
 
 /// A label for one movement.
@@ -377,31 +389,75 @@ pub fn read_expression(
     config: &ReaderConfig,
     unavailable: &[CueId],
 ) -> Option<Reading> {
-    let features = features(apex, config);
+    let mut features = features(apex, config);
     let motion = apex.deltas[Channel::MoveBrowInnerUp.index()].is_finite();
     let norm = features.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm <= 0.0 {
         return None;
     }
-    let f = |feature: Feature| features[feature as usize];
+    let clarity =
+        |value: f32, threshold: f32| ((value - threshold).abs() / threshold.max(1e-3)).min(1.0);
 
     // Gates.
-    let (corner_left, corner_right) =
-        if apex.change && f(F::MoveCornerLeft) + f(F::MoveCornerRight) > 0.0 {
-            (f(F::MoveCornerLeft), f(F::MoveCornerRight))
-        } else {
+    // One-sided or two-sided, for a pulse: one corner's matched filter against both corners',
+    // in the same noise units (the likelier hypothesis under the person's co-motion). The
+    // corners' motion features then follow the hypothesis chosen, so that the templates are
+    // matched on it: the other corner's motion during a one-sided pull, or the difference
+    // between the corners of a smile, is the person's co-motion.
+    let (left, right) = (F::MoveCornerLeft as usize, F::MoveCornerRight as usize);
+    let whitened_side = whitened_corners(apex, config, features[left] + features[right] > 0.0).map(
+        |[white_left, white_right, white_both]| {
+            let one = white_left.max(white_right);
+            let ratio = if white_both > 0.0 {
+                one / white_both
+            } else {
+                f32::INFINITY
+            };
+            let one_sided = ratio >= config.unilateral_whitened_ratio;
+            let side = if white_left >= white_right {
+                Side::Left
+            } else {
+                Side::Right
+            };
+            if !one_sided {
+                let mean = 0.5 * (features[left] + features[right]);
+                features[left] = mean;
+                features[right] = mean;
+            } else if side == Side::Left {
+                features[right] = 0.0;
+            } else {
+                features[left] = 0.0;
+            }
             (
-                f(F::SmileLeft) + 0.5 * f(F::DimpleLeft) + f(F::MoveCornerLeft),
-                f(F::SmileRight) + 0.5 * f(F::DimpleRight) + f(F::MoveCornerRight),
+                one_sided,
+                side,
+                clarity(ratio, config.unilateral_whitened_ratio),
             )
-        };
-    let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
-    let one_sided_smile = corner_asymmetry >= config.unilateral_asymmetry;
-    let corner_side = if corner_left >= corner_right {
-        Side::Left
-    } else {
-        Side::Right
-    };
+        },
+    );
+    let f = |feature: Feature| features[feature as usize];
+    // (one-sided, side, how clearly: 0 = on the threshold, 1 = far from it)
+    let (one_sided_smile, corner_side, side_clarity) = whitened_side.unwrap_or_else(|| {
+        let (corner_left, corner_right) =
+            if apex.pulse.is_some() && f(F::MoveCornerLeft) + f(F::MoveCornerRight) > 0.0 {
+                (f(F::MoveCornerLeft), f(F::MoveCornerRight))
+            } else {
+                (
+                    f(F::SmileLeft) + 0.5 * f(F::DimpleLeft) + f(F::MoveCornerLeft),
+                    f(F::SmileRight) + 0.5 * f(F::DimpleRight) + f(F::MoveCornerRight),
+                )
+            };
+        let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
+        (
+            corner_asymmetry >= config.unilateral_asymmetry,
+            if corner_left >= corner_right {
+                Side::Left
+            } else {
+                Side::Right
+            },
+            clarity(corner_asymmetry, config.unilateral_asymmetry),
+        )
+    });
     let smile = 0.5 * (f(F::SmileLeft) + f(F::SmileRight))
         + 0.5 * (f(F::MoveCornerLeft) + f(F::MoveCornerRight));
     let squint = 0.5 * (f(F::SquintLeft) + f(F::SquintRight));
@@ -449,18 +505,15 @@ pub fn read_expression(
 
     // (gate passed, how clearly: 0 = on the threshold, 1 = far from it)
     let gate = |cue: CueId, side: Side| -> Option<f32> {
-        let clarity =
-            |value: f32, threshold: f32| ((value - threshold).abs() / threshold.max(1e-3)).min(1.0);
         match cue {
-            CueId::UnilateralLipCorner => (one_sided_smile && side == corner_side)
-                .then(|| clarity(corner_asymmetry, config.unilateral_asymmetry)),
+            CueId::UnilateralLipCorner => {
+                (one_sided_smile && side == corner_side).then_some(side_clarity)
+            }
             CueId::GenuineSmile | CueId::PoliteSmile => {
                 let genuine = duchenne >= config.duchenne_ratio;
                 let wanted = cue == CueId::GenuineSmile;
-                (!one_sided_smile && genuine == wanted).then(|| {
-                    clarity(duchenne, config.duchenne_ratio)
-                        .min(clarity(corner_asymmetry, config.unilateral_asymmetry))
-                })
+                (!one_sided_smile && genuine == wanted)
+                    .then(|| clarity(duchenne, config.duchenne_ratio).min(side_clarity))
             }
             CueId::MicroSurprise | CueId::EyebrowFlash => {
                 let surprise = surprise_score >= 1.0;
@@ -530,12 +583,26 @@ pub fn read_expression(
     })
 }
 
+/// The noise gate of a channel's apex delta: `noise_multiple` spreads, except for the region
+/// motion the pulse itself measured (the pulse already found it over the noise).
+fn noise_gate(apex: &ApexSnapshot<'_>, config: &ReaderConfig, index: usize) -> f32 {
+    match CHANNELS[index].source {
+        ChannelSource::FaceMotion(region, direction)
+            if apex
+                .pulse
+                .is_some_and(|pulse| pulse.measures(region, direction)) =>
+        {
+            0.0
+        }
+        _ => config.noise_multiple * apex.spreads[index],
+    }
+}
+
 /// Signature features from the apex deltas: positive changes above the noise, 0 otherwise.
 fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; FEATURE_COUNT] {
     let gated = |values: &ChannelValues, channel: Channel| {
         let value = values[channel.index()];
-        let spread = apex.spreads[channel.index()];
-        if value.is_finite() && value > config.noise_multiple * spread {
+        if value.is_finite() && value > noise_gate(apex, config, channel.index()) {
             value
         } else {
             0.0
@@ -687,6 +754,28 @@ fn ratio(numerator: f32, denominator: f32) -> f32 {
     }
 }
 
+/// For a pulse in which a mouth corner moved (`moved`: a corner's motion feature is positive),
+/// the whitened projections of the left corner's pull, the right corner's and both corners'
+/// (`[left, right, both]`, each in units of its own noise under the person's co-motion); `None`
+/// otherwise, when the test is off, or when they are not measured.
+fn whitened_corners(
+    apex: &ApexSnapshot<'_>,
+    config: &ReaderConfig,
+    moved: bool,
+) -> Option<[f32; 3]> {
+    if apex.pulse.is_none() || config.unilateral_whitened_ratio <= 0.0 {
+        return None;
+    }
+    let values = [
+        Channel::WhiteCornerLeftPull,
+        Channel::WhiteCornerRightPull,
+        Channel::WhiteCornersPull,
+    ]
+    .map(|channel| apex.deltas[channel.index()]);
+    (moved && values.iter().all(|v| v.is_finite()) && values[0].max(values[1]) > 0.0)
+        .then_some(values)
+}
+
 /// Signed asymmetry in [-1, 1]: +1 all left, −1 all right, 0 symmetric or no movement.
 fn asymmetry(left: f32, right: f32) -> f32 {
     let larger = left.max(right);
@@ -722,7 +811,8 @@ fn template_side(
     }
 }
 
-/// Strongest facial channels (apex deltas), then region motion channels (segment peaks).
+/// Strongest facial channels (apex deltas, gated as the features are), then region motion
+/// channels (segment peaks).
 fn expression_evidence(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> Vec<Evidence> {
     let mut ranked: Vec<(usize, f32)> = Vec::with_capacity(CHANNELS.len());
     for (index, spec) in CHANNELS.iter().enumerate() {
@@ -730,7 +820,7 @@ fn expression_evidence(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> Vec<Ev
             ChannelRole::Trigger | ChannelRole::Support => apex.deltas[index],
             _ => continue,
         };
-        if value.is_finite() && value > config.noise_multiple * apex.spreads[index] {
+        if value.is_finite() && value > noise_gate(apex, config, index) {
             ranked.push((index, value));
         }
     }
@@ -1183,18 +1273,18 @@ mod tests {
 
         /// As `read`, with a blink or not and some cues out of the question.
         fn read_with(&self, blink_near: bool, unavailable: &[CueId]) -> Option<Reading> {
-            self.read_snapshot(blink_near, false, unavailable)
+            self.read_snapshot(blink_near, None, unavailable)
         }
 
         /// As `read`, for a brief movement's change (a pulse) instead of a segment's levels.
         fn read_change(&self) -> Option<Reading> {
-            self.read_snapshot(false, true, &[])
+            self.read_snapshot(false, Some(Channel::MoveCornersPull), &[])
         }
 
         fn read_snapshot(
             &self,
             blink_near: bool,
-            change: bool,
+            pulse: Option<Channel>,
             unavailable: &[CueId],
         ) -> Option<Reading> {
             let snapshot = ApexSnapshot {
@@ -1203,7 +1293,7 @@ mod tests {
                 segment_max: &self.segment_max,
                 peak_z: 20.0,
                 blink_near,
-                change,
+                pulse,
             };
             read_expression(&snapshot, &ReaderConfig::default(), unavailable)
         }
@@ -1276,6 +1366,99 @@ mod tests {
             (C::MoveMouthCornerRightOut, 0.03),
         ]);
         assert_eq!(both.read_change().unwrap().side, Side::Both);
+    }
+
+    #[test]
+    fn for_a_pulse_the_whitened_corners_tell_one_sided_from_two_sided() {
+        let whitened = [
+            C::WhiteCornerLeftPull,
+            C::WhiteCornerRightPull,
+            C::WhiteCornersPull,
+        ];
+        // The right corner moves with the left (the person talks): by the corners' motion alone
+        // this is two-sided, but against the person's co-motion the left corner's pull is the
+        // likelier movement.
+        let mut pull = Apex::new(&[
+            (C::MoveMouthCornerLeftUp, 0.03),
+            (C::MoveMouthCornerLeftOut, 0.03),
+            (C::MoveMouthCornerRightUp, 0.025),
+            (C::MoveMouthCornerRightOut, 0.025),
+            (C::WhiteCornerLeftPull, 6.0),
+            (C::WhiteCornerRightPull, 1.0),
+            (C::WhiteCornersPull, 4.5),
+        ]);
+        let reading = pull.read_change().unwrap();
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::UnilateralLipCorner, Side::Left),
+            "{reading:?}"
+        );
+        // Without the whitened channels, the corners' motion decides.
+        for channel in whitened {
+            pull.deltas[channel.index()] = f32::NAN;
+        }
+        assert_eq!(pull.read_change().unwrap().side, Side::Both);
+
+        // A smile whose right corner moved a fifth as much as the left: one-sided by the
+        // corners' motion, two-sided against the co-motion (both corners' filter fits best).
+        let mut smile = Apex::new(&[
+            (C::MoveMouthCornerLeftUp, 0.03),
+            (C::MoveMouthCornerLeftOut, 0.03),
+            (C::MoveMouthCornerRightUp, 0.008),
+            (C::MoveMouthCornerRightOut, 0.004),
+            (C::WhiteCornerLeftPull, 4.0),
+            (C::WhiteCornerRightPull, 3.0),
+            (C::WhiteCornersPull, 5.0),
+        ]);
+        let reading = smile.read_change().unwrap();
+        assert_eq!(
+            (reading.cue, reading.side),
+            (CueId::PoliteSmile, Side::Both),
+            "{reading:?}"
+        );
+        // Read as levels (a segment), the whitened test does not apply.
+        assert_eq!(smile.read().unwrap().cue, CueId::UnilateralLipCorner);
+        // Turned off, the corners' motion decides.
+        for channel in whitened {
+            smile.deltas[channel.index()] = f32::NAN;
+        }
+        assert_eq!(smile.read_change().unwrap().side, Side::Left);
+    }
+
+    #[test]
+    fn a_pulse_reads_its_own_regions_below_the_noise_gate() {
+        // Both brows lifted by 1.5 times their spread: under the noise gate by themselves, but
+        // the brows-up pulse found the movement (its whitened twin stood out of the noise).
+        let apex = Apex::new(&[
+            (C::MoveBrowLeftUp, 0.015),
+            (C::MoveBrowRightUp, 0.015),
+            (C::MoveBrowInnerUp, 0.012),
+        ]);
+        let reading = apex
+            .read_snapshot(false, Some(Channel::MoveBrowsUp), &[])
+            .unwrap();
+        assert_eq!(reading.cue, CueId::EyebrowFlash);
+        // What the label was read from is shown with it.
+        let shown: Vec<&str> = reading
+            .evidence
+            .iter()
+            .map(|e| e.channel.as_str())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "motion:brow_left_up",
+                "motion:brow_right_up",
+                "motion:brow_inner_up"
+            ],
+            "{reading:?}"
+        );
+        // Read as a segment, or as another group's pulse, the same motion is noise.
+        assert_eq!(apex.read(), None);
+        assert_eq!(
+            apex.read_snapshot(false, Some(Channel::MoveNoseUp), &[]),
+            None
+        );
     }
 
     #[test]
@@ -1377,7 +1560,7 @@ mod tests {
 
     #[test]
     fn one_sided_brow_raise_reports_its_side_and_unavailable_cues_are_skipped() {
-        let left = Apex::new(&[(C::BrowOuterUpLeft, 0.3), (C::BrowInnerUp, 0.1)]);
+        let left = Apex::new(&[(C::BrowOuterUpLeft, 0.3), (C::BrowInnerUp, 0.2)]);
         let reading = left.read().unwrap();
         assert_eq!(
             (reading.cue, reading.side),
@@ -1389,7 +1572,7 @@ mod tests {
             segment_max: &left.segment_max,
             peak_z: 20.0,
             blink_near: false,
-            change: false,
+            pulse: None,
         };
         assert_eq!(
             read_expression(&snapshot, &ReaderConfig::default(), &[CueId::EyebrowFlash]),

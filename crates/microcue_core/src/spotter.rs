@@ -1236,7 +1236,7 @@ impl TrackState {
             segment_max: &candidate.segment_max,
             peak_z: candidate.peak_z,
             blink_near,
-            change: true,
+            pulse: Some(candidate.channel),
         };
         let excluded = pulse_excluded_cues(candidate.channel);
         let mut unavailable = [CueId::PupilDilation; CueId::ALL.len() * 2];
@@ -1392,7 +1392,7 @@ impl TrackState {
             segment_max: &segment.segment_max,
             peak_z: segment.peak_z,
             blink_near: self.eyes_closed_s >= segment.start_s - EYE_MOTION_REFERENCE_S,
-            change: false,
+            pulse: None,
         };
         let Some(reading) = read_expression(&snapshot, &config.reader, &config.unavailable_cues)
         else {

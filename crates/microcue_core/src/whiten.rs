@@ -27,7 +27,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::baseline::{
-    CHANNELS, ChannelSource, ChannelValues, FaceDirection, face_axes, outward_sign,
+    CHANNELS, Channel, ChannelSource, ChannelValues, FaceDirection, face_axes, outward_sign,
 };
 use crate::signals::{FaceSignals, Region};
 
@@ -49,6 +49,13 @@ const WHITENED_COUNT: usize = {
     }
     count
 };
+
+/// Whitened channels the reader uses whatever the pulse detector watches.
+const READER_TWINS: [Channel; 3] = [
+    Channel::WhiteCornerLeftPull,
+    Channel::WhiteCornerRightPull,
+    Channel::WhiteCornersPull,
+];
 
 /// Noise assumed before any motion is seen (inter-ocular distances over the lag).
 const PRIOR_SPREAD: f64 = 0.004;
@@ -73,17 +80,22 @@ pub(crate) struct MotionWhitener {
 
 impl MotionWhitener {
     /// A whitener for the twins of the pulse channels named in `watched` (`pulse.whitened`,
-    /// already validated); the other whitened channels are never computed.
+    /// already validated) and for the mouth corners' three twins, which the reader compares to
+    /// tell a one-sided pull from a smile; the other whitened channels are never computed.
     pub fn new(watched: &[String]) -> Self {
         let mut templates = [(0, Vector::zeros()); WHITENED_COUNT];
         let mut count = 0;
-        for spec in CHANNELS
+        let twins = CHANNELS
             .iter()
             .filter(|spec| watched.iter().any(|name| name == spec.name))
-        {
-            if let Some(twin) = spec.channel.whitened()
-                && let ChannelSource::Whitened(parts) = CHANNELS[twin.index()].source
+            .filter_map(|spec| spec.channel.whitened())
+            .chain(READER_TWINS);
+        for twin in twins {
+            if let ChannelSource::Whitened(parts) = CHANNELS[twin.index()].source
                 && count < WHITENED_COUNT
+                && templates[..count]
+                    .iter()
+                    .all(|(index, _)| *index != twin.index())
             {
                 templates[count] = (twin.index(), template(parts));
                 count += 1;
@@ -299,6 +311,14 @@ mod tests {
         assert!((2.5..5.0).contains(&nose), "{nose}");
         // A twin no pulse channel watches by default is not computed.
         assert!(out[Channel::WhiteLipsDown.index()].is_nan());
+        // The corners' twins are, for the reader, even when no pulse channel watches them.
+        let mut whitener = MotionWhitener::new(&[]);
+        let mut out = [f32::NAN; CHANNEL_COUNT];
+        whitener.fill(&frame(lift), Some(0.04), 60.0, 0.5, &mut out);
+        assert!(out[Channel::WhiteNoseUp.index()].is_nan());
+        for twin in READER_TWINS {
+            assert_eq!(out[twin.index()], 0.0, "{twin:?}");
+        }
     }
 
     #[test]
