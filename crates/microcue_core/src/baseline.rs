@@ -306,6 +306,15 @@ channels! {
     WhiteLipsClose => "white:lips_close", ChannelSource::Whitened(LIPS_CLOSE), Whitened, WHITE_FLOOR, Motion;
 }
 
+/// The mouth corners' whitened twins, `[left pull, right pull, both pulled]`: the reader
+/// compares them to tell a one-sided pull from a smile, so they are computed whatever the
+/// pulse detector watches.
+pub(crate) const CORNER_TWINS: [Channel; 3] = [
+    Channel::WhiteCornerLeftPull,
+    Channel::WhiteCornerRightPull,
+    Channel::WhiteCornersPull,
+];
+
 const fn motion(region: Region, direction: FaceDirection) -> ChannelSource {
     ChannelSource::FaceMotion(region, direction)
 }

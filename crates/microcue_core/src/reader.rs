@@ -25,7 +25,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{CHANNELS, Channel, ChannelRole, ChannelSource, ChannelValues};
+use crate::baseline::{CHANNELS, CORNER_TWINS, Channel, ChannelRole, ChannelSource, ChannelValues};
 use crate::cue::{CueId, Side, Valence};
 use crate::event::{Event, Evidence};
 use crate::signals::TrackId;
@@ -766,12 +766,7 @@ fn whitened_corners(
     if apex.pulse.is_none() || config.unilateral_whitened_ratio <= 0.0 {
         return None;
     }
-    let values = [
-        Channel::WhiteCornerLeftPull,
-        Channel::WhiteCornerRightPull,
-        Channel::WhiteCornersPull,
-    ]
-    .map(|channel| apex.deltas[channel.index()]);
+    let values = CORNER_TWINS.map(|channel| apex.deltas[channel.index()]);
     (moved && values.iter().all(|v| v.is_finite()) && values[0].max(values[1]) > 0.0)
         .then_some(values)
 }
@@ -1370,11 +1365,6 @@ mod tests {
 
     #[test]
     fn for_a_pulse_the_whitened_corners_tell_one_sided_from_two_sided() {
-        let whitened = [
-            C::WhiteCornerLeftPull,
-            C::WhiteCornerRightPull,
-            C::WhiteCornersPull,
-        ];
         // The right corner moves with the left (the person talks): by the corners' motion alone
         // this is two-sided, but against the person's co-motion the left corner's pull is the
         // likelier movement.
@@ -1394,7 +1384,7 @@ mod tests {
             "{reading:?}"
         );
         // Without the whitened channels, the corners' motion decides.
-        for channel in whitened {
+        for channel in CORNER_TWINS {
             pull.deltas[channel.index()] = f32::NAN;
         }
         assert_eq!(pull.read_change().unwrap().side, Side::Both);
@@ -1419,7 +1409,7 @@ mod tests {
         // Read as levels (a segment), the whitened test does not apply.
         assert_eq!(smile.read().unwrap().cue, CueId::UnilateralLipCorner);
         // Turned off, the corners' motion decides.
-        for channel in whitened {
+        for channel in CORNER_TWINS {
             smile.deltas[channel.index()] = f32::NAN;
         }
         assert_eq!(smile.read_change().unwrap().side, Side::Left);

@@ -27,7 +27,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::baseline::{
-    CHANNELS, Channel, ChannelSource, ChannelValues, FaceDirection, face_axes, outward_sign,
+    CHANNELS, CORNER_TWINS, ChannelSource, ChannelValues, FaceDirection, face_axes, outward_sign,
 };
 use crate::signals::{FaceSignals, Region};
 
@@ -49,13 +49,6 @@ const WHITENED_COUNT: usize = {
     }
     count
 };
-
-/// Whitened channels the reader uses whatever the pulse detector watches.
-const READER_TWINS: [Channel; 3] = [
-    Channel::WhiteCornerLeftPull,
-    Channel::WhiteCornerRightPull,
-    Channel::WhiteCornersPull,
-];
 
 /// Noise assumed before any motion is seen (inter-ocular distances over the lag).
 const PRIOR_SPREAD: f64 = 0.004;
@@ -89,7 +82,7 @@ impl MotionWhitener {
             .iter()
             .filter(|spec| watched.iter().any(|name| name == spec.name))
             .filter_map(|spec| spec.channel.whitened())
-            .chain(READER_TWINS);
+            .chain(CORNER_TWINS);
         for twin in twins {
             if let ChannelSource::Whitened(parts) = CHANNELS[twin.index()].source
                 && count < WHITENED_COUNT
@@ -316,7 +309,7 @@ mod tests {
         let mut out = [f32::NAN; CHANNEL_COUNT];
         whitener.fill(&frame(lift), Some(0.04), 60.0, 0.5, &mut out);
         assert!(out[Channel::WhiteNoseUp.index()].is_nan());
-        for twin in READER_TWINS {
+        for twin in CORNER_TWINS {
             assert_eq!(out[twin.index()], 0.0, "{twin:?}");
         }
     }
