@@ -95,6 +95,10 @@ pub struct PulseConfig {
     /// How far that covariance is always shrunk towards its diagonal (0: not at all, 1: the
     /// whitened channel is the plain one weighted by each region's noise).
     pub whiten_shrink: f32,
+    /// A brow pulse near a blink (closing and opening lids drag the brows) is dropped unless
+    /// its rise peaks at this many spreads or more: a brow movement that strong is the brows'
+    /// own even when the person blinks with it (people often do).
+    pub blink_exempt_z: f32,
 }
 
 impl Default for PulseConfig {
@@ -103,7 +107,9 @@ impl Default for PulseConfig {
             z_high: 4.5,
             pair_z: 8.0,
             pair_min_z: 3.0,
-            z_low: 2.0,
+            // 1.8 since the eighth session (2.0 before): F1 +0.01 on the first four seed sets
+            // and +0.005 on the last two, the same natural events.
+            z_low: 1.8,
             boundary_fraction: 0.3,
             return_fraction: 0.5,
             max_return_wait_s: 0.45,
@@ -122,6 +128,9 @@ impl Default for PulseConfig {
             // 0.688, 0.660 -> 0.688, 0.636 -> 0.657 and 0.626 -> 0.670 on the four seed sets of
             // the injection benchmark, the last planted after the choice (docs/evaluation.md).
             whiten_shrink: 0.2,
+            // Eighth session, with the lids out of the whitening: natural blinks leave brow
+            // pulses of 4-9 spreads on the conversation clip (docs/evaluation.md).
+            blink_exempt_z: 6.0,
         }
     }
 }
@@ -141,6 +150,7 @@ impl PulseConfig {
             ("pulse.max_head_turn_deg", f64::from(self.max_head_turn_deg)),
             ("pulse.max_jaw_change", f64::from(self.max_jaw_change)),
             ("pulse.whiten_window_s", self.whiten_window_s),
+            ("pulse.blink_exempt_z", f64::from(self.blink_exempt_z)),
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {

@@ -1221,12 +1221,14 @@ impl TrackState {
     ) {
         let blink_near = self.eyes_closed_s >= candidate.onset_s - EYE_MOTION_REFERENCE_S;
         if blink_near
+            && candidate.peak_z < config.pulse.blink_exempt_z
             && matches!(
                 candidate.channel,
                 Channel::MoveBrowsUp | Channel::MoveBrowsDown
             )
         {
-            // Closing and opening lids drag the brows: not a brow movement of its own.
+            // Closing and opening lids drag the brows: not a brow movement of its own, unless
+            // it is stronger than a blink's drag.
             stats.segments_unlabelled += 1;
             return;
         }

@@ -4,8 +4,8 @@
 //! with the lips, the nose wings a little with the upper lip. A channel that adds up a few
 //! regions' motion (the corners pulled, the lips closing) sees all of that as noise, although
 //! most of it is shared with regions the cue does not move. The whitener keeps a running,
-//! outlier-resistant covariance `Σ` of every region's motion in face axes (13 regions × up and
-//! sideways), and projects each frame through `w = Σ⁻¹ t / √(tᵀ Σ⁻¹ t)` for the cue's direction
+//! outlier-resistant covariance `Σ` of every region's motion in face axes (11 regions × up and
+//! sideways: all but the upper-lid margins, see [`WHITENED_REGIONS`]), and projects each frame through `w = Σ⁻¹ t / √(tᵀ Σ⁻¹ t)` for the cue's direction
 //! `t` (the same regions and directions as the pulse channel). That is the matched filter for a
 //! movement along `t` in Gaussian noise of covariance `Σ`: the co-motion a cue does not share is
 //! subtracted, and the result is in units of its own noise.
@@ -16,12 +16,12 @@
 //! - A frame whose motion is far off the covariance in any direction is added shrunk to a
 //!   3-sigma deviation: the movements the spotter looks for do not teach the noise model.
 //! - The covariance is shrunk by `whiten_shrink` towards its diagonal before it is inverted
-//!   (a few seconds of motion do not pin down 351 covariances); at 1 the projection is the
+//!   (a few seconds of motion do not pin down 253 covariances); at 1 the projection is the
 //!   channel's own sum, each region weighted by its noise.
 //! - A frame is scored with the statistics of the frames before it.
 //!
 //! Everything is fixed-size (`nalgebra` static matrices): nothing is allocated per frame. One
-//! update costs a 26 × 26 rank-one update, a Cholesky factorisation and one solve per watched
+//! update costs a 22 × 22 rank-one update, a Cholesky factorisation and one solve per watched
 //! whitened channel (a few microseconds); channels no pulse detector watches stay unset.
 
 use nalgebra::{SMatrix, SVector};
@@ -31,8 +31,40 @@ use crate::baseline::{
 };
 use crate::signals::{FaceSignals, Region};
 
-/// Dimensions of the motion vector: each region's motion up and sideways, in face axes.
-const DIM: usize = Region::COUNT * 2;
+/// The regions whose motion enters the covariance: all but the upper-lid margins. A blink
+/// moves the lid margins by tens of their usual spreads; with them in `Σ`, the projections
+/// that subtract the lids' share of natural co-motion turned each blink into a pulse of the
+/// brows, the nose or the corners (on the natural conversation clip, brow pulses of 9–18
+/// spreads at blinks; without the lids, 4–9). No whitened channel moves a lid.
+const WHITENED_REGIONS: [Region; Region::COUNT - 2] = {
+    let mut out = [Region::BrowLeft; Region::COUNT - 2];
+    let mut i = 0;
+    let mut j = 0;
+    while i < Region::COUNT {
+        if !matches!(Region::ALL[i], Region::LidLeft | Region::LidRight) {
+            out[j] = Region::ALL[i];
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// Dimensions of the motion vector: each whitened region's motion up and sideways, in face
+/// axes.
+const DIM: usize = WHITENED_REGIONS.len() * 2;
+
+/// Position of a region in [`WHITENED_REGIONS`].
+const fn slot(region: Region) -> Option<usize> {
+    let mut i = 0;
+    while i < WHITENED_REGIONS.len() {
+        if WHITENED_REGIONS[i] as usize == region as usize {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
 
 type Vector = SVector<f64, DIM>;
 type Matrix = SMatrix<f64, DIM, DIM>;
@@ -131,11 +163,11 @@ impl MotionWhitener {
         };
         let roll_deg = signals.head_pose.roll_deg;
         let mut x = Vector::zeros();
-        for (region, &value) in Region::ALL.iter().zip(motion.values.iter()) {
-            let [up, toward_left] = face_axes(value, roll_deg);
-            let sideways = outward_sign(*region).map_or(toward_left, |sign| sign * toward_left);
-            x[2 * *region as usize] = f64::from(up);
-            x[2 * *region as usize + 1] = f64::from(sideways);
+        for (i, &region) in WHITENED_REGIONS.iter().enumerate() {
+            let [up, toward_left] = face_axes(motion.values[region as usize], roll_deg);
+            let sideways = outward_sign(region).map_or(toward_left, |sign| sign * toward_left);
+            x[2 * i] = f64::from(up);
+            x[2 * i + 1] = f64::from(sideways);
         }
         if !x.iter().all(|v| v.is_finite()) {
             return;
@@ -207,7 +239,10 @@ fn template(parts: &[(Region, FaceDirection)]) -> Vector {
             FaceDirection::Down => (0, -1.0),
             FaceDirection::Outward => (1, 1.0),
         };
-        t[2 * region as usize + axis] += sign * weight;
+        // Every whitened channel's regions are whitened (test below).
+        if let Some(i) = slot(region) {
+            t[2 * i + axis] += sign * weight;
+        }
     }
     t
 }
@@ -218,6 +253,17 @@ mod tests {
     use crate::baseline::{CHANNEL_COUNT, Channel};
     use crate::pulse::PulseConfig;
     use crate::signals::{RegionMotion, TrackId};
+
+    /// Uniform noise in [-0.5, 0.5) from a fixed seed (a linear congruential generator).
+    fn uniform_noise(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) as f32
+        }
+    }
 
     fn frame(values: [[f32; 2]; Region::COUNT]) -> FaceSignals {
         let mut signals = FaceSignals::neutral(TrackId(0), 0.0);
@@ -235,13 +281,7 @@ mod tests {
         // shared motion, the whitened one does not.
         let mut whitener = MotionWhitener::new(&PulseConfig::default().whitened);
         let mut out = [f32::NAN; CHANNEL_COUNT];
-        let mut state = 12345u64;
-        let mut noise = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) as f32
-        };
+        let mut noise = uniform_noise(12345);
         let close = Channel::WhiteLipsClose.index();
         let mut natural = Vec::new();
         for i in 0..3000 {
@@ -312,6 +352,47 @@ mod tests {
         for twin in CORNER_TWINS {
             assert_eq!(out[twin.index()], 0.0, "{twin:?}");
         }
+    }
+
+    #[test]
+    fn every_whitened_channel_moves_whitened_regions_only() {
+        for spec in CHANNELS {
+            if let ChannelSource::Whitened(parts) = spec.source {
+                for (region, _) in parts {
+                    assert!(slot(*region).is_some(), "{}: {region:?}", spec.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_blink_does_not_move_the_whitened_brows() {
+        // The lids and the brows move together a little (the face's own co-motion), then the
+        // lids close by 40 times their spread: the brows' twin must stay where the brows are.
+        let mut whitener = MotionWhitener::new(&PulseConfig::default().whitened);
+        let mut out = [f32::NAN; CHANNEL_COUNT];
+        let mut noise = uniform_noise(99);
+        for _ in 0..2000 {
+            let shared = 0.004 * noise();
+            let mut values = [[0.0f32; 2]; Region::COUNT];
+            for v in values.iter_mut() {
+                *v = [0.002 * noise(), 0.002 * noise()];
+            }
+            for region in [Region::LidLeft, Region::LidRight] {
+                values[region as usize][1] += shared;
+            }
+            for region in [Region::BrowLeft, Region::BrowRight, Region::BrowInner] {
+                values[region as usize][1] += 0.5 * shared;
+            }
+            whitener.fill(&frame(values), Some(1.0 / 30.0), 30.0, 0.2, &mut out);
+        }
+        let mut blink = [[0.0f32; 2]; Region::COUNT];
+        // Image y points down: the closing lids move down by 0.08 IOD.
+        blink[Region::LidLeft as usize][1] = 0.08;
+        blink[Region::LidRight as usize][1] = 0.08;
+        whitener.fill(&frame(blink), None, 30.0, 0.2, &mut out);
+        let brows = out[Channel::WhiteBrowsUp.index()];
+        assert!(brows.abs() < 0.5, "whitened brows at a blink: {brows}");
     }
 
     #[test]
