@@ -1290,15 +1290,23 @@ mod tests {
             pulse: Option<Channel>,
             unavailable: &[CueId],
         ) -> Option<Reading> {
-            let snapshot = ApexSnapshot {
+            read_expression(
+                &self.snapshot(blink_near, pulse),
+                &ReaderConfig::default(),
+                unavailable,
+            )
+        }
+
+        /// What the reader sees of this apex (a strong peak).
+        fn snapshot(&self, blink_near: bool, pulse: Option<Channel>) -> ApexSnapshot<'_> {
+            ApexSnapshot {
                 deltas: &self.deltas,
                 spreads: &self.spreads,
                 segment_max: &self.segment_max,
                 peak_z: 20.0,
                 blink_near,
                 pulse,
-            };
-            read_expression(&snapshot, &ReaderConfig::default(), unavailable)
+            }
         }
     }
 
@@ -1457,6 +1465,46 @@ mod tests {
             apex.read_snapshot(false, Some(Channel::MoveNoseUp), &[]),
             None
         );
+    }
+
+    #[test]
+    fn for_a_pulse_the_rest_of_the_face_counts_only_above_three_spreads() {
+        // A nose pulse while the brows drift up by 2.5 spreads (a talking face's co-motion).
+        let apex = Apex::new(&[
+            (C::MoveNoseLeftUp, 0.02),
+            (C::MoveNoseRightUp, 0.02),
+            (C::MoveBrowLeftUp, 0.025),
+            (C::MoveBrowRightUp, 0.025),
+            (C::MoveBrowInnerUp, 0.025),
+        ]);
+        let snapshot = apex.snapshot(false, Some(Channel::MoveNoseUp));
+        // What a nose pulse can show (the spotter rules out the other cues).
+        let others = [
+            CueId::GenuineSmile,
+            CueId::PoliteSmile,
+            CueId::LipCompression,
+            CueId::UnilateralLipCorner,
+            CueId::EyebrowFlash,
+            CueId::MicroSurprise,
+            CueId::MicroFrown,
+            CueId::MicroAnger,
+        ];
+        let reading = read_expression(&snapshot, &ReaderConfig::default(), &others).unwrap();
+        assert_eq!(reading.cue, CueId::NoseWrinkle);
+        assert!(
+            reading
+                .evidence
+                .iter()
+                .all(|e| !e.channel.starts_with("motion:brow")),
+            "{reading:?}"
+        );
+        // Gated at 2 spreads like a segment, the brows dilute the nose's match below the
+        // template threshold: nothing is read.
+        let config = ReaderConfig {
+            pulse_noise_multiple: 2.0,
+            ..ReaderConfig::default()
+        };
+        assert_eq!(read_expression(&snapshot, &config, &others), None);
     }
 
     #[test]

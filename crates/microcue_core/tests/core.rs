@@ -12,7 +12,8 @@ use microcue_core::reader::{
 };
 use microcue_core::synth::{EXPRESSION_CUES, InjectedEvent, SynthConfig, generate, random_events};
 use microcue_core::{
-    CueId, Event, FaceSignals, Scale, Side, Spotter, SpotterConfig, TrackId, Valence, analyze_all,
+    BlendshapeIndex, CueId, Event, FaceSignals, Scale, Side, Spotter, SpotterConfig, TrackId,
+    Valence, analyze_all,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -725,17 +726,22 @@ fn single_blinks_are_not_events_but_a_rapid_cluster_is() {
     );
 }
 
-#[test]
-fn region_motion_under_the_eyes_marks_a_genuine_smile() {
-    // A genuine smile whose eyeSquint rise is hidden (as when the blendshape model misses it).
-    let synth = SynthConfig {
+/// Eight seconds of a still face (no talking, no blinks) with region motion.
+fn still_face_with_region_motion() -> SynthConfig {
+    SynthConfig {
         duration_s: 8.0,
         talking: false,
         blink_rate_per_min: 0.0,
         seed: 5,
         region_motion: true,
         ..SynthConfig::default()
-    };
+    }
+}
+
+#[test]
+fn region_motion_under_the_eyes_marks_a_genuine_smile() {
+    // A genuine smile whose eyeSquint rise is hidden (as when the blendshape model misses it).
+    let synth = still_face_with_region_motion();
     let smile = inject(CueId::GenuineSmile, Side::Both, 4.0, 0.4, 0.4);
     let mut frames = generate(&synth, std::slice::from_ref(&smile)).expect("valid");
     let rest = frames[0].blendshapes.clone();
@@ -769,6 +775,57 @@ fn region_motion_under_the_eyes_marks_a_genuine_smile() {
         without.iter().map(|e| e.cue).collect::<Vec<_>>(),
         [CueId::PoliteSmile]
     );
+}
+
+#[test]
+fn a_brow_raise_stronger_than_a_blink_drag_survives_the_blink() {
+    // An eyebrow flash with a blink in the middle of it (the eyes close for 120 ms). Closing
+    // and opening lids drag the brows, so a brow pulse near a blink is dropped, unless its rise
+    // peaks at `pulse.blink_exempt_z` spreads or more; this flash peaks far above 6.
+    let synth = still_face_with_region_motion();
+    let flash = inject(CueId::EyebrowFlash, Side::Both, 4.0, 0.3, 0.4);
+    let frames = |blink: bool| {
+        let mut frames = generate(&synth, std::slice::from_ref(&flash)).expect("valid");
+        // Only the region motion carries the flash: the brow blendshapes stay at rest, so that
+        // no blendshape segment reports it whatever the pulse detector does.
+        let rest = frames[0].blendshapes.clone();
+        let brows = [
+            BlendshapeIndex::BROW_INNER_UP,
+            BlendshapeIndex::BROW_OUTER_UP_LEFT,
+            BlendshapeIndex::BROW_OUTER_UP_RIGHT,
+        ];
+        for frame in frames.iter_mut() {
+            for brow in brows {
+                frame.blendshapes[brow.0] = rest[brow.0];
+            }
+            if blink && (4.08..4.2).contains(&frame.pts_s) {
+                for eye in [
+                    BlendshapeIndex::EYE_BLINK_LEFT,
+                    BlendshapeIndex::EYE_BLINK_RIGHT,
+                ] {
+                    frame.blendshapes[eye.0] = 0.9;
+                }
+            }
+        }
+        frames
+    };
+    let at_flash = |frames: &[FaceSignals], config: &SpotterConfig| {
+        analyze_all(frames, config)
+            .iter()
+            .filter(|e| e.temporal_iou(flash.onset_s, flash.offset_s) >= 0.5)
+            .map(|e| e.cue)
+            .collect::<Vec<_>>()
+    };
+    let mut strict = SpotterConfig::default();
+    strict.pulse.blink_exempt_z = 1.0e6;
+    let (with_blink, without_blink) = (frames(true), frames(false));
+    assert_eq!(
+        at_flash(&with_blink, &SpotterConfig::default()),
+        [CueId::EyebrowFlash]
+    );
+    // Without the exemption the blink gate drops it; without the blink it is found either way.
+    assert_eq!(at_flash(&with_blink, &strict), []);
+    assert_eq!(at_flash(&without_blink, &strict), [CueId::EyebrowFlash]);
 }
 
 // --- the two-signal rule ---------------------------------------------------------------------
