@@ -1221,14 +1221,15 @@ impl TrackState {
     ) {
         let blink_near = self.eyes_closed_s >= candidate.onset_s - EYE_MOTION_REFERENCE_S;
         if blink_near
-            && candidate.peak_z < config.pulse.blink_exempt_z
+            && candidate.baseline_peak_z < config.pulse.blink_exempt_z
             && matches!(
                 candidate.channel,
                 Channel::MoveBrowsUp | Channel::MoveBrowsDown
             )
         {
             // Closing and opening lids drag the brows: not a brow movement of its own, unless
-            // it is stronger than a blink's drag.
+            // it is stronger than a blink's drag (in the baseline's spreads: the local noise
+            // level would lift a drag on a still face over the exemption).
             stats.segments_unlabelled += 1;
             return;
         }
@@ -1642,7 +1643,7 @@ impl TrackState {
 }
 
 /// Cues a pulse channel cannot show (the reader chooses among the others).
-fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
+pub(crate) fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
     use CueId as C;
     match channel {
         Channel::MoveBrowsUp => &[

@@ -826,6 +826,26 @@ fn a_brow_raise_stronger_than_a_blink_drag_survives_the_blink() {
     // Without the exemption the blink gate drops it; without the blink it is found either way.
     assert_eq!(at_flash(&with_blink, &strict), []);
     assert_eq!(at_flash(&without_blink, &strict), [CueId::EyebrowFlash]);
+    // The exemption is measured against the baseline's spread alone: on this still face the
+    // local noise level raises the flash's z (by up to 1 / sqrt(local_floor)), and the gate must
+    // not see that, or a blink's drag on a still face would pass it. So the exemption threshold
+    // that drops the flash is the same with and without the local level.
+    let kept_up_to = |local: bool| {
+        let mut config = SpotterConfig::default();
+        if !local {
+            config.pulse.local_window_s = 0.0;
+        }
+        (0..200)
+            .map(|step| 1.05f32.powi(step))
+            .take_while(|&exempt| {
+                config.pulse.blink_exempt_z = exempt;
+                !at_flash(&with_blink, &config).is_empty()
+            })
+            .last()
+    };
+    let with_local = kept_up_to(true);
+    assert!(with_local.is_some_and(|z| z < 1.0e4), "{with_local:?}");
+    assert_eq!(with_local, kept_up_to(false));
 }
 
 // --- the two-signal rule ---------------------------------------------------------------------
