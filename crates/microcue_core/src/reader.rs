@@ -1331,6 +1331,21 @@ mod tests {
             )
         }
 
+        /// As `read`, for a pulse of `channel` peaking at `peak_z`, reading only the cues that
+        /// channel can show (as the spotter does).
+        fn read_pulse(
+            &self,
+            channel: Channel,
+            peak_z: f32,
+            config: &ReaderConfig,
+        ) -> Option<Reading> {
+            let snapshot = ApexSnapshot {
+                peak_z,
+                ..self.snapshot(false, Some(channel))
+            };
+            read_expression(&snapshot, config, pulse_excluded_cues(channel))
+        }
+
         /// What the reader sees of this apex (a strong peak).
         fn snapshot(&self, blink_near: bool, pulse: Option<Channel>) -> ApexSnapshot<'_> {
             ApexSnapshot {
@@ -1511,10 +1526,8 @@ mod tests {
             (C::MoveBrowRightUp, 0.025),
             (C::MoveBrowInnerUp, 0.025),
         ]);
-        let snapshot = apex.snapshot(false, Some(Channel::MoveNoseUp));
-        // What a nose pulse can show (the spotter rules out the other cues).
-        let others = pulse_excluded_cues(Channel::MoveNoseUp);
-        let reading = read_expression(&snapshot, &ReaderConfig::default(), others).unwrap();
+        let nose = |config: &ReaderConfig| apex.read_pulse(Channel::MoveNoseUp, 20.0, config);
+        let reading = nose(&ReaderConfig::default()).unwrap();
         assert_eq!(reading.cue, CueId::NoseWrinkle);
         assert!(
             reading
@@ -1529,7 +1542,7 @@ mod tests {
             pulse_noise_multiple: 2.0,
             ..ReaderConfig::default()
         };
-        assert_eq!(read_expression(&snapshot, &config, others), None);
+        assert_eq!(nose(&config), None);
     }
 
     #[test]
@@ -1544,16 +1557,11 @@ mod tests {
             (C::MoveMouthCornerRightUp, 0.035),
             (C::MoveEyeLeftUp, 0.035),
         ]);
-        // What a brows-down pulse can show (the spotter rules out the other cues).
-        let others = pulse_excluded_cues(Channel::MoveBrowsDown);
-        let read = |peak_z: f32| {
-            let snapshot = ApexSnapshot {
-                peak_z,
-                ..apex.snapshot(false, Some(Channel::MoveBrowsDown))
-            };
-            read_expression(&snapshot, &ReaderConfig::default(), others).map(|r| r.cue)
-        };
         let config = ReaderConfig::default();
+        let read = |peak_z: f32| {
+            apex.read_pulse(Channel::MoveBrowsDown, peak_z, &config)
+                .map(|r| r.cue)
+        };
         assert_eq!(read(config.strong_pulse_z + 2.0), Some(CueId::MicroFrown));
         // The same apex of a pulse under `strong_pulse_z` needs the full match.
         assert_eq!(read(config.strong_pulse_z - 1.0), None);
