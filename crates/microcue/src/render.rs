@@ -503,7 +503,7 @@ mod tests {
         assert_eq!(width, 80);
         assert_eq!(height % 2, 0);
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner {
+            let side = if cue.is_one_sided() {
                 Side::Left
             } else {
                 Side::Both

@@ -662,6 +662,130 @@ fn stimuli_make_renders_a_flash_between_identical_neutral_frames() {
     );
 }
 
+/// Share of the picture change between the neutral frame and the flash's apex that lies on the
+/// subject's left of the face midline, per `stimuli make` run (a 640x360, 30 fps Y4M of 24
+/// frames). The midline and the subject's left come from the landmarks `analyze` finds.
+fn subject_left_share_of_change(y4m: &Path, midline_x: f64, left_is_larger_x: bool) -> f64 {
+    let bytes = std::fs::read(y4m).unwrap();
+    let (width, height) = (640, 360);
+    let frame_len = width * height * 3 / 2;
+    let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let luma: Vec<&[u8]> = bytes[header_end..]
+        .chunks(6 + frame_len)
+        .map(|chunk| &chunk[6..6 + width * height])
+        .collect();
+    let change = |frame: &[u8], left_only: bool| -> f64 {
+        let mut sum = 0.0;
+        for (index, (&a, &b)) in luma[0].iter().zip(frame).enumerate() {
+            let on_larger_x = (index % width) as f64 >= midline_x;
+            if !left_only || on_larger_x == left_is_larger_x {
+                sum += f64::from(a.abs_diff(b));
+            }
+        }
+        sum
+    };
+    let apex = luma
+        .iter()
+        .max_by(|a, b| change(a, false).total_cmp(&change(b, false)))
+        .unwrap();
+    let total = change(apex, false);
+    assert!(
+        total > 0.0,
+        "`{}`: the flash changes nothing",
+        y4m.display()
+    );
+    change(apex, true) / total
+}
+
+#[test]
+fn stimuli_move_both_sides_for_two_sided_cues_and_one_side_only_when_asked() {
+    use microcue_core::CueId;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let make = |cue: &str, side: Option<&str>| {
+        let out = dir
+            .path()
+            .join(format!("{cue}-{}.y4m", side.unwrap_or("both")));
+        let mut args = vec![
+            "stimuli",
+            "make",
+            "--cue",
+            cue,
+            "--exposure-ms",
+            "200",
+            "--intensity",
+            "0.8",
+            "--fps",
+            "30",
+            "--neutral-ms",
+            "300",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(side) = side {
+            args.extend(["--side", side]);
+        }
+        (microcue(&args), out)
+    };
+    // The face midline and the subject's left, from the landmarks of the neutral frame.
+    let (output, first) = make("eyebrow_flash", None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("eyebrow_flash (both)"),
+        "{}",
+        stderr(&output)
+    );
+    let signals = dir.path().join("signals.jsonl");
+    let output = microcue(&[
+        "analyze",
+        first.to_str().unwrap(),
+        "--consent",
+        "self",
+        "--quiet",
+        "--signals-out",
+        signals.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&signals).unwrap();
+    let face: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let x = |landmark: usize| face["landmarks_in_image"][landmark][0].as_f64().unwrap();
+    // Eye corners 33 / 263 and mouth corners 61 / 291: the midline halfway between each pair.
+    let midline_x = (x(33) + x(263) + x(61) + x(291)) / 4.0;
+    let left_is_larger_x = x(263) > x(33);
+
+    for cue in microcue_vision::warp::INJECTABLE_CUES {
+        if cue.is_one_sided() {
+            continue;
+        }
+        let (output, out) = make(cue.as_str(), None);
+        assert!(output.status.success(), "{cue}: {}", stderr(&output));
+        let left = subject_left_share_of_change(&out, midline_x, left_is_larger_x);
+        assert!(
+            (0.3..=0.7).contains(&left),
+            "{cue}: {:.0} % of the change on the subject's left: two-sided cues move both sides",
+            100.0 * left
+        );
+        let (output, _) = make(cue.as_str(), Some("left"));
+        assert_eq!(output.status.code(), Some(1), "{cue} with --side");
+        assert!(
+            stderr(&output).contains("--side applies only to unilateral_lip_corner"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let corner = CueId::UnilateralLipCorner.as_str();
+    for (side, wanted_left) in [(None, true), (Some("left"), true), (Some("right"), false)] {
+        let (output, out) = make(corner, side);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let left = subject_left_share_of_change(&out, midline_x, left_is_larger_x);
+        let on_side = if wanted_left { left } else { 1.0 - left };
+        assert!(
+            on_side > 0.9,
+            "one-sided corner ({side:?}): {:.0} % on the asked side",
+            100.0 * on_side
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Trainer: the terminal flash drill, reviews of one's own events
 

@@ -60,6 +60,12 @@ impl CueId {
         }
     }
 
+    /// Whether the cue is one side of the face by definition (a one-sided lip corner); every
+    /// other cue involves both sides, so a side only makes sense for this one.
+    pub fn is_one_sided(self) -> bool {
+        self == CueId::UnilateralLipCorner
+    }
+
     /// The cue's usual valence (a hypothesis; context decides).
     pub fn valence(self) -> Valence {
         match self {

@@ -384,7 +384,7 @@ impl FlashDrill {
         cues.dedup();
         cues.into_iter()
             .map(|cue| {
-                let side = if cue == CueId::UnilateralLipCorner {
+                let side = if cue.is_one_sided() {
                     Side::Left
                 } else {
                     Side::Both
@@ -424,7 +424,7 @@ impl FlashDrill {
                     return self.next_step();
                 };
                 let side = match target {
-                    Some(CueId::UnilateralLipCorner) => {
+                    Some(cue) if cue.is_one_sided() => {
                         if self.rng.random_bool(0.5) {
                             Side::Left
                         } else {

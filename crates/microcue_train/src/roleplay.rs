@@ -40,7 +40,7 @@ impl RoleplayDeck {
     /// Draws the next card; the deck is reshuffled when empty.
     pub fn draw(&mut self) -> CueCard {
         let cue = self.deck.draw();
-        let side = if cue == CueId::UnilateralLipCorner {
+        let side = if cue.is_one_sided() {
             if self.deck.rng.random_bool(0.5) {
                 Side::Left
             } else {

@@ -660,7 +660,7 @@ pub fn plan_events(
             cue_deck.shuffle(&mut rng);
         }
         let cue = cue_deck.pop().unwrap_or(CueId::EyebrowFlash);
-        let side = if cue == CueId::UnilateralLipCorner {
+        let side = if cue.is_one_sided() {
             if rng.random_bool(0.5) {
                 Side::Left
             } else {

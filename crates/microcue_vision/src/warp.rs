@@ -686,7 +686,7 @@ mod tests {
         );
         let mut dst = Frame::default();
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner {
+            let side = if cue.is_one_sided() {
                 Side::Left
             } else {
                 Side::Both
@@ -877,7 +877,7 @@ mod tests {
             return;
         };
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner {
+            let side = if cue.is_one_sided() {
                 Side::Right
             } else {
                 Side::Both
@@ -928,7 +928,7 @@ mod tests {
         };
         let mut dst = Frame::default();
         for cue in INJECTABLE_CUES {
-            let side = if cue == CueId::UnilateralLipCorner {
+            let side = if cue.is_one_sided() {
                 Side::Left
             } else {
                 Side::Both

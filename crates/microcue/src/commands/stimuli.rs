@@ -38,9 +38,10 @@ pub struct MakeArgs {
     /// unilateral_lip_corner, genuine_smile, polite_smile, nose_wrinkle, micro_surprise).
     #[arg(long)]
     pub cue: String,
-    /// Side for one-sided cues (subject's view).
-    #[arg(long, default_value = "left")]
-    pub side: String,
+    /// Side of a one-sided cue (unilateral_lip_corner), subject's view: `left` (default) or
+    /// `right`. Other cues move both sides and refuse it.
+    #[arg(long)]
+    pub side: Option<String>,
     /// How long the flash lasts, 40–500 ms.
     #[arg(long, default_value_t = 200.0)]
     pub exposure_ms: f64,
@@ -79,10 +80,15 @@ pub fn run(args: StimuliArgs) -> anyhow::Result<ExitCode> {
             names.join(", ")
         );
     };
-    let side = match args.side.as_str() {
-        "left" => Side::Left,
-        "right" => Side::Right,
-        other => bail!("--side must be `left` or `right`, not `{other}`"),
+    let side = match (cue.is_one_sided(), args.side.as_deref()) {
+        (false, None) => Side::Both,
+        (false, Some(_)) => bail!(
+            "{cue} moves both sides of the face: --side applies only to unilateral_lip_corner\n\
+             hint: leave out --side"
+        ),
+        (true, None | Some("left")) => Side::Left,
+        (true, Some("right")) => Side::Right,
+        (true, Some(other)) => bail!("--side must be `left` or `right`, not `{other}`"),
     };
     if !(40.0..=500.0).contains(&args.exposure_ms) {
         bail!(
