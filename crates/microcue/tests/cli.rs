@@ -7,17 +7,15 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `../shared` beside the checkout, when present (CI and developers; not users).
-fn shared_dir() -> Option<PathBuf> {
-    let dir = repo_root().join("../shared");
-    if dir.join("data/faces").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: ../shared/data/faces is absent (it exists only beside a developer checkout)"
-        );
-        None
-    }
+/// A clip of the repository's `tests/data/faces` (MANIFEST.md there gives its source).
+fn face_clip(name: &str) -> PathBuf {
+    let path = repo_root().join("tests/data/faces").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: tests/data ships with the repository",
+        path.display()
+    );
+    path
 }
 
 fn microcue(args: &[&str]) -> Output {
@@ -287,27 +285,21 @@ fn demo_reports_the_smile_of_the_bundled_clip() {
     );
 }
 
-/// Accuracy gate (issue 4): movements planted into real face clips with fixed seeds must keep
-/// being found. The threshold sits below the measured figure (F1 0.634 with the ninth
-/// session's spotter, whose cap13 run finds one planted movement fewer; 0.683 with the eighth
-/// session's spotter and with the seventh session's reader alike, 0.667 with the sixth
-/// session's region-motion baseline window and whitened brows, 0.60 with the fifth session's
-/// whitened groups, 0.43 before them, docs/evaluation.md) with room for small numeric
-/// differences between machines; the spotter before the pulse detector scored 0.0-0.08 here.
+/// Accuracy gate (issue 4): movements planted with fixed seeds into the real face clips of
+/// `tests/data/faces` must keep being found. The threshold sits below the measured F1 with room for
+/// small numeric differences between machines (figures: docs/evaluation.md).
 #[test]
 fn injection_gate_keeps_spotting_accuracy_on_real_faces() {
     const GATE_F1: f64 = 0.45;
-    let Some(shared) = shared_dir() else { return };
-    let faces = shared.join("data/faces");
     let work = tempfile::tempdir().expect("temp dir");
     let runs = [
         ("cap13_edit2.mp4", "4", "14", None),
-        ("talking_face_part1.mp4", "1", "12", Some("40")),
+        ("talking_face_40s.mp4", "1", "12", Some("40")),
     ];
     let mut dirs = Vec::new();
     for (clip, seed, count, max_seconds) in runs {
         let dir = work.path().join(clip);
-        let clip_path = faces.join(clip);
+        let clip_path = face_clip(clip);
         let mut args = vec![
             "eval",
             "run",
@@ -547,10 +539,9 @@ fn corrupt_and_truncated_videos_fail_cleanly_naming_the_file() {
 
 #[test]
 fn a_video_without_a_face_ends_with_a_message_and_no_events() {
-    let Some(shared) = shared_dir() else { return };
     let output = microcue(&[
         "analyze",
-        shared.join("data/faces/no_face.mp4").to_str().unwrap(),
+        face_clip("no_face.mp4").to_str().unwrap(),
         "--consent",
         "given",
     ]);
@@ -906,29 +897,27 @@ fn flash_drill_in_the_terminal_saves_every_answered_trial_and_shows_in_kpi() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("--consent"), "{}", stderr(&output));
-    if let Some(shared) = shared_dir() {
-        let no_face = shared.join("data/faces/no_face.mp4");
-        let output = microcue_in(
-            home.path(),
-            &[
-                "drill",
-                "flash",
-                "--quick",
-                "--video",
-                no_face.to_str().unwrap(),
-                "--consent",
-                "given",
-            ],
-            "",
-        );
-        assert_eq!(output.status.code(), Some(1));
-        let err = stderr(&output);
-        assert!(
-            err.contains("no face found") && err.contains("no_face.mp4"),
-            "{err}"
-        );
-        assert!(!err.contains("panicked"), "{err}");
-    }
+    let no_face = face_clip("no_face.mp4");
+    let output = microcue_in(
+        home.path(),
+        &[
+            "drill",
+            "flash",
+            "--quick",
+            "--video",
+            no_face.to_str().unwrap(),
+            "--consent",
+            "given",
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("no face found") && err.contains("no_face.mp4"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
     assert_only_journal_files(home.path());
 }
 

@@ -1,6 +1,6 @@
 //! The lexicon of twelve cues and the guide's playbook, as data.
 //!
-//! Everything here comes from the source guide (`shared/seed/000_cac4021474bb2e9d.txt`): the cue
+//! Everything here comes from the source guide (`tests/data/guide.txt`): the cue
 //! list and meanings (§3), the real-time pipeline (§4), the response lines (§5), the scripts and
 //! repair lines (§8), the cultural and individual cautions (§9), the ethical rules (§10), the
 //! two-cue rule (§11) and the cheat sheet (§13). Quotes from the guide are kept verbatim.
@@ -928,18 +928,13 @@ mod tests {
         }
     }
 
-    /// Guards "verbatim": every quoted line must appear in the guide as written. Runs only
-    /// where the shared folder exists.
+    /// Guards "verbatim": every quoted line must appear in the guide as written.
     #[test]
     fn lines_and_rules_are_verbatim_from_the_guide() {
-        let seed_path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/seed/000_cac4021474bb2e9d.txt"
-        );
-        let Ok(seed) = std::fs::read_to_string(seed_path) else {
-            eprintln!("skipping: the guide `{seed_path}` is absent");
-            return;
-        };
+        let seed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/guide.txt");
+        let seed = std::fs::read_to_string(seed_path).unwrap_or_else(|error| {
+            panic!("the guide `{seed_path}` ships with the repository: {error}")
+        });
         let seed = seed.as_str();
         for e in lexicon() {
             assert!(

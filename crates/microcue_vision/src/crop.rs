@@ -3,7 +3,7 @@
 //! A [`RotatedRect`] is a region of the image (centre, size and rotation, all in image pixels).
 //! [`sample_rotated_rect`] resamples it bilinearly into an `N x N` RGB f32 tensor buffer that the
 //! caller owns and reuses (normally the model's own input tensor, so nothing is copied), exactly
-//! like the reference pipeline (`shared/models/reference/tflite_reference_pipeline.py`, `warp`):
+//! like the reference pipeline (`tests/data/reference/tflite_reference_pipeline.py`, `warp`):
 //! sample `(i, j)` of the crop reads the image at the centre of output pixel `(i + 0.5, j + 0.5)`,
 //! samples outside the image read black. MediaPipe's own CPU path samples on a grid shifted by
 //! half a crop pixel minus half an image pixel; [`SampleGrid::MediaPipe`] reproduces it for the
@@ -135,7 +135,7 @@ pub enum PixelLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SampleGrid {
     /// Each crop pixel samples the centre of its 1/N of the rect (the reference pipeline of
-    /// `shared/models/reference` and the golden tests).
+    /// `tests/data/reference` and the golden tests).
     #[default]
     PixelCenters,
     /// MediaPipe's CPU image-to-tensor step (OpenCV `warpPerspective` from the rect's corners to

@@ -931,21 +931,10 @@ mod tests {
         assert_eq!(out[0][0], 3.0, "no smoothing");
     }
 
-    /// The whole injection on a real clip (needs /work/shared and runs the face models: a few
-    /// seconds of video).
+    /// The whole injection on a real clip (runs the face models on seven seconds of video).
     #[test]
     fn injects_into_a_real_clip() {
-        let clip = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/faces/cap13_edit2.mp4"
-        ));
-        if !clip.exists() {
-            eprintln!(
-                "skipping: {} is absent (the shared data folder is not mounted)",
-                clip.display()
-            );
-            return;
-        }
+        let clip = crate::test_support::fixture("faces/cap13_edit2.mp4");
         let models = FaceModels::load().expect("models load");
         let out_dir = tempfile::tempdir().expect("tempdir");
         let config = InjectConfig {

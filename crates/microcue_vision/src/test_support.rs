@@ -4,25 +4,32 @@ use microcue_core::LANDMARK_COUNT;
 
 use crate::Frame;
 
-/// Path of a file under /work/shared, or `None` (with the reason printed) when absent.
-pub(crate) fn shared_file(relative: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+/// Path of a fixture under the repository's `tests/data` (it ships with every clone).
+pub(crate) fn fixture(relative: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data"))
         .join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} is absent (the shared data folder is not mounted)",
-            path.display()
-        );
-        None
-    }
+    assert!(
+        path.is_file(),
+        "{} is missing: tests/data ships with the repository (see tests/data/MANIFEST.md); \
+         restore it with `git checkout -- tests/data`",
+        path.display()
+    );
+    path
+}
+
+/// Fails the test, saying what to install, when the `ffmpeg`/`ffprobe` CLIs are not on PATH.
+pub(crate) fn require_ffmpeg() {
+    assert!(
+        crate::source::ffmpeg_available() && crate::source::ffprobe_available(),
+        "this test needs the ffmpeg and ffprobe CLIs: install ffmpeg (apt-get install ffmpeg), \
+         or run scripts/ci-deps.sh"
+    );
 }
 
 /// astronaut.png and its reference landmarks (from MediaPipe's TFLite pipeline).
-pub(crate) fn astronaut() -> Option<(Frame, Vec<[f32; 3]>)> {
-    let image_path = shared_file("models/reference/astronaut.png")?;
-    let json_path = shared_file("models/reference/ref.json")?;
+pub(crate) fn astronaut() -> (Frame, Vec<[f32; 3]>) {
+    let image_path = fixture("reference/astronaut.png");
+    let json_path = fixture("reference/ref.json");
     let image = image::open(&image_path)
         .expect("astronaut.png decodes")
         .to_rgb8();
@@ -51,5 +58,5 @@ pub(crate) fn astronaut() -> Option<(Frame, Vec<[f32; 3]>)> {
         height: image.height(),
         rgb: image.into_raw(),
     };
-    Some((frame, landmarks))
+    (frame, landmarks)
 }

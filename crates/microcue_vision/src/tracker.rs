@@ -32,7 +32,7 @@
 //! # Left and right
 //!
 //! MediaPipe names sides from the **subject's** point of view. Checked on
-//! `shared/models/reference/astronaut.png` (an unmirrored photo, `tests/vision.rs`): landmark 33
+//! `tests/data/reference/astronaut.png` (an unmirrored photo, `tests/vision.rs`): landmark 33
 //! (outer corner of the subject's right eye) lies on the image's **left**, 263 on the right,
 //! detector keypoint 0 ("right eye") on the left; and closing the eye on the image's left (by
 //! moving its lid landmarks) raises `eyeBlinkRight`, not `eyeBlinkLeft`. So in an unmirrored

@@ -2,9 +2,11 @@
 //! and against tract, on the same inputs.
 //!
 //! Needs `libonnxruntime.so`: `ORT_DYLIB_PATH`, else `benches/.ort/libonnxruntime.so*` (put there
-//! by `benches/ort/setup.sh`). Without it, or without `shared/`, each test skips with a printed
-//! reason.
+//! by `benches/ort/setup.sh`, which `scripts/ci-deps.sh` runs). Without it each test fails,
+//! saying how to install it. The reference tensors are the repository's `tests/data/reference`.
 #![cfg(feature = "ort")]
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -16,9 +18,9 @@ use microcue_vision::landmarks::LandmarkDetector;
 use microcue_vision::models::Backend;
 use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
 
-fn library_path() -> Option<PathBuf> {
+fn library_path() -> PathBuf {
     if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
-        return Some(PathBuf::from(path));
+        return PathBuf::from(path);
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/.ort");
     let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
@@ -31,41 +33,30 @@ fn library_path() -> Option<PathBuf> {
                     .is_some_and(|name| name.starts_with("libonnxruntime.so"))
             })
     });
-    if found.is_none() {
-        eprintln!(
-            "skipped: no ONNX Runtime library (ORT_DYLIB_PATH unset, none in {}); \
-             run benches/ort/setup.sh",
+    found.unwrap_or_else(|| {
+        panic!(
+            "the `ort` feature's tests need ONNX Runtime's library, and there is none \
+             (ORT_DYLIB_PATH unset, no libonnxruntime.so* in {}): run benches/ort/setup.sh \
+             (scripts/ci-deps.sh does), or set ORT_DYLIB_PATH",
             dir.display()
-        );
-    }
-    found
+        )
+    })
 }
 
-/// The models on ONNX Runtime, loaded once; `None` (skip) without the library.
-fn ort_models() -> Option<&'static FaceModels> {
-    static MODELS: OnceLock<Option<FaceModels>> = OnceLock::new();
-    MODELS
-        .get_or_init(|| {
-            let path = library_path()?;
-            match FaceModels::load_with(&Backend::Ort(path)) {
-                Ok(models) => Some(models),
-                Err(error) => panic!("the library exists but the ort backend failed: {error}"),
-            }
-        })
-        .as_ref()
+/// The models on ONNX Runtime, loaded once.
+fn ort_models() -> &'static FaceModels {
+    static MODELS: OnceLock<FaceModels> = OnceLock::new();
+    MODELS.get_or_init(
+        || match FaceModels::load_with(&Backend::Ort(library_path())) {
+            Ok(models) => models,
+            Err(error) => panic!("the ort backend failed to load the models: {error}"),
+        },
+    )
 }
 
-fn reference_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/reference");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: {} is absent (the shared reference data)",
-            dir.display()
-        );
-        None
-    }
+/// MediaPipe's TFLite reference on astronaut.png: tensors and the photo.
+fn reference_dir() -> PathBuf {
+    support::fixture("reference")
 }
 
 fn read_f32(path: &Path) -> Vec<f32> {
@@ -86,9 +77,7 @@ fn max_abs_difference(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn ort_golden_detector_matches_tflite() {
-    let (Some(dir), Some(models)) = (reference_dir(), ort_models()) else {
-        return;
-    };
+    let (dir, models) = (reference_dir(), ort_models());
     let mut detector = FaceDetector::new(models, DetectorRange::Short, DetectorOptions::default())
         .expect("detector");
     let runner = detector.runner_mut();
@@ -109,9 +98,7 @@ fn ort_golden_detector_matches_tflite() {
 
 #[test]
 fn ort_golden_landmarks_match_tflite() {
-    let (Some(dir), Some(models)) = (reference_dir(), ort_models()) else {
-        return;
-    };
+    let (dir, models) = (reference_dir(), ort_models());
     let mut landmarks = LandmarkDetector::new(models).expect("landmarks");
     let runner = landmarks.runner_mut();
     runner
@@ -131,9 +118,7 @@ fn ort_golden_landmarks_match_tflite() {
 
 #[test]
 fn ort_golden_blendshapes_match_tflite() {
-    let (Some(dir), Some(models)) = (reference_dir(), ort_models()) else {
-        return;
-    };
+    let (dir, models) = (reference_dir(), ort_models());
     let mut blendshapes = BlendshapeModel::new(models).expect("blendshapes");
     let runner = blendshapes.runner_mut();
     runner
@@ -153,9 +138,7 @@ fn ort_golden_blendshapes_match_tflite() {
 /// to the models' own numerical differences.
 #[test]
 fn ort_tracker_agrees_with_tract_on_astronaut() {
-    let (Some(dir), Some(ort)) = (reference_dir(), ort_models()) else {
-        return;
-    };
+    let (dir, ort) = (reference_dir(), ort_models());
     let image = image::open(dir.join("astronaut.png"))
         .expect("astronaut.png")
         .to_rgb8();

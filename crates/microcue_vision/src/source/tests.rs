@@ -1,33 +1,27 @@
 //! Tests of the frame sources: generated Y4M streams and image folders, and the real clips in
-//! `shared/data/faces` (skipped with a printed reason when that folder is absent). Tests that
-//! need the `ffmpeg` CLI say so and skip when it is not on `PATH`.
+//! the repository's `tests/data/faces` and `assets/`. Tests that need the `ffmpeg` CLI fail,
+//! saying what to install, when it is not on `PATH`.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use super::image_dir::natural_cmp;
 use super::*;
+use crate::test_support::{fixture, require_ffmpeg};
 
-const FACES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/faces");
-
-/// The path of a shared clip, or `None` (with the reason printed) when it is absent.
-fn clip(name: &str) -> Option<PathBuf> {
-    let path = Path::new(FACES).join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("skipping: {} is absent", path.display());
-        None
-    }
+/// A clip of `tests/data/faces` (MANIFEST.md there gives each one's source and properties).
+fn clip(name: &str) -> PathBuf {
+    fixture(&format!("faces/{name}"))
 }
 
-fn ffmpeg_or_skip() -> bool {
-    if ffmpeg_available() && ffprobe_available() {
-        true
-    } else {
-        eprintln!("skipping the ffmpeg part: ffmpeg/ffprobe are not on PATH");
-        false
-    }
+/// The bundled demo clip: H.264 High with B-frames, 640x360, 30 fps, 72 frames.
+fn single_face() -> PathBuf {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/single_face.mp4"
+    ));
+    assert!(path.is_file(), "{} is missing", path.display());
+    path.to_path_buf()
 }
 
 /// Every frame of a source: (pts_s, width, height, mean RGB), plus the error that ended it.
@@ -447,9 +441,7 @@ fn image_folder_errors_name_the_folder_and_frame() {
 
 #[test]
 fn single_face_mp4_has_72_frames_in_presentation_order() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
+    let path = single_face();
     let mut source = Mp4Source::open(&path).expect("open");
     let info = source.info().clone();
     assert_eq!(info.kind, SourceKind::Mp4H264);
@@ -482,9 +474,7 @@ fn single_face_mp4_has_72_frames_in_presentation_order() {
 
 #[test]
 fn mp4_frame_buffer_is_reused() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
+    let path = single_face();
     let mut source = Mp4Source::open(&path).expect("open");
     let mut frame = Frame::default();
     assert!(source.next_frame(&mut frame).expect("frame 0"));
@@ -497,9 +487,7 @@ fn mp4_frame_buffer_is_reused() {
 
 #[test]
 fn mp4_from_bytes_matches_the_file() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
+    let path = single_face();
     let bytes = std::fs::read(&path).expect("read");
     let mut in_memory = Mp4Source::from_bytes("demo.mp4", bytes).expect("from bytes");
     assert_eq!(in_memory.info().name, "demo.mp4");
@@ -511,17 +499,15 @@ fn mp4_from_bytes_matches_the_file() {
 }
 
 #[test]
-fn talking_face_decodes_all_2500_frames_at_25_fps() {
-    let Some(path) = clip("talking_face_part1.mp4") else {
-        return;
-    };
+fn talking_face_decodes_all_1000_frames_at_25_fps() {
+    let path = clip("talking_face_40s.mp4");
     let mut source = open_source(&SourceSpec::new(&path)).expect("open");
     assert_eq!(source.info().kind, SourceKind::Mp4H264);
     assert_eq!((source.info().width, source.info().height), (360, 288));
     let decoded = decode_all(source.as_mut());
     assert!(decoded.error.is_none(), "{:?}", decoded.error);
-    assert_eq!(decoded.pts_s.len(), 2500);
-    assert_strictly_increasing(&decoded.pts_s, "talking_face_part1.mp4");
+    assert_eq!(decoded.pts_s.len(), 1000);
+    assert_strictly_increasing(&decoded.pts_s, "talking_face_40s.mp4");
     for (index, pts_s) in decoded.pts_s.iter().enumerate() {
         assert!(
             (pts_s - index as f64 * 0.04).abs() < 1e-9,
@@ -532,9 +518,7 @@ fn talking_face_decodes_all_2500_frames_at_25_fps() {
 
 #[test]
 fn no_face_mp4_edit_list_hides_three_leading_frames() {
-    let Some(path) = clip("no_face.mp4") else {
-        return;
-    };
+    let path = clip("no_face.mp4");
     let mut source = Mp4Source::open(&path).expect("open");
     // 98 samples; the edit list starts presentation at media time 2392 (12288 per s), while
     // the composition times run 1024, 1536, 2048, 2560, ... (B-frames): the 3 frames before
@@ -557,10 +541,10 @@ fn no_face_mp4_edit_list_hides_three_leading_frames() {
 #[test]
 fn other_h264_clips_decode_with_their_frame_counts() {
     for (name, frames, fps) in [
-        ("WolfgangLanger_Pexels.mp4", 472, 24000.0 / 1001.0),
+        ("WolfgangLanger_Pexels_3s.mp4", 72, 24000.0 / 1001.0),
         ("cap13_edit2.mp4", 765, 25.0),
     ] {
-        let Some(path) = clip(name) else { continue };
+        let path = clip(name);
         let mut source = Mp4Source::open(&path).expect("open");
         let decoded = decode_all(&mut source);
         assert!(decoded.error.is_none(), "{name}: {:?}", decoded.error);
@@ -573,11 +557,11 @@ fn other_h264_clips_decode_with_their_frame_counts() {
 
 #[test]
 fn mp4_frames_match_ffmpeg_frame_for_frame() {
-    for name in ["single_face.mp4", "no_face.mp4"] {
-        let Some(path) = clip(name) else { continue };
-        if !ffmpeg_or_skip() {
-            return;
-        }
+    require_ffmpeg();
+    for (name, path) in [
+        ("single_face.mp4", single_face()),
+        ("no_face.mp4", clip("no_face.mp4")),
+    ] {
         let native = decode_all(&mut Mp4Source::open(&path).expect("open"));
         let mut piped = FfmpegSource::open(&path).expect("ffmpeg");
         assert_eq!(piped.info().pts_origin, PtsOrigin::Ffprobe);
@@ -615,9 +599,7 @@ fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn truncated_mp4_is_an_error_naming_the_file() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
+    let path = single_face();
     let bytes = std::fs::read(&path).expect("read");
     let dir = tempfile::tempdir().expect("tempdir");
     // The index (`moov`) is at the end of this file, so 60% of it has no index.
@@ -633,12 +615,8 @@ fn truncated_mp4_is_an_error_naming_the_file() {
 
 #[test]
 fn truncated_faststart_mp4_yields_frames_then_names_the_missing_one() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
-    if !ffmpeg_or_skip() {
-        return;
-    }
+    let path = single_face();
+    require_ffmpeg();
     let dir = tempfile::tempdir().expect("tempdir");
     let faststart = dir.path().join("faststart.mp4");
     let status = std::process::Command::new("ffmpeg")
@@ -684,12 +662,8 @@ fn truncated_faststart_mp4_yields_frames_then_names_the_missing_one() {
 
 #[test]
 fn fragmented_mp4_decodes_like_the_original() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
-    if !ffmpeg_or_skip() {
-        return;
-    }
+    let path = single_face();
+    require_ffmpeg();
     let dir = tempfile::tempdir().expect("tempdir");
     let fragmented = dir.path().join("fragmented.mp4");
     let status = std::process::Command::new("ffmpeg")
@@ -726,37 +700,69 @@ fn nth_frame(source: &mut dyn FrameSource, index: u64) -> Frame {
     }
 }
 
+/// The display rotation ffprobe reads from `path`, degrees (`None` without one).
+fn display_rotation(path: &Path) -> Option<i32> {
+    let output = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream_side_data=rotation"])
+        .args(["-of", "default=nw=1:nk=1"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+/// Copies `source` into `target` with a display rotation of `degrees`. ffmpeg up to 5.x writes
+/// it from the `rotate` tag; later versions ignore the tag and take `-display_rotation` on the
+/// input instead, so both are tried; a copy without a rotation fails the test.
+fn rotated_copy(source: &Path, target: &Path, degrees: i32) {
+    let tagged = [
+        "-i".to_owned(),
+        source.display().to_string(),
+        "-metadata:s:v:0".to_owned(),
+        format!("rotate={degrees}"),
+    ];
+    let rotation_option = [
+        "-display_rotation".to_owned(),
+        degrees.to_string(),
+        "-i".to_owned(),
+        source.display().to_string(),
+    ];
+    for input_args in [tagged, rotation_option] {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "quiet", "-y"])
+            .args(&input_args)
+            .args(["-c", "copy", "-an"])
+            .arg(target)
+            .status()
+            .expect("run ffmpeg");
+        let written = display_rotation(target).map(|rotation| rotation.rem_euclid(360));
+        if status.success() && written.is_some_and(|r| r == degrees || r == 360 - degrees) {
+            return;
+        }
+    }
+    panic!(
+        "this ffmpeg wrote no display rotation of {degrees} into {}",
+        target.display()
+    );
+}
+
 #[test]
 fn rotated_phone_style_mp4_comes_out_upright_like_ffmpeg() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
-    if !ffmpeg_or_skip() {
-        return;
-    }
+    let path = single_face();
+    require_ffmpeg();
     let dir = tempfile::tempdir().expect("tempdir");
     for degrees in [90, 180, 270] {
         let rotated = dir.path().join(format!("rotated_{degrees}.mp4"));
-        let status = std::process::Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-i"])
-            .arg(&path)
-            .args([
-                "-c",
-                "copy",
-                "-an",
-                "-metadata:s:v:0",
-                &format!("rotate={degrees}"),
-            ])
-            .arg(&rotated)
-            .status()
-            .expect("run ffmpeg");
-        assert!(status.success());
+        rotated_copy(&path, &rotated, degrees);
         let mut piped = FfmpegSource::open(&rotated).expect("ffmpeg");
         let piped_size = (piped.info().width, piped.info().height);
-        if degrees != 180 && piped_size == (640, 360) {
-            eprintln!("skipping rotate={degrees}: this ffmpeg wrote no rotation matrix");
-            continue;
-        }
+        let upright = if degrees == 180 {
+            (640, 360)
+        } else {
+            (360, 640)
+        };
+        assert_eq!(piped_size, upright, "ffmpeg applies rotate={degrees}");
         let mut native = Mp4Source::open(&rotated).expect("open");
         assert_eq!(
             (native.info().width, native.info().height),
@@ -829,9 +835,7 @@ fn find_box(bytes: &[u8], kind: &[u8; 4]) -> usize {
 
 #[test]
 fn inconsistent_sample_tables_are_errors_not_panics() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
+    let path = single_face();
     let original = std::fs::read(&path).expect("read");
     let dir = tempfile::tempdir().expect("tempdir");
     let moov = find_box(&original, b"moov");
@@ -897,9 +901,7 @@ fn noise(state: &mut u64) -> u8 {
 
 #[test]
 fn corrupt_h264_data_never_panics() {
-    let Some(path) = clip("single_face.mp4") else {
-        return;
-    };
+    let path = single_face();
     let original = std::fs::read(&path).expect("read");
     let samples = Mp4Source::open(&path).expect("open").sample_ranges();
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -954,9 +956,7 @@ fn corrupt_h264_data_never_panics() {
 
 #[test]
 fn hevc_mov_needs_ffmpeg_with_a_clear_message() {
-    let Some(path) = clip("face_noface.mov") else {
-        return;
-    };
+    let path = clip("face_noface_3s.mov");
     let error = open_source(&SourceSpec::new(&path).with_ffmpeg(false)).expect_err("HEVC");
     let message = error.to_string();
     assert_eq!(
@@ -970,75 +970,60 @@ fn hevc_mov_needs_ffmpeg_with_a_clear_message() {
 
 #[test]
 fn hevc_mov_decodes_through_ffmpeg_with_variable_frame_rate() {
-    for name in ["face_noface.mov", "noface_face.mov"] {
-        let Some(path) = clip(name) else { continue };
-        if !ffmpeg_or_skip() {
-            return;
-        }
-        let mut source = open_source(&SourceSpec::new(&path)).expect("open");
-        let info = source.info().clone();
-        assert_eq!(info.kind, SourceKind::Ffmpeg);
-        assert_eq!(info.codec, "hevc");
-        assert_eq!(info.pts_origin, PtsOrigin::Ffprobe);
-        assert_eq!((info.width, info.height), (960, 540));
-        let decoded = decode_all(source.as_mut());
-        assert!(decoded.error.is_none(), "{name}: {:?}", decoded.error);
-        assert_eq!(
-            decoded.pts_s.len(),
-            169,
-            "{name}: passthrough, no duplicated frames"
-        );
-        assert_eq!(decoded.pts_s[0], 0.0);
-        assert_strictly_increasing(&decoded.pts_s, name);
-        if name == "noface_face.mov" {
-            // Variable frame rate: intervals differ by far more than rounding.
-            let intervals: Vec<f64> = decoded
-                .pts_s
-                .windows(2)
-                .map(|pair| pair[1] - pair[0])
-                .collect();
-            let shortest = intervals.iter().copied().fold(f64::INFINITY, f64::min);
-            let longest = intervals.iter().copied().fold(0.0, f64::max);
-            assert!(
-                longest > 2.0 * shortest,
-                "{name}: intervals {shortest}..{longest}"
-            );
-            assert!(
-                (decoded.pts_s[1] - 0.013672).abs() < 1e-5,
-                "{}",
-                decoded.pts_s[1]
-            );
-        }
-    }
+    require_ffmpeg();
+    let name = "face_noface_3s.mov";
+    let mut source = open_source(&SourceSpec::new(clip(name))).expect("open");
+    let info = source.info().clone();
+    assert_eq!(info.kind, SourceKind::Ffmpeg);
+    assert_eq!(info.codec, "hevc");
+    assert_eq!(info.pts_origin, PtsOrigin::Ffprobe);
+    assert_eq!((info.width, info.height), (960, 540));
+    let decoded = decode_all(source.as_mut());
+    assert!(decoded.error.is_none(), "{name}: {:?}", decoded.error);
+    assert_eq!(
+        decoded.pts_s.len(),
+        90,
+        "{name}: passthrough, no duplicated frames"
+    );
+    assert_eq!(decoded.pts_s[0], 0.0);
+    assert_strictly_increasing(&decoded.pts_s, name);
+    // Variable frame rate: the phone's 30 fps part, a 13.7 ms step, then the 24 fps animation.
+    let intervals: Vec<f64> = decoded
+        .pts_s
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .collect();
+    let at_rate = |intervals: &[f64], fps: f64| {
+        intervals
+            .iter()
+            .all(|interval| (interval - 1.0 / fps).abs() < 1e-3)
+    };
+    assert!(at_rate(&intervals[..72], 30.0), "{:?}", &intervals[..72]);
+    assert!(at_rate(&intervals[74..], 24.0), "{:?}", &intervals[74..]);
+    assert!((intervals[73] - 0.013672).abs() < 1e-5, "{}", intervals[73]);
 }
 
 #[test]
 fn mjpeg_avi_reads_through_ffmpeg_or_says_what_to_install() {
-    let Some(path) = clip("depth_sample_mjpeg.avi") else {
-        return;
-    };
+    let path = clip("depth_sample_mjpeg.avi");
     let error = open_source(&SourceSpec::new(&path).with_ffmpeg(false)).expect_err("no ffmpeg");
     assert!(
         matches!(error, SourceError::UnsupportedFormat { .. }),
         "{error}"
     );
     assert!(error.to_string().contains("install ffmpeg"), "{error}");
-    if !ffmpeg_or_skip() {
-        return;
-    }
+    require_ffmpeg();
     let mut source = open_source(&SourceSpec::new(&path)).expect("open");
     assert_eq!((source.info().width, source.info().height), (128, 200));
     let decoded = decode_all(source.as_mut());
     assert!(decoded.error.is_none(), "{:?}", decoded.error);
-    assert_eq!(decoded.pts_s.len(), 196);
+    assert_eq!(decoded.pts_s.len(), 30);
     assert_strictly_increasing(&decoded.pts_s, "depth_sample_mjpeg.avi");
 }
 
 #[test]
 fn ffmpeg_failure_is_reported_with_its_message() {
-    if !ffmpeg_or_skip() {
-        return;
-    }
+    require_ffmpeg();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_temp(dir.path(), "garbage.avi", &[7u8; 4096]);
     let error = open_source(&SourceSpec::new(&path)).expect_err("garbage");
@@ -1054,18 +1039,15 @@ fn ffmpeg_failure_is_reported_with_its_message() {
 #[test]
 #[ignore = "a measurement; run in release"]
 fn decode_rate() {
+    require_ffmpeg();
     let clips = [
-        ("single_face.mp4", false),
-        ("talking_face_part1.mp4", false),
-        ("single_face.mp4", true),
-        ("talking_face_part1.mp4", true),
-        ("noface_face.mov", true),
+        ("single_face.mp4", single_face(), false),
+        ("talking_face_40s.mp4", clip("talking_face_40s.mp4"), false),
+        ("single_face.mp4", single_face(), true),
+        ("talking_face_40s.mp4", clip("talking_face_40s.mp4"), true),
+        ("face_noface_3s.mov", clip("face_noface_3s.mov"), true),
     ];
-    for (name, through_ffmpeg) in clips {
-        let Some(path) = clip(name) else { continue };
-        if through_ffmpeg && !ffmpeg_or_skip() {
-            continue;
-        }
+    for (name, path, through_ffmpeg) in clips {
         // Best of 3 runs, opening included; wall clock, and this thread's CPU time (Linux),
         // which a busy machine disturbs less (the ffmpeg pipe's work is in child processes).
         let mut best_fps: f64 = 0.0;
