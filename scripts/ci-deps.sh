@@ -1,17 +1,46 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond the Rust toolchain, on a fresh Debian machine.
-# Idempotent; needs root (CI runs as root). Everything here is optional for users.
+# Installs what the test suite needs beyond the Rust toolchain, on a Debian/Ubuntu machine, and
+# fails (non-zero, saying what is missing) when it cannot: a test whose tool is missing fails too.
+# Idempotent; installing needs root (CI runs as root). Users need none of this to run microcue.
 set -euo pipefail
-need=()
-command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ci-deps: installing ${need[*]} (HEVC/MJPEG decoding tests)" >&2
-    if ! { apt-get update -qq >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }; then
-      echo "ci-deps: could not install ${need[*]}; tests that need it will skip with a printed reason" >&2
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+die() {
+    echo "ci-deps: error: $*" >&2
+    exit 1
+}
+
+# One line per tool the tests run: "command Debian-package why". Add tools here.
+TOOLS=(
+    "ffmpeg ffmpeg HEVC, MJPEG, variable-frame-rate and rotation tests decode through the ffmpeg CLI"
+    "ffprobe ffmpeg the ffmpeg frame source reads timestamps with ffprobe"
+    "python3 python3 benches/ort/setup.sh fetches ONNX Runtime's library with pip"
+    "pip3 python3-pip benches/ort/setup.sh fetches ONNX Runtime's library with pip"
+)
+
+missing_packages=()
+for entry in "${TOOLS[@]}"; do
+    read -r command package _ <<<"$entry"
+    if ! command -v "$command" >/dev/null 2>&1 && [[ " ${missing_packages[*]} " != *" $package "* ]]; then
+        missing_packages+=("$package")
     fi
-  else
-    echo "ci-deps: ${need[*]} missing and cannot install (not root or no apt-get); tests that need it will skip" >&2
-  fi
+done
+
+if [ ${#missing_packages[@]} -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing ${missing_packages[*]}; install them as root: apt-get install ${missing_packages[*]}"
+    command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get here; install them with your package manager"
+    echo "ci-deps: installing ${missing_packages[*]}" >&2
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null ||
+        die "apt-get install ${missing_packages[*]} failed"
 fi
+for entry in "${TOOLS[@]}"; do
+    read -r command package why <<<"$entry"
+    command -v "$command" >/dev/null 2>&1 || die "$command is still missing after installing $package ($why)"
+done
+
+# ONNX Runtime's shared library for the `ort` feature's tests (benches/.ort, gitignored): the
+# tests find it there; setup.sh skips the download when it is already in place.
+library="$(bash benches/ort/setup.sh)" || die "benches/ort/setup.sh could not install ONNX Runtime's library (the ort backend's tests need it)"
+[ -f "$library" ] || die "benches/ort/setup.sh reported $library, which does not exist"
+echo "ci-deps: ready (ffmpeg $(ffmpeg -version | head -n1 | cut -d' ' -f3), $library)" >&2
