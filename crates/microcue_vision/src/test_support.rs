@@ -4,18 +4,10 @@ use microcue_core::LANDMARK_COUNT;
 
 use crate::Frame;
 
-/// Path of a fixture under the repository's `tests/data` (it ships with every clone).
-pub(crate) fn fixture(relative: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data"))
-        .join(relative);
-    assert!(
-        path.is_file(),
-        "{} is missing: tests/data ships with the repository (see tests/data/MANIFEST.md); \
-         restore it with `git checkout -- tests/data`",
-        path.display()
-    );
-    path
-}
+// One definition of the fixture paths for the unit tests and the integration tests.
+#[path = "../tests/support/mod.rs"]
+mod fixtures;
+pub(crate) use fixtures::fixture;
 
 /// Fails the test, saying what to install, when the `ffmpeg`/`ffprobe` CLIs are not on PATH.
 pub(crate) fn require_ffmpeg() {

@@ -1,4 +1,5 @@
-//! Fixture paths shared by the integration test binaries.
+//! Fixture paths shared by the integration test binaries and the unit tests
+//! (`src/test_support.rs` includes this file).
 
 use std::path::PathBuf;
 
