@@ -45,14 +45,41 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::VisionError;
 use crate::frame::Frame;
+use crate::inject_au::{AuInjector, frame_contexts, plan_au_events, write_au_truth_csv};
 use crate::models::FaceModels;
 use crate::source::{FrameSource, SourceError, SourceSpec, Y4mWriter, open_source};
 use crate::tracker::{FaceTracker, TrackerConfig};
 use crate::warp::{Envelope, INJECTABLE_CUES, WarpSpec, warp_frame};
 
+/// How the movements are made: two independent implementations, so that a spotter tuned on
+/// one can be checked on the other (docs/evaluation.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InjectStyle {
+    /// Kernel-blended control points ([`crate::warp`]) with one envelope shape, placed anywhere
+    /// the face is tracked. The style the spotter's settings were chosen on.
+    #[default]
+    Warp,
+    /// Per-action-unit bases on the landmark mesh, piecewise-affine, with asymmetric, held,
+    /// partly returning and paired time courses, placed by what the face is doing
+    /// ([`crate::inject_au`]).
+    Au,
+}
+
+impl InjectStyle {
+    /// Name on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InjectStyle::Warp => "warp",
+            InjectStyle::Au => "au",
+        }
+    }
+}
+
 /// Settings of an injection run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InjectConfig {
+    /// How the movements are made.
+    pub style: InjectStyle,
     /// Seed of the event plan (same seed + same clip = same events).
     pub seed: u64,
     /// Number of events wanted (fewer are placed when the clip has no room; see the report).
@@ -82,6 +109,7 @@ pub struct InjectConfig {
 impl Default for InjectConfig {
     fn default() -> Self {
         InjectConfig {
+            style: InjectStyle::Warp,
             seed: 1,
             count: 10,
             max_seconds: None,
@@ -364,7 +392,22 @@ pub fn inject_video(
     let (fps_numerator, fps_denominator) = frame_rate_ratio(fps);
     let frame_interval_s = f64::from(fps_denominator) / f64::from(fps_numerator);
 
-    let events = plan_events(&tracked.tracks, frame_interval_s, config);
+    let mut au = match config.style {
+        InjectStyle::Warp => None,
+        InjectStyle::Au => {
+            let contexts = frame_contexts(&tracked.tracks, &tracked.landmarks, frame_interval_s);
+            Some(AuInjector::new(plan_au_events(
+                &tracked.tracks,
+                &contexts,
+                frame_interval_s,
+                config,
+            )))
+        }
+    };
+    let events = match &au {
+        None => plan_events(&tracked.tracks, frame_interval_s, config),
+        Some(au) => au.events().iter().map(|e| e.event).collect(),
+    };
     if events.is_empty() && config.count > 0 {
         return Err(InjectError::NoRoom {
             path,
@@ -418,15 +461,30 @@ pub fn inject_video(
         let active = events
             .get(next_event)
             .filter(|event| event.first_frame <= index);
-        let output = match active {
-            Some(event) => {
+        let output = match (&mut au, active) {
+            (Some(au), _) => {
+                if au.active(index) {
+                    smooth_landmarks(&tracked, index as usize, smoothing_frames, &mut smoothed);
+                    au.render(
+                        index,
+                        index as f64 * frame_interval_s,
+                        &frame,
+                        &smoothed,
+                        &mut warped,
+                    );
+                    &warped
+                } else {
+                    &frame
+                }
+            }
+            (None, Some(event)) => {
                 let t_s = index as f64 * frame_interval_s;
                 let weight = event.envelope().weight(t_s);
                 smooth_landmarks(&tracked, index as usize, smoothing_frames, &mut smoothed);
                 warp_frame(&frame, &smoothed, &event.warp_spec(), weight, &mut warped);
                 &warped
             }
-            None => &frame,
+            (None, None) => &frame,
         };
         injected
             .write_frame(output)
@@ -458,7 +516,11 @@ pub fn inject_video(
         path: truth_path.clone(),
         source,
     })?;
-    write_truth_csv(BufWriter::new(truth_file), &events).map_err(|source| InjectError::Write {
+    let written = match &au {
+        None => write_truth_csv(BufWriter::new(truth_file), &events),
+        Some(au) => write_au_truth_csv(BufWriter::new(truth_file), au.events()),
+    };
+    written.map_err(|source| InjectError::Write {
         path: truth_path.clone(),
         source,
     })?;

@@ -23,6 +23,7 @@ pub use tracker::{
 pub mod analysis;
 pub mod flow;
 pub mod inject;
+pub mod inject_au;
 pub mod source;
 #[cfg(test)]
 mod test_support;

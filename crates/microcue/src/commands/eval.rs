@@ -21,7 +21,7 @@ use anyhow::{Context, bail};
 use microcue_core::eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
 use microcue_core::{CueId, Event, Side};
 use microcue_vision::inject::InjectReport;
-use microcue_vision::inject::{InjectConfig, InjectPass, inject_video};
+use microcue_vision::inject::{InjectConfig, InjectPass, InjectStyle, inject_video};
 use microcue_vision::models::FaceModels;
 use microcue_vision::source::{SourceSpec, open_source};
 use microcue_vision::warp::{INJECTABLE_CUES, MAX_AMPLITUDE_IOD};
@@ -82,6 +82,11 @@ pub struct InjectArgs {
     /// Seed of the event plan: the same seed on the same clip gives the same events.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How the movements are made: `warp` (the style the spotter was tuned on) or `au`
+    /// (an independent one: action-unit bases on the landmark mesh, varied time courses,
+    /// placed during speech and head motion too; docs/evaluation.md).
+    #[arg(long, value_enum, default_value_t = StyleArg::Warp)]
+    pub style: StyleArg,
     /// Number of events to plant (fewer when the clip is too short; at least 1 s apart).
     #[arg(long, default_value_t = 10)]
     pub count: usize,
@@ -109,6 +114,22 @@ pub struct InjectArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `--style` of `eval inject` / `eval run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    Warp,
+    Au,
+}
+
+impl From<StyleArg> for InjectStyle {
+    fn from(style: StyleArg) -> Self {
+        match style {
+            StyleArg::Warp => InjectStyle::Warp,
+            StyleArg::Au => InjectStyle::Au,
+        }
+    }
 }
 
 /// Arguments of `microcue eval score`.
@@ -286,6 +307,7 @@ fn inject(args: &InjectArgs) -> anyhow::Result<InjectReport> {
         bail!("--max-seconds must be a positive number of seconds, got {max_seconds}");
     }
     let config = InjectConfig {
+        style: args.style.into(),
         seed: args.seed,
         count: args.count,
         max_seconds: args.max_seconds,
@@ -331,8 +353,9 @@ fn inject(args: &InjectArgs) -> anyhow::Result<InjectReport> {
     }
     let report = report?;
     eprintln!(
-        "planted {} of {} event(s) in {} frames ({:.3} fps; face tracked in {} frames)",
+        "planted {} of {} event(s), style {}, in {} frames ({:.3} fps; face tracked in {} frames)",
         report.events.len(),
+        InjectStyle::from(args.style).as_str(),
         report.requested,
         report.frames,
         report.fps(),
