@@ -4,7 +4,7 @@
 # all runs pooled.
 #
 # Usage: scripts/eval-injection.sh [OUT_DIR]
-#   OUT_DIR defaults to bench-out/injection (gitignored). FACES=dir overrides ../shared/data/faces;
+#   OUT_DIR defaults to bench-out/injection (gitignored). FACES=dir overrides eval/footage;
 #   MICROCUE=path uses another binary (default: cargo run --release). HELDOUT=1 plants with the
 #   held-out seeds 11-14 instead of 1-4 (the spotter's settings were tuned on seeds 1-4);
 #   HELDOUT=2 with seeds 21-24 and HELDOUT=3 with seeds 31-34, sets first used in the sixth
@@ -14,9 +14,9 @@ set -euo pipefail
 
 die() { echo "eval-injection.sh: error: $*" >&2; exit 1; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-FACES="${FACES:-$ROOT/../shared/data/faces}"
+FACES="${FACES:-$ROOT/eval/footage}"
 OUT="${1:-$ROOT/bench-out/injection}"
-[ -d "$FACES" ] || die "$FACES: no such folder (set FACES=folder with the clips of shared/data/faces)"
+[ -d "$FACES" ] || die "$FACES: no such folder (set FACES=folder with the clips of eval/footage)"
 if [ -z "${MICROCUE:-}" ]; then
     (cd "$ROOT" && cargo build --release -p microcue) || die "cargo build --release -p microcue failed"
     MICROCUE="$ROOT/target/release/microcue"

@@ -15,6 +15,10 @@
 //!    to `injected.y4m`, with landmarks smoothed over ±2σ (σ = 50 ms) so the warp does not jitter.
 //!    Frames outside events are identical in both files; `truth.csv` lists the events.
 //!
+//! That is the `warp` style ([`InjectStyle::Warp`]). [`InjectStyle::Au`] plans and renders
+//! with [`crate::inject_au`] instead (an independent displacement model, time courses and
+//! placement); the passes, outputs and truth timing are the same.
+//!
 //! Timing: both outputs are constant-rate Y4M at the source's nominal rate, so frame `i` is at
 //! `i / fps` seconds, and the truth is expressed on that clock (what `microcue analyze` reads
 //! from the Y4M files). An event covering frames `a..=b` has `onset_s = t_a - dt/2` and
