@@ -501,7 +501,13 @@ pub fn warp_frame(
 }
 
 /// Bilinear RGB sample at pixel coordinates (pixel centres at integers), clamped to the edge.
-pub(crate) fn sample_bilinear_rgb(rgb: &[u8], width: usize, height: usize, x: f32, y: f32) -> [u8; 3] {
+pub(crate) fn sample_bilinear_rgb(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    x: f32,
+    y: f32,
+) -> [u8; 3] {
     let x = x.clamp(0.0, (width - 1) as f32);
     let y = y.clamp(0.0, (height - 1) as f32);
     let x0 = x.floor() as usize;

@@ -355,8 +355,8 @@ fn inject(args: &InjectArgs) -> anyhow::Result<InjectReport> {
     eprintln!(
         "planted {} of {} event(s), style {}, in {} frames ({:.3} fps; face tracked in {} frames)",
         report.events.len(),
-        InjectStyle::from(args.style).as_str(),
         report.requested,
+        InjectStyle::from(args.style).as_str(),
         report.frames,
         report.fps(),
         report.frames_with_face

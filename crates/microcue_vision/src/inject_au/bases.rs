@@ -51,8 +51,8 @@ const LOWER_LID: &[usize] = &[
 ];
 const IRIS: &[usize] = &[468, 469, 470, 471, 472, 473, 474, 475, 476, 477];
 const LIP_SEAM_AND_CORNERS: &[usize] = &[
-    61, 291, 78, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402,
-    318, 324,
+    61, 291, 78, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402, 318,
+    324,
 ];
 const EYE_CORNERS: &[usize] = &[33, 133, 263, 362];
 
@@ -75,8 +75,18 @@ const LEFT_CORNER: [Driver; 3] = [
 ];
 /// AU6: lower lids, the skin under the eyes and the cheeks lifted.
 const CHEEKS_UP: [Driver; 3] = [
-    drive(&[7, 163, 144, 145, 153, 154, 155, 249, 390, 373, 374, 380, 381, 382], 0.0, 0.35),
-    drive(&[117, 118, 119, 120, 121, 346, 347, 348, 349, 350], 0.0, 0.55),
+    drive(
+        &[
+            7, 163, 144, 145, 153, 154, 155, 249, 390, 373, 374, 380, 381, 382,
+        ],
+        0.0,
+        0.35,
+    ),
+    drive(
+        &[117, 118, 119, 120, 121, 346, 347, 348, 349, 350],
+        0.0,
+        0.55,
+    ),
     drive(&[50, 101, 36, 280, 330, 266], 0.1, 0.5),
 ];
 
@@ -153,7 +163,11 @@ const GENUINE: CueBasis = CueBasis {
 /// AU9 + AU10: the nose wings up and slightly in, the upper lip up.
 const NOSE: CueBasis = CueBasis {
     drivers: &[
-        drive(&[48, 64, 98, 102, 129, 240, 278, 294, 327, 331, 358, 460], -0.3, 0.95),
+        drive(
+            &[48, 64, 98, 102, 129, 240, 278, 294, 327, 331, 358, 460],
+            -0.3,
+            0.95,
+        ),
         drive(&[0, 37, 267], 0.0, 0.5),
         drive(&[39, 269], 0.0, 0.4),
     ],
@@ -192,7 +206,13 @@ pub fn driver_landmarks(cue: CueId) -> Vec<usize> {
 /// Landmarks `cue` pins (empty without a basis).
 pub fn pinned_landmarks(cue: CueId) -> Vec<usize> {
     basis_of(cue)
-        .map(|basis| basis.pinned.iter().flat_map(|group| group.iter().copied()).collect())
+        .map(|basis| {
+            basis
+                .pinned
+                .iter()
+                .flat_map(|group| group.iter().copied())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

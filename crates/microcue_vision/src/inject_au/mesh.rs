@@ -123,12 +123,10 @@ fn bowyer_watson(points: &[[f32; 2]]) -> Vec<[u32; 3]> {
     coords.push([mid[0], mid[1] + 20.0 * span]);
     coords.push([mid[0] + 20.0 * span, mid[1] - span]);
     let make = |coords: &[[f64; 2]], v: [usize; 3]| {
-        circumcircle(coords[v[0]], coords[v[1]], coords[v[2]]).map(|(centre, radius_sq)| {
-            Triangle {
-                vertices: v,
-                centre,
-                radius_sq,
-            }
+        circumcircle(coords[v[0]], coords[v[1]], coords[v[2]]).map(|(centre, radius_sq)| Triangle {
+            vertices: v,
+            centre,
+            radius_sq,
         })
     };
     let mut triangles: Vec<Triangle> = make(&coords, [n, n + 1, n + 2]).into_iter().collect();
@@ -141,8 +139,7 @@ fn bowyer_watson(points: &[[f32; 2]]) -> Vec<[u32; 3]> {
         seen.push(p);
         let mut boundary: Vec<[usize; 2]> = Vec::new();
         triangles.retain(|t| {
-            let inside =
-                (p[0] - t.centre[0]).powi(2) + (p[1] - t.centre[1]).powi(2) < t.radius_sq;
+            let inside = (p[0] - t.centre[0]).powi(2) + (p[1] - t.centre[1]).powi(2) < t.radius_sq;
             if inside {
                 for k in 0..3 {
                     let edge = [t.vertices[k], t.vertices[(k + 1) % 3]];

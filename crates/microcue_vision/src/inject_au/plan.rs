@@ -72,7 +72,8 @@ pub fn frame_contexts(
         let Some(axes) = FaceAxes::from_landmarks(now) else {
             continue;
         };
-        let gap = |l: &[[f32; 3]]| ((l[13][0] - l[14][0]).powi(2) + (l[13][1] - l[14][1]).powi(2)).sqrt();
+        let gap =
+            |l: &[[f32; 3]]| ((l[13][0] - l[14][0]).powi(2) + (l[13][1] - l[14][1]).powi(2)).sqrt();
         mouth[i] = (gap(now) - gap(before)).abs() / axes.iod_px;
         // The nose tip moves with every turn, nod and shift of the head.
         head[i] = ((now[1][0] - before[1][0]).powi(2) + (now[1][1] - before[1][1]).powi(2)).sqrt()
@@ -164,8 +165,7 @@ pub fn plan_au_events(
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA0_5747_1E);
     let n = tracks.len();
     let mut events: Vec<AuEvent> = Vec::new();
-    if n == 0 || config.cues.is_empty() || frame_interval_s.is_nan()
-        || frame_interval_s <= 0.0 {
+    if n == 0 || config.cues.is_empty() || frame_interval_s.is_nan() || frame_interval_s <= 0.0 {
         return events;
     }
     let dt = frame_interval_s;
@@ -178,7 +178,9 @@ pub fn plan_au_events(
         };
     }
     let whole_frames = |ms: f64| ((ms / 1000.0 / dt).round() as usize).max(1);
-    let min_frames = ((config.min_duration_ms / 1000.0 / dt) - 1e-9).ceil().max(1.0) as usize;
+    let min_frames = ((config.min_duration_ms / 1000.0 / dt) - 1e-9)
+        .ceil()
+        .max(1.0) as usize;
     let max_frames = ((config.max_duration_ms / 1000.0 / dt) + 1e-9)
         .floor()
         .max(min_frames as f64) as usize;
@@ -195,7 +197,11 @@ pub fn plan_au_events(
         }
         let cue = deck.pop().unwrap_or(CueId::EyebrowFlash);
         let side = if cue == CueId::UnilateralLipCorner {
-            if rng.random_bool(0.5) { Side::Left } else { Side::Right }
+            if rng.random_bool(0.5) {
+                Side::Left
+            } else {
+                Side::Right
+            }
         } else {
             Side::Both
         };
@@ -209,11 +215,16 @@ pub fn plan_au_events(
         let mut drafts: Vec<Draft> = Vec::new();
         if pair {
             // Two short movements, 100-300 ms apart.
-            let pair_max_ms = config.max_duration_ms.min(250.0).max(config.min_duration_ms);
+            let pair_max_ms = config
+                .max_duration_ms
+                .min(250.0)
+                .max(config.min_duration_ms);
             let mut start = 0;
             for _ in 0..2 {
                 let (cue, side) = draw_cue(&mut rng);
-                let ms = rng.random_range(config.min_duration_ms.ln()..=pair_max_ms.ln()).exp();
+                let ms = rng
+                    .random_range(config.min_duration_ms.ln()..=pair_max_ms.ln())
+                    .exp();
                 let frames = whole_frames(ms).clamp(min_frames, max_frames);
                 drafts.push(Draft {
                     start,
@@ -236,7 +247,8 @@ pub fn plan_au_events(
                 frames: whole_frames(ms).clamp(min_frames, max_frames),
                 cue,
                 side,
-                amplitude_iod: rng.random_range(config.min_amplitude_iod..=config.max_amplitude_iod),
+                amplitude_iod: rng
+                    .random_range(config.min_amplitude_iod..=config.max_amplitude_iod),
                 profile: draw_profile(&mut rng, true),
             });
         }

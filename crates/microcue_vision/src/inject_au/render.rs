@@ -58,10 +58,7 @@ impl AuWarp {
             return None;
         }
         let axes = FaceAxes::from_landmarks(landmarks_in_image)?;
-        let points: Vec<[f32; 2]> = landmarks_in_image
-            .iter()
-            .map(|p| [p[0], p[1]])
-            .collect();
+        let points: Vec<[f32; 2]> = landmarks_in_image.iter().map(|p| [p[0], p[1]]).collect();
         let mesh = FaceMesh::delaunay(&thinned(&points, cue, MIN_SPACING_IOD * axes.iod_px));
         let basis = VertexBasis::new(cue, side, &points, &mesh)?;
         let moves = |v: u32| basis.unit[v as usize] != [0.0, 0.0];
@@ -159,10 +156,10 @@ impl AuWarp {
             // Pixel x has its centre at x + 0.5.
             let x_min = (a[0].min(b[0]).min(c[0]) - 0.5).ceil().max(0.0) as usize;
             let y_min = (a[1].min(b[1]).min(c[1]) - 0.5).ceil().max(0.0) as usize;
-            let x_max = ((a[0].max(b[0]).max(c[0]) - 0.5).floor() + 1.0).clamp(0.0, width as f32)
-                as usize;
-            let y_max = ((a[1].max(b[1]).max(c[1]) - 0.5).floor() + 1.0)
-                .clamp(0.0, height as f32) as usize;
+            let x_max =
+                ((a[0].max(b[0]).max(c[0]) - 0.5).floor() + 1.0).clamp(0.0, width as f32) as usize;
+            let y_max =
+                ((a[1].max(b[1]).max(c[1]) - 0.5).floor() + 1.0).clamp(0.0, height as f32) as usize;
             const EDGE: f32 = -1e-5;
             for y in y_min..y_max {
                 for x in x_min..x_max {

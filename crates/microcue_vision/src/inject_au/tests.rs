@@ -57,8 +57,8 @@ impl Measured {
                 f32::from(frame.rgb[i]) - 128.0,
                 f32::from(frame.rgb[i + 1]) - 128.0,
             );
-            let from = s.atan2(c).rem_euclid(std::f32::consts::TAU) * WAVELENGTH
-                / std::f32::consts::TAU;
+            let from =
+                s.atan2(c).rem_euclid(std::f32::consts::TAU) * WAVELENGTH / std::f32::consts::TAU;
             // The source coordinate closest to this pixel with that phase.
             let delta = (pixel - from).rem_euclid(WAVELENGTH);
             if delta > 0.5 * WAVELENGTH {
@@ -179,13 +179,19 @@ impl Rendered {
 
     /// Signed distance of a pixel from the midline towards the subject's left, IOD.
     fn across(&self, x: usize, y: usize) -> f32 {
-        let p = [x as f32 + 0.5 - self.axes.eye_mid[0], y as f32 + 0.5 - self.axes.eye_mid[1]];
+        let p = [
+            x as f32 + 0.5 - self.axes.eye_mid[0],
+            y as f32 + 0.5 - self.axes.eye_mid[1],
+        ];
         dot(p, self.axes.toward_left) / self.axes.iod_px
     }
 
     /// Up the face from the eyes' midpoint, IOD.
     fn height(&self, x: usize, y: usize) -> f32 {
-        let p = [x as f32 + 0.5 - self.axes.eye_mid[0], y as f32 + 0.5 - self.axes.eye_mid[1]];
+        let p = [
+            x as f32 + 0.5 - self.axes.eye_mid[0],
+            y as f32 + 0.5 - self.axes.eye_mid[1],
+        ];
         dot(p, self.axes.up) / self.axes.iod_px
     }
 
@@ -244,11 +250,17 @@ fn brows_move_up_for_a_flash_and_with_the_upper_lids_for_a_surprise() {
                     "{cue}: upper lid {lid} up {:.4}",
                     lid_up(lid)
                 ),
-                _ => assert!(lid_up(lid).abs() < 0.03 * AMPLITUDE, "{cue}: lid {lid} pinned"),
+                _ => assert!(
+                    lid_up(lid).abs() < 0.03 * AMPLITUDE,
+                    "{cue}: lid {lid} pinned"
+                ),
             }
         }
         for lower in [145, 374] {
-            assert!(lid_up(lower).abs() < 0.03 * AMPLITUDE, "{cue}: lower lid {lower}");
+            assert!(
+                lid_up(lower).abs() < 0.03 * AMPLITUDE,
+                "{cue}: lower lid {lower}"
+            );
         }
         // Nothing below the nose changes.
         for (x, y) in r.changed_pixels() {
@@ -291,10 +303,16 @@ fn a_lip_press_thins_both_lips_towards_the_seam_which_stays() {
         assert!(moved < 0.1 * AMPLITUDE, "{seam} pinned: {moved:.4}");
     }
     for corner in [61, 291] {
-        assert!(norm(r.moved_at(corner)) / r.axes.iod_px < 0.03 * AMPLITUDE, "{corner} pinned");
+        assert!(
+            norm(r.moved_at(corner)) / r.axes.iod_px < 0.03 * AMPLITUDE,
+            "{corner} pinned"
+        );
     }
     for (x, y) in r.changed_pixels() {
-        assert!(r.height(x, y) < -0.5, "{cue}: pixel ({x}, {y}) above the mouth changed");
+        assert!(
+            r.height(x, y) < -0.5,
+            "{cue}: pixel ({x}, {y}) above the mouth changed"
+        );
     }
 }
 
@@ -333,8 +351,14 @@ fn a_one_sided_corner_moves_only_the_side_the_truth_names() {
             _ => (61, 291, -1.0),
         };
         let (left, up) = r.in_face_axes(moving);
-        assert!(up > 0.5 * AMPLITUDE && sign * left > 0.6 * AMPLITUDE, "{side:?}");
-        assert!(norm(r.moved_at(still)) / r.axes.iod_px < 0.03 * AMPLITUDE, "{side:?}");
+        assert!(
+            up > 0.5 * AMPLITUDE && sign * left > 0.6 * AMPLITUDE,
+            "{side:?}"
+        );
+        assert!(
+            norm(r.moved_at(still)) / r.axes.iod_px < 0.03 * AMPLITUDE,
+            "{side:?}"
+        );
         let changed = r.changed_pixels();
         assert!(!changed.is_empty());
         for (x, y) in changed {
@@ -359,9 +383,15 @@ fn a_nose_wrinkle_lifts_the_wings_and_the_upper_lip() {
         );
     }
     let lip = r.in_face_axes(0).1;
-    assert!((0.35 * AMPLITUDE..0.65 * AMPLITUDE).contains(&lip), "upper lip {lip:.4}");
+    assert!(
+        (0.35 * AMPLITUDE..0.65 * AMPLITUDE).contains(&lip),
+        "upper lip {lip:.4}"
+    );
     for (x, y) in r.changed_pixels() {
-        assert!(r.height(x, y) < 0.15, "{cue}: pixel ({x}, {y}) above the eyes changed");
+        assert!(
+            r.height(x, y) < 0.15,
+            "{cue}: pixel ({x}, {y}) above the eyes changed"
+        );
     }
 }
 
@@ -382,7 +412,10 @@ fn every_cue_scales_with_the_weight_and_none_folds_at_the_benchmarks_largest_amp
         // `render_cue` asserts that no triangle turns over (5 % IOD: the default largest size).
         render_cue(cue, side, InjectConfig::default().max_amplitude_iod, 1.0);
         let still = render_cue(cue, side, AMPLITUDE, 0.0);
-        assert!(still.changed_pixels().is_empty(), "{cue}: weight 0 changed pixels");
+        assert!(
+            still.changed_pixels().is_empty(),
+            "{cue}: weight 0 changed pixels"
+        );
     }
 }
 
@@ -432,19 +465,26 @@ fn plans_are_reproducible_and_vary_shape_pairing_and_context() {
         assert!(event.onset_s >= config.warmup_s);
         assert!(event.onset_s < event.apex_s && event.apex_s < event.offset_s);
         assert!(event.duration_ms >= 40.0 && event.duration_ms <= 500.0 + 1e-6);
-        assert!((config.min_amplitude_iod..=config.max_amplitude_iod).contains(&event.amplitude_iod));
+        assert!(
+            (config.min_amplitude_iod..=config.max_amplitude_iod).contains(&event.amplitude_iod)
+        );
         let weight = |t| au.profile.weight(event.onset_s, event.offset_s, t);
-        assert!((weight(event.apex_s) - 1.0).abs() < 1e-9 || {
-            // The apex is the frame of largest weight; with few frames it may be under 1.
-            (event.first_frame..=event.last_frame)
-                .all(|f| weight(f as f64 * dt) <= weight(event.apex_s))
-        });
+        assert!(
+            (weight(event.apex_s) - 1.0).abs() < 1e-9 || {
+                // The apex is the frame of largest weight; with few frames it may be under 1.
+                (event.first_frame..=event.last_frame)
+                    .all(|f| weight(f as f64 * dt) <= weight(event.apex_s))
+            }
+        );
         if let Some(next) = events.get(i + 1) {
             let gap_s = next.event.onset_s - (au.last_moved_frame as f64 + 0.5) * dt;
             if au.paired && next.paired && gap_s < 0.5 {
                 assert!((0.08..=0.32).contains(&gap_s), "pair gap {gap_s}");
             } else {
-                assert!(gap_s >= config.min_gap_s - 1e-9, "gap {gap_s} before {next:?}");
+                assert!(
+                    gap_s >= config.min_gap_s - 1e-9,
+                    "gap {gap_s} before {next:?}"
+                );
             }
         }
     }
@@ -494,16 +534,26 @@ fn the_injector_moves_exactly_the_planned_frames_by_the_planned_size() {
         let phase = (f32::from(out.rgb[i]) - 128.0).atan2(f32::from(out.rgb[i + 1]) - 128.0);
         let from = phase.rem_euclid(std::f32::consts::TAU) * WAVELENGTH / std::f32::consts::TAU;
         let shift = (y as f32 + 0.5 - from).rem_euclid(WAVELENGTH);
-        let shift = if shift > 0.5 * WAVELENGTH { shift - WAVELENGTH } else { shift };
+        let shift = if shift > 0.5 * WAVELENGTH {
+            shift - WAVELENGTH
+        } else {
+            shift
+        };
         brow_up_px.push(-shift);
     }
     assert_eq!(moved_frames, (10..=19).collect::<Vec<_>>());
     let peak = brow_up_px.iter().copied().fold(0.0, f32::max);
     let planted = 0.03 * axes.iod_px;
-    assert!((peak - planted).abs() < 0.1 * planted, "{peak} px against {planted}");
+    assert!(
+        (peak - planted).abs() < 0.1 * planted,
+        "{peak} px against {planted}"
+    );
     // At the apex (frame 11) full size; by the offset the residual 40 %; then back to rest.
     assert!((brow_up_px[1] - peak).abs() < 0.05 * planted);
-    assert!((brow_up_px[4] / planted - 0.4).abs() < 0.15, "{brow_up_px:?}");
+    assert!(
+        (brow_up_px[4] / planted - 0.4).abs() < 0.15,
+        "{brow_up_px:?}"
+    );
     assert!(brow_up_px[9] < brow_up_px[5], "{brow_up_px:?}");
 }
 
