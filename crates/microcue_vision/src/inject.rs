@@ -678,6 +678,20 @@ fn smooth_landmarks(
     }
 }
 
+/// Length of the run of frames tracked with the same face, ending at each frame (0 without a
+/// face).
+pub(crate) fn same_face_run_lengths(tracks: &[Option<TrackId>]) -> Vec<usize> {
+    let mut run_end_at = vec![0usize; tracks.len()];
+    for i in 0..tracks.len() {
+        run_end_at[i] = match tracks[i] {
+            None => 0,
+            Some(track) if i > 0 && tracks[i - 1] == Some(track) => run_end_at[i - 1] + 1,
+            Some(_) => 1,
+        };
+    }
+    run_end_at
+}
+
 /// Attempts to place one event before giving up on it.
 const PLACEMENT_ATTEMPTS: usize = 2000;
 
@@ -700,15 +714,7 @@ pub fn plan_events(
         return events;
     }
     let dt = frame_interval_s;
-    // Length of the run of frames tracked with the same face, ending at each frame.
-    let mut run_end_at = vec![0usize; frame_count];
-    for i in 0..frame_count {
-        run_end_at[i] = match tracks[i] {
-            None => 0,
-            Some(track) if i > 0 && tracks[i - 1] == Some(track) => run_end_at[i - 1] + 1,
-            Some(_) => 1,
-        };
-    }
+    let run_end_at = same_face_run_lengths(tracks);
     let margin_frames = (config.margin_s / dt).ceil() as usize;
     let min_frames = ((config.min_duration_ms / 1000.0 / dt) - 1e-9)
         .ceil()

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::profile::Profile;
-use crate::inject::{InjectConfig, InjectedEvent};
+use crate::inject::{InjectConfig, InjectedEvent, same_face_run_lengths};
 use crate::warp::FaceAxes;
 
 /// What the face was doing while a movement was planted, relative to the rest of the clip.
@@ -169,14 +169,7 @@ pub fn plan_au_events(
         return events;
     }
     let dt = frame_interval_s;
-    let mut run_end_at = vec![0usize; n];
-    for i in 0..n {
-        run_end_at[i] = match tracks[i] {
-            None => 0,
-            Some(track) if i > 0 && tracks[i - 1] == Some(track) => run_end_at[i - 1] + 1,
-            Some(_) => 1,
-        };
-    }
+    let run_end_at = same_face_run_lengths(tracks);
     let whole_frames = |ms: f64| ((ms / 1000.0 / dt).round() as usize).max(1);
     let min_frames = ((config.min_duration_ms / 1000.0 / dt) - 1e-9)
         .ceil()
