@@ -53,6 +53,8 @@ const PAIR_SHARE: f64 = 0.2;
 /// Attempts at placing a group in its target context before any context is accepted.
 const CONTEXT_ATTEMPTS: usize = 1500;
 const PLACEMENT_ATTEMPTS: usize = 3000;
+/// Groups drawn per event asked for before the plan gives up on the rest.
+const GROUP_DRAWS_PER_EVENT: usize = 10;
 
 /// Per-frame context labels from the tracked landmarks (`LANDMARK_COUNT` per frame, flat).
 pub fn frame_contexts(
@@ -203,7 +205,10 @@ pub fn plan_au_events(
     // Busy frames: [first moved frame - gap, last moved frame + gap] of every placed group.
     let mut busy: Vec<(usize, usize)> = Vec::new();
     let mut planned = 0usize;
-    while planned < config.count {
+    // A group that finds no room (a partial return's tail on a short clip) is drawn again.
+    let mut draws = 0usize;
+    while planned < config.count && draws < GROUP_DRAWS_PER_EVENT * config.count {
+        draws += 1;
         let pair = config.count - planned >= 2 && rng.random_bool(PAIR_SHARE);
         let mut drafts: Vec<Draft> = Vec::new();
         if pair {
@@ -245,7 +250,6 @@ pub fn plan_au_events(
                 profile: draw_profile(&mut rng, true),
             });
         }
-        planned += drafts.len();
         let tail = |d: &Draft| (d.profile.tail_s() / dt).ceil() as usize;
         let span = drafts
             .iter()
@@ -280,6 +284,7 @@ pub fn plan_au_events(
         let Some(first) = placed else {
             continue;
         };
+        planned += drafts.len();
         target_index += 1;
         busy.push((
             first.saturating_sub(gap_frames),

@@ -491,6 +491,25 @@ fn plans_are_reproducible_and_vary_shape_pairing_and_context() {
 }
 
 #[test]
+fn a_clip_with_room_for_one_short_movement_still_gets_it() {
+    // A GRID-like clip: 3 s at 25 fps, room after the 2 s warm-up for one movement without
+    // a partial return's tail.
+    let dt = 0.04;
+    let (tracks, contexts) = synthetic_clip(75, dt);
+    for seed in 0..20 {
+        let config = InjectConfig {
+            seed,
+            count: 1,
+            max_duration_ms: 200.0,
+            ..InjectConfig::default()
+        };
+        let events = plan_au_events(&tracks, &contexts, dt, &config);
+        assert_eq!(events.len(), 1, "seed {seed}");
+        assert!(events[0].last_moved_frame < 75 - 7, "{events:?}");
+    }
+}
+
+#[test]
 fn the_injector_moves_exactly_the_planned_frames_by_the_planned_size() {
     let dt = 0.04;
     let landmarks = face();
