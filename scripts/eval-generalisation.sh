@@ -166,7 +166,7 @@ METRICS='
     { t: (map(.counts.truths) | add // 0), m: (map(.counts.matched) | add // 0),
       fp: (map(.counts.false_positives) | add // 0) };
   (bucket(["from100_to200", "from200_to500"])) as $mid | (bucket(["from40_to100"])) as $short |
-  "\(.overall.truths) | **\(.overall.f1 * 1000 | round / 1000)** | \(.overall.recall * 100 | round / 100) | \(.overall.precision * 100 | round / 100) | \(f1($mid.m; $mid.t; $mid.fp) * 1000 | round / 1000) | \(f1($short.m; $short.t; $short.fp) * 1000 | round / 1000) | \(.labels_correct)/\(.overall.matched) | \(.sides_correct)/\(.sides_checked)"'
+  "\(.overall.truths) | **\(.overall.f1 * 1000 | round / 1000)** | \(.overall.recall * 100 | round / 100) | \(.overall.precision * 100 | round / 100) | \(f1($mid.m; $mid.t; $mid.fp) * 1000 | round / 1000) | \(f1($short.m; $short.t; $short.fp) * 1000 | round / 1000) | \(.labels_correct)/\(.overall.matched) | \(.sides_correct)/\(.sides_checked) |"'
 
 # pooled NAME DIR... -> table row (and TREE/pooled/NAME.json)
 pooled() {
