@@ -164,7 +164,7 @@ pub fn plan_au_events(
     frame_interval_s: f64,
     config: &InjectConfig,
 ) -> Vec<AuEvent> {
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA0_5747_1E);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA057_471E);
     let n = tracks.len();
     let mut events: Vec<AuEvent> = Vec::new();
     if n == 0 || config.cues.is_empty() || frame_interval_s.is_nan() || frame_interval_s <= 0.0 {
