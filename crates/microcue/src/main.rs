@@ -5,6 +5,7 @@ mod commands;
 mod output;
 mod progress;
 mod render;
+mod stdout;
 mod terminal;
 
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli.command) {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): it has what it wanted.
+        Err(_) if stdout::was_closed() => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

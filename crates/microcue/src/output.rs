@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use microcue_core::Event;
 
+use crate::stdout::Stdout;
+
 /// Output format of `microcue analyze`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum EventFormat {
@@ -40,7 +42,7 @@ impl EventWriter {
                     format!("cannot create `{}`", path.display())
                 })?))
             }
-            None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            None => Box::new(Stdout::new()),
         };
         let mut writer = EventWriter {
             format,

@@ -223,6 +223,48 @@ fn malformed_signals_give_the_line_number_and_no_panic() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// `microcue analyze ... | head -1` once ended with "error: cannot write events to stdout:
+/// Broken pipe" and exit 1: a reader that goes away is no failure.
+#[test]
+fn a_closed_stdout_pipe_ends_analyze_quietly_with_success() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("trace.jsonl");
+    let output = microcue(&[
+        "synth",
+        "--seconds",
+        "20",
+        "--events",
+        "5",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for format in ["jsonl", "csv"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_microcue"))
+            .args([
+                "analyze",
+                "--signals",
+                trace.to_str().unwrap(),
+                "--format",
+                format,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the microcue binary runs");
+        // The reader goes away before the first event (or the CSV header) is written.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("microcue ends");
+        let err = stderr(&output);
+        assert!(output.status.success(), "{format}: {err}");
+        assert!(
+            !err.contains("error") && !err.contains("panicked"),
+            "{format}: {err}"
+        );
+    }
+}
+
 #[test]
 fn openface_csv_reports_what_it_cannot_express() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -23,6 +23,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use crate::numeric::{EvenMedian, median};
 use crate::signals::{BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, Region};
 
 /// Number of spotter channels.
@@ -757,25 +758,15 @@ impl Baseline {
             self.scratch.clear();
             self.scratch
                 .extend_from_slice(&self.history[base..base + count]);
-            let median = median_in_place(&mut self.scratch);
+            let level = median(&mut self.scratch, EvenMedian::Upper).unwrap_or(0.0);
             for value in self.scratch.iter_mut() {
-                *value = (*value - median).abs();
+                *value = (*value - level).abs();
             }
-            let mad = median_in_place(&mut self.scratch);
-            self.level[channel] = median;
+            let mad = median(&mut self.scratch, EvenMedian::Upper).unwrap_or(0.0);
+            self.level[channel] = level;
             self.spread[channel] = (1.4826 * mad).max(spec.spread_floor);
         }
     }
-}
-
-/// Median of `values` (reorders them); the upper middle for an even count; 0 when empty.
-fn median_in_place(values: &mut [f32]) -> f32 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let middle = values.len() / 2;
-    let (_, median, _) = values.select_nth_unstable_by(middle, f32::total_cmp);
-    *median
 }
 
 #[cfg(test)]
@@ -846,13 +837,6 @@ mod tests {
         extract_channels(&signals, &mut values);
         assert!((values[Channel::MotionLips.index()] - 0.05).abs() < 1e-6);
         assert!((values[Channel::UpLips.index()] - 0.04).abs() < 1e-6);
-    }
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median_in_place(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median_in_place(&mut [4.0, 1.0, 3.0, 2.0]), 3.0);
-        assert_eq!(median_in_place(&mut []), 0.0);
     }
 
     fn feed(baseline: &mut Baseline, from_s: f64, to_s: f64, fps: f64, value: impl Fn(f64) -> f32) {

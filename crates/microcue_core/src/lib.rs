@@ -22,6 +22,7 @@ pub mod coach;
 #[cfg(feature = "formats")]
 pub mod formats;
 pub mod lexicon;
+pub mod numeric;
 
 pub use coach::{Outcome, OutcomeWatcher, PreResponseLevels, Suggestion, suggest};
 pub use lexicon::CueEntry;

@@ -42,6 +42,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
+use crate::numeric::{crossing_time, raise_maxima};
 
 /// Number of [`ChannelRole::Pulse`] channels: at most this many movements end in one frame.
 pub(crate) const PULSE_CHANNEL_COUNT: usize = {
@@ -605,11 +606,7 @@ impl PulseChannel {
                         self.rise_peak_s = pts_s;
                         self.apex_deltas = *deltas;
                     }
-                    for (max, &delta) in self.segment_max.iter_mut().zip(deltas.iter()) {
-                        if delta > *max || max.is_nan() {
-                            *max = delta;
-                        }
-                    }
+                    raise_maxima(&mut self.segment_max, deltas);
                     return None;
                 }
                 if self.rise_peak_z < config.z_high.min(config.pair_min_z) {
@@ -715,7 +712,8 @@ fn crossing_before(
     let mut later = samples[peak];
     for &earlier in samples.range(..peak).rev() {
         if sign * earlier.1 < level {
-            return Some(interpolate(earlier, later, level, sign));
+            let rising = |(t, z): (f64, f32)| (t, sign * z);
+            return Some(between(rising(earlier), rising(later), level));
         }
         later = earlier;
     }
@@ -733,21 +731,18 @@ fn crossing_after(
     let mut earlier = samples[peak];
     for &later in samples.range(peak + 1..) {
         if sign * later.1 < level {
-            return Some(interpolate(earlier, later, level, sign));
+            // Falling through `level` forwards is rising through `-level` in `-sign × z`.
+            let rising = |(t, z): (f64, f32)| (t, -sign * z);
+            return Some(between(rising(earlier), rising(later), -level));
         }
         earlier = later;
     }
     Some(earlier.0)
 }
 
-/// Time where `sign × z` passes `level` between two samples (one at or above, one below).
-fn interpolate(a: (f64, f32), b: (f64, f32), level: f32, sign: f32) -> f64 {
-    let (za, zb) = (sign * a.1, sign * b.1);
-    if (zb - za).abs() < f32::EPSILON {
-        return 0.5 * (a.0 + b.0);
-    }
-    let fraction = f64::from(((level - za) / (zb - za)).clamp(0.0, 1.0));
-    a.0 + fraction * (b.0 - a.0)
+/// Where a score rising from `from` to `to` passes `level`; halfway when it does not rise.
+fn between(from: (f64, f32), to: (f64, f32), level: f32) -> f64 {
+    crossing_time(from, to, level).unwrap_or(0.5 * (from.0 + to.0))
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ use crate::baseline::{
 };
 use crate::cue::{CueId, Scale};
 use crate::event::Event;
+use crate::numeric::{crossing_time, raise_maxima};
 use crate::pulse::{PULSE_CHANNEL_COUNT, PulseCandidate, PulseConfig, PulseDetector};
 use crate::reader::{
     ApexSnapshot, BlinkClusterSummary, GazeApex, ReaderConfig, Reading, read_blink_cluster,
@@ -636,11 +637,7 @@ impl Segment {
             self.peak_s = pts_s;
             self.apex_deltas = *deltas;
         }
-        for (max, &delta) in self.segment_max.iter_mut().zip(deltas.iter()) {
-            if delta > *max || max.is_nan() {
-                *max = delta;
-            }
-        }
+        raise_maxima(&mut self.segment_max, deltas);
     }
 
     /// Earliest onset this segment can still report (the frame before its start).
@@ -747,7 +744,8 @@ impl BlinkDetector {
                 self.too_long = false;
                 let (previous_s, previous_delta) = self.previous.unwrap_or((pts_s, delta));
                 self.before_onset_s = previous_s;
-                self.onset_s = crossing(previous_s, previous_delta, pts_s, delta, low);
+                self.onset_s = crossing_time((previous_s, previous_delta), (pts_s, delta), low)
+                    .unwrap_or(pts_s);
                 self.peak_s = pts_s;
                 self.peak_delta = delta;
             }
@@ -762,7 +760,8 @@ impl BlinkDetector {
         } else {
             self.in_blink = false;
             let (previous_s, previous_delta) = self.previous.unwrap_or((pts_s, delta));
-            let offset_s = crossing(pts_s, delta, previous_s, previous_delta, low);
+            let offset_s = crossing_time((pts_s, delta), (previous_s, previous_delta), low)
+                .unwrap_or(previous_s);
             if !self.too_long
                 && self.peak_delta >= threshold
                 && offset_s - self.onset_s <= config.max_blink_s
@@ -837,17 +836,6 @@ impl BlinkDetector {
             None
         }
     }
-}
-
-/// Time where a score crosses `level` between a frame below (`t_below`, `s_below`) and a frame
-/// at or above it, linearly interpolated.
-fn crossing(t_below: f64, s_below: f32, t_above: f64, s_above: f32, level: f32) -> f64 {
-    let span = s_above - s_below;
-    if span <= 0.0 || !span.is_finite() {
-        return t_above;
-    }
-    let fraction = f64::from(((level - s_below) / span).clamp(0.0, 1.0));
-    t_below + fraction * (t_above - t_below)
 }
 
 /// Which detector made an event; higher wins an overlap.
@@ -1720,7 +1708,7 @@ fn bounds(
             break;
         };
         if z < boundary {
-            onset_s = crossing(t, z, t_in, z_in, boundary);
+            onset_s = crossing_time((t, z), (t_in, z_in), boundary).unwrap_or(t_in);
             break;
         }
         frame -= 1;
@@ -1736,7 +1724,7 @@ fn bounds(
             break;
         };
         if z < boundary {
-            offset_s = crossing(t, z, t_in, z_in, boundary);
+            offset_s = crossing_time((t, z), (t_in, z_in), boundary).unwrap_or(t_in);
             break;
         }
         frame += 1;
@@ -1759,14 +1747,6 @@ mod tests {
         let mut config = SpotterConfig::default();
         config.baseline.sample_interval_s = 0.0;
         assert!(config.validate().unwrap_err().contains("sample_interval_s"));
-    }
-
-    #[test]
-    fn crossing_interpolates_between_frames() {
-        assert!((crossing(1.0, 0.0, 2.0, 4.0, 1.0) - 1.25).abs() < 1e-12);
-        // Falling edge: below at t=2, above at t=1.
-        assert!((crossing(2.0, 0.0, 1.0, 4.0, 1.0) - 1.75).abs() < 1e-12);
-        assert_eq!(crossing(1.0, 5.0, 2.0, 5.0, 1.0), 2.0);
     }
 
     #[test]

@@ -64,6 +64,26 @@ pub enum TrainError {
         source: csv::Error,
     },
 
+    /// A CSV file cannot be read (I/O error, or text that is not UTF-8).
+    #[error("cannot read CSV: `{}`", path.display())]
+    CsvRead {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+
+    /// A truth CSV lacks what its header must name.
+    #[error("`{}` {detail}", path.display())]
+    TruthCsvHeader { path: PathBuf, detail: String },
+
+    /// A row of a truth CSV is not a valid event.
+    #[error("`{}` line {line}: {detail}", path.display())]
+    TruthCsvRow {
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
+
     /// An export file is not a microcue journal export or holds invalid records.
     #[error("not a valid microcue journal export ({detail}): `{}`", path.display())]
     BadExport { detail: String, path: PathBuf },

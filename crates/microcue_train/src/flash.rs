@@ -25,6 +25,7 @@
 //! ```
 
 use microcue_core::lexicon::{self, CueEntry};
+use microcue_core::numeric::{EvenMedian, median};
 use microcue_core::{CueId, Side};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -635,8 +636,12 @@ impl AnswerStats {
                 stats.false_alarms += u32::from(answer.answered.is_some());
             }
         }
-        let reaction: Vec<f64> = answers.iter().map(|a| a.reaction_ms).collect();
-        stats.median_reaction_ms = median(reaction);
+        let mut reaction: Vec<f64> = answers
+            .iter()
+            .map(|a| a.reaction_ms)
+            .filter(|ms| ms.is_finite())
+            .collect();
+        stats.median_reaction_ms = median(&mut reaction, EvenMedian::Mean);
         stats
     }
 }
@@ -644,21 +649,6 @@ impl AnswerStats {
 /// `numerator / denominator`, `None` for an empty denominator.
 pub(crate) fn ratio(numerator: u32, denominator: u32) -> Option<f64> {
     (denominator > 0).then(|| f64::from(numerator) / f64::from(denominator))
-}
-
-/// Median of finite values; `None` when empty.
-pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    Some(if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    })
 }
 
 /// A simulated observer for demonstrations (`microcue drill flash --demo`): it sees a flash

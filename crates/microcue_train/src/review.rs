@@ -21,7 +21,7 @@
 //! A video is named by a label the user chooses (by default its file name), never by a path
 //! that might hold a person's name.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use microcue_core::eval::TruthEvent;
@@ -346,6 +346,115 @@ pub fn write_truth_csv(
     Ok(written)
 }
 
+/// Reads a truth CSV: a header naming at least `cue`, `side`, `onset_s`, `apex_s` and
+/// `offset_s` (any order and case; other columns, such as [`TRUTH_CSV_HEADER`]'s `verdict` or
+/// injected truth's `amplitude_iod`, ignored), then one event per row. Blank lines are skipped;
+/// an empty side means `both`. `source` names the file in error messages, with the line.
+pub fn read_truth_csv(reader: impl Read, source: &Path) -> Result<Vec<TruthEvent>> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let read_error = |error: csv::Error| TrainError::CsvRead {
+        path: source.to_path_buf(),
+        source: error,
+    };
+    // A line holding only blanks is one empty field.
+    let blank = |record: &csv::StringRecord| record.len() == 1 && record[0].is_empty();
+    let mut record = csv::StringRecord::new();
+    let columns: Vec<String> = loop {
+        if !csv.read_record(&mut record).map_err(read_error)? {
+            return Err(TrainError::TruthCsvHeader {
+                path: source.to_path_buf(),
+                detail: "is empty: expected a header `cue,side,onset_s,apex_s,offset_s`".into(),
+            });
+        }
+        if !blank(&record) {
+            break record.iter().map(str::to_ascii_lowercase).collect();
+        }
+    };
+    let column = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| TrainError::TruthCsvHeader {
+                path: source.to_path_buf(),
+                detail: format!(
+                    "has no `{name}` column (header: `{}`)\nhint: the truth CSV needs \
+                 cue,side,onset_s,apex_s,offset_s",
+                    columns.join(",")
+                ),
+            })
+    };
+    let (cue_col, side_col, onset_col, apex_col, offset_col) = (
+        column("cue")?,
+        column("side")?,
+        column("onset_s")?,
+        column("apex_s")?,
+        column("offset_s")?,
+    );
+    // Injected truth records each movement's size (inter-ocular distances); other truth may not.
+    let amplitude_col = columns.iter().position(|c| c == "amplitude_iod");
+    let mut truth = Vec::new();
+    while csv.read_record(&mut record).map_err(read_error)? {
+        if blank(&record) {
+            continue;
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let row_error = |detail: String| TrainError::TruthCsvRow {
+            path: source.to_path_buf(),
+            line,
+            detail,
+        };
+        let field = |col: usize| {
+            record.get(col).ok_or_else(|| {
+                row_error(format!(
+                    "expected {} fields, got {}",
+                    columns.len(),
+                    record.len()
+                ))
+            })
+        };
+        let number = |col: usize| -> Result<f64> {
+            let text = field(col)?;
+            text.parse::<f64>().map_err(|_| {
+                row_error(format!(
+                    "`{text}` in column `{}` is not a number",
+                    columns[col]
+                ))
+            })
+        };
+        let cue_text = field(cue_col)?;
+        let cue =
+            CueId::parse(cue_text).ok_or_else(|| row_error(format!("unknown cue `{cue_text}`")))?;
+        let side = match field(side_col)?.to_ascii_lowercase().as_str() {
+            "left" => Side::Left,
+            "right" => Side::Right,
+            "both" | "" => Side::Both,
+            other => {
+                return Err(row_error(format!(
+                    "side must be left, right or both, got `{other}`"
+                )));
+            }
+        };
+        let event = TruthEvent {
+            cue,
+            side,
+            onset_s: number(onset_col)?,
+            apex_s: number(apex_col)?,
+            offset_s: number(offset_col)?,
+            amplitude_iod: match amplitude_col {
+                Some(col) if !field(col)?.is_empty() => Some(number(col)?),
+                _ => None,
+            },
+        };
+        event.validate().map_err(row_error)?;
+        truth.push(event);
+    }
+    Ok(truth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +538,72 @@ mod tests {
             "{text}"
         );
         assert!(lines[2].starts_with("micro_frown,both,4.0000,"), "{text}");
+    }
+
+    #[test]
+    fn truth_csv_parses_the_inject_output_and_reports_bad_rows() {
+        let text = "cue,side,onset_s,apex_s,offset_s,duration_ms,amplitude_iod\n\
+                    eyebrow_flash,both,2.02,2.08,2.18,160.000,0.03\n\
+                    \n\
+                    unilateral_lip_corner,left,4.5,4.6,4.7,200,0.02\n";
+        let truth = read_truth_csv(text.as_bytes(), Path::new("truth.csv")).expect("parses");
+        assert_eq!(truth.len(), 2);
+        assert_eq!(truth[1].cue, CueId::UnilateralLipCorner);
+        assert_eq!(truth[1].side, Side::Left);
+        assert_eq!(truth[0].amplitude_iod, Some(0.03));
+        // Column order does not matter; H1's synth CSV (amplitude column) reads too.
+        let text =
+            "onset_s,offset_s,apex_s,side,cue,amplitude\n1.0,1.2,1.1,right,micro_frown,0.4\n";
+        let truth = read_truth_csv(text.as_bytes(), Path::new("t.csv")).expect("parses");
+        assert_eq!(truth[0].cue, CueId::MicroFrown);
+        assert_eq!(truth[0].offset_s, 1.2);
+        assert_eq!(truth[0].amplitude_iod, None);
+
+        let bad_cue = "cue,side,onset_s,apex_s,offset_s\nwink,both,1,1.1,1.2\n";
+        let error = read_truth_csv(bad_cue.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`t.csv` line 2") && error.contains("wink"),
+            "{error}"
+        );
+        let bad_order = "cue,side,onset_s,apex_s,offset_s\neyebrow_flash,both,2,1,3\n";
+        let error = read_truth_csv(bad_order.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 2"), "{error}");
+        let missing = "cue,onset_s,apex_s,offset_s\n";
+        let error = read_truth_csv(missing.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`side`"), "{error}");
+    }
+
+    #[test]
+    fn the_truth_csv_written_reads_back_with_blank_and_quoted_lines() {
+        let reviews = [ReviewedEvent::confirm(
+            parse_date("2025-01-02").unwrap(),
+            "clip",
+            &event(CueId::EyebrowFlash, Side::Both, 1.0, 1.2),
+        )];
+        let mut bytes = Vec::new();
+        write_truth_csv(&reviews, "clip", &mut bytes, Path::new("t.csv")).unwrap();
+        let mut text = String::from_utf8(bytes).unwrap();
+        text.insert_str(0, "\n  \n");
+        text.push_str("\n\"micro_frown\", left ,2,2.1,2.2,200,confirmed\n");
+        let truth = read_truth_csv(text.as_bytes(), Path::new("t.csv")).unwrap();
+        assert_eq!(truth.len(), 2, "{text}");
+        assert_eq!(truth[0], reviews[0].truth().unwrap());
+        assert_eq!(
+            (truth[1].cue, truth[1].side),
+            (CueId::MicroFrown, Side::Left)
+        );
+        let error = read_truth_csv(
+            b"cue,side,onset_s,apex_s,offset_s\n\xff,both,1,2,3\n".as_slice(),
+            Path::new("t.csv"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("`t.csv`"), "{error}");
     }
 }

@@ -8,6 +8,7 @@
 //! user can judge it too.
 
 use microcue_core::lexicon;
+use microcue_core::numeric::{EvenMedian, median};
 use microcue_core::{CueId, Event, Evidence};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::error::{Result, TrainError};
-use crate::flash::{median, ratio};
+use crate::flash::ratio;
 use crate::records::{DrillKind, TrialPhase, TrialRecord};
 
 /// Settings of a slow-motion quiz.
@@ -247,12 +248,17 @@ impl SlowMotionQuiz {
             .filter_map(|(a, e)| a.as_ref().map(|a| (a, e)))
             .collect();
         let correct = answered.iter().filter(|(a, e)| a.answer == e.cue).count() as u32;
+        let mut reaction_ms: Vec<f64> = answered
+            .iter()
+            .map(|(a, _)| a.reaction_ms)
+            .filter(|ms| ms.is_finite())
+            .collect();
         QuizSummary {
             items: self.items.len() as u32,
             answered: answered.len() as u32,
             correct,
             accuracy: ratio(correct, answered.len() as u32),
-            median_reaction_ms: median(answered.iter().map(|(a, _)| a.reaction_ms).collect()),
+            median_reaction_ms: median(&mut reaction_ms, EvenMedian::Mean),
         }
     }
 

@@ -50,6 +50,7 @@
 
 use std::collections::VecDeque;
 
+use microcue_core::numeric::{EvenMedian, median};
 use microcue_core::{FaceSignals, Region, RegionMotion, TrackId};
 
 use crate::frame::Frame;
@@ -725,8 +726,8 @@ fn measure(
         if count == 0 {
             continue;
         }
-        let along = median(&mut xs[..count]) / config.crop_iod_px;
-        let down = median(&mut ys[..count]) / config.crop_iod_px;
+        let along = median(&mut xs[..count], EvenMedian::Mean).unwrap_or(0.0) / config.crop_iod_px;
+        let down = median(&mut ys[..count], EvenMedian::Mean).unwrap_or(0.0) / config.crop_iod_px;
         // Crop x is `toward_left`, crop y is "down the face" (= -up).
         motion.values[region] = [
             along * axes.toward_left[0] - down * axes.up[0],
@@ -772,7 +773,7 @@ fn fit_similarity(points: &[[f32; 2]], displacements: &[Option<[f32; 2]>]) -> Op
             count += 1;
         }
     }
-    let limit = (3.0 * median(&mut residuals[..count])).max(0.3);
+    let limit = (3.0 * median(&mut residuals[..count], EvenMedian::Mean).unwrap_or(0.0)).max(0.3);
     let mut changed = false;
     for ((point, displacement), flag) in points.iter().zip(displacements).zip(use_point.iter_mut())
     {
@@ -831,20 +832,6 @@ fn fit_similarity_subset(
         a: dot / spread,
         b: cross / spread,
     })
-}
-
-/// Median of a small slice (reorders it); 0 for an empty slice.
-fn median(values: &mut [f32]) -> f32 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f32::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        0.5 * (values[mid - 1] + values[mid])
-    }
 }
 
 #[cfg(test)]

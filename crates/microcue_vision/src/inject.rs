@@ -42,6 +42,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use microcue_core::numeric::{EvenMedian, median};
 use microcue_core::{CueId, FaceSignals, LANDMARK_COUNT, Side, TrackId};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -616,11 +617,7 @@ fn median_interval_s(pts_s: &[f64]) -> Option<f64> {
         .map(|w| w[1] - w[0])
         .filter(|d| *d > 0.0 && d.is_finite())
         .collect();
-    if intervals.is_empty() {
-        return None;
-    }
-    intervals.sort_by(f64::total_cmp);
-    Some(intervals[intervals.len() / 2])
+    median(&mut intervals, EvenMedian::Upper)
 }
 
 /// A rational close to `fps`: integers as `n:1`, NTSC rates as `n*1000:1001`, else millihertz.

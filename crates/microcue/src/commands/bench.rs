@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use microcue_core::numeric::{EvenMedian, median};
 use microcue_vision::Frame;
 use microcue_vision::analysis::{AnalysisOptions, FrameAnalyzer};
 use microcue_vision::models::{Backend, FaceModels};
@@ -171,30 +172,30 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     );
     println!("model_load_ms: {:.1}", load_time.as_secs_f64() * 1e3);
     println!("stage medians per frame (ms):");
-    println!("  decode:        {:.3}", median_ms(&mut decode));
+    println!("  decode:        {:.3}", median_ms(&decode));
     println!(
         "  tracking:      {:.3}  (detector, landmarks, blendshapes, head pose)",
-        median_ms(&mut tracking)
+        median_ms(&tracking)
     );
     let runs = detection.len();
     println!(
         "    detect:      {:.3}  (median of its {runs} run{}: it runs to find faces, not on every frame)",
-        median_ms(&mut detection),
+        median_ms(&detection),
         if runs == 1 { "" } else { "s" }
     );
     let tracked = landmarks.len();
     println!(
         "    crop:        {:.3}  (on the {tracked} frames the mesh ran)",
-        median_ms(&mut crop)
+        median_ms(&crop)
     );
-    println!("    landmarks:   {:.3}", median_ms(&mut landmarks));
-    println!("    blendshapes: {:.3}", median_ms(&mut blendshapes));
+    println!("    landmarks:   {:.3}", median_ms(&landmarks));
+    println!("    blendshapes: {:.3}", median_ms(&blendshapes));
     println!(
         "    other:       {:.3}  (head pose, bookkeeping)",
-        median_ms(&mut other)
+        median_ms(&other)
     );
-    println!("  region_motion: {:.3}", median_ms(&mut motion));
-    println!("  spotting:      {:.3}", median_ms(&mut spotting));
+    println!("  region_motion: {:.3}", median_ms(&motion));
+    println!("  spotting:      {:.3}", median_ms(&spotting));
     println!("frames_with_face: {}", analyzer.frames_with_face());
     println!("events: {event_count}");
     println!("end_to_end_fps: {:.1}", frames as f64 / wall.as_secs_f64());
@@ -210,12 +211,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn median_ms(samples: &mut [Duration]) -> f64 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    samples.sort_unstable();
-    samples[samples.len() / 2].as_secs_f64() * 1e3
+fn median_ms(samples: &[Duration]) -> f64 {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    median(&mut ms, EvenMedian::Upper).unwrap_or(0.0)
 }
 
 /// CPU time this thread has run (Linux `/proc/thread-self/schedstat`, nanoseconds).

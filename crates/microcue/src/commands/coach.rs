@@ -64,7 +64,7 @@ pub fn run(args: CoachArgs) -> anyhow::Result<ExitCode> {
     } else {
         render(lexicon::entry(cue), &suggestion)
     };
-    super::lexicon::print_stdout(&text)?;
+    crate::stdout::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -18,8 +18,9 @@ use microcue_train::roleplay::RoleplayDeck;
 use microcue_train::{DrillKind, TrialPhase, TrialRecord};
 
 use super::analyze::Consent;
-use super::journal::{JournalLocation, write_stdout};
+use super::journal::JournalLocation;
 use super::log::parse_cue;
+use crate::stdout::print;
 
 pub use review::{ReviewArgs, SlowmoArgs};
 
@@ -179,7 +180,7 @@ fn parse_phase(text: &str) -> Result<TrialPhase, String> {
 pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let result = execute(args, &mut out);
-    write_stdout(&out)?;
+    print(&out)?;
     result
 }
 

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use microcue_core::eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
-use microcue_core::{CueId, Event, Side};
+use microcue_core::{CueId, Event};
 use microcue_vision::inject::InjectReport;
 use microcue_vision::inject::{InjectConfig, InjectPass, InjectStyle, inject_video};
 use microcue_vision::models::FaceModels;
@@ -29,6 +29,7 @@ use microcue_vision::warp::{INJECTABLE_CUES, MAX_AMPLITUDE_IOD};
 use crate::commands::analyze::{Consent, VideoOptions, analyze_video};
 use crate::output::{EventFormat, EventWriter};
 use crate::progress::Progress;
+use crate::stdout::print;
 
 /// Arguments of `microcue eval`.
 #[derive(Debug, clap::Args)]
@@ -177,7 +178,7 @@ fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
         &report.clean_path,
         &report.truth_path,
     ] {
-        write_stdout(&format!("{}\n", path.display()))?;
+        print(&format!("{}\n", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -224,7 +225,7 @@ fn run_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         format!("{}\n", serde_json::to_string_pretty(&score)?),
     )
     .with_context(|| format!("cannot write `{}`", out_dir.join(RUN_REPORT).display()))?;
-    write_stdout(&format_report(&score, true))?;
+    print(&format_report(&score, true))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -404,126 +405,20 @@ fn run_score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         )
     };
     if args.json {
-        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        write_stdout(&format_report(&report, with_clean))?;
+        print(&format_report(&report, with_clean))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `text` to stdout; a closed pipe (`| head`) ends the output quietly instead of
-/// panicking like `print!`.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(error).context("cannot write to stdout")
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Reads a truth CSV: a header naming at least cue, side, onset_s, apex_s, offset_s (any order,
-/// extra columns ignored), then one row per event.
+/// Reads a truth CSV (see [`microcue_train::review::read_truth_csv`]).
 pub fn read_truth_csv(path: &Path) -> anyhow::Result<Vec<TruthEvent>> {
     let file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
-    parse_truth_csv(BufReader::new(file), path)
-}
-
-fn parse_truth_csv(reader: impl BufRead, path: &Path) -> anyhow::Result<Vec<TruthEvent>> {
-    let mut lines = reader.lines().enumerate();
-    let header = loop {
-        match lines.next() {
-            Some((_, line)) => {
-                let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
-                if !line.trim().is_empty() {
-                    break line;
-                }
-            }
-            None => bail!(
-                "`{}` is empty: expected a header `cue,side,onset_s,apex_s,offset_s`",
-                path.display()
-            ),
-        }
-    };
-    let columns: Vec<String> = header
-        .split(',')
-        .map(|c| c.trim().to_ascii_lowercase())
-        .collect();
-    let column = |name: &str| {
-        columns.iter().position(|c| c == name).with_context(|| {
-            format!(
-                "`{}` has no `{name}` column (header: `{header}`)\nhint: the truth CSV needs cue,side,onset_s,apex_s,offset_s",
-                path.display()
-            )
-        })
-    };
-    let (cue_col, side_col, onset_col, apex_col, offset_col) = (
-        column("cue")?,
-        column("side")?,
-        column("onset_s")?,
-        column("apex_s")?,
-        column("offset_s")?,
-    );
-    // Injected truth records each movement's size (inter-ocular distances); other truth may not.
-    let amplitude_col = columns.iter().position(|c| c == "amplitude_iod");
-    let mut truth = Vec::new();
-    for (index, line) in lines {
-        let line_number = index + 1;
-        let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let at = |what: &str| format!("`{}` line {line_number}: {what}", path.display());
-        let field = |col: usize| {
-            fields.get(col).copied().with_context(|| {
-                at(&format!(
-                    "expected {} fields, got {}",
-                    columns.len(),
-                    fields.len()
-                ))
-            })
-        };
-        let number = |col: usize| -> anyhow::Result<f64> {
-            let text = field(col)?;
-            text.parse::<f64>().with_context(|| {
-                at(&format!(
-                    "`{text}` in column `{}` is not a number",
-                    columns[col]
-                ))
-            })
-        };
-        let cue_text = field(cue_col)?;
-        let cue =
-            CueId::parse(cue_text).with_context(|| at(&format!("unknown cue `{cue_text}`")))?;
-        let side = match field(side_col)?.to_ascii_lowercase().as_str() {
-            "left" => Side::Left,
-            "right" => Side::Right,
-            "both" | "" => Side::Both,
-            other => bail!(
-                "{}",
-                at(&format!("side must be left, right or both, got `{other}`"))
-            ),
-        };
-        let event = TruthEvent {
-            cue,
-            side,
-            onset_s: number(onset_col)?,
-            apex_s: number(apex_col)?,
-            offset_s: number(offset_col)?,
-            amplitude_iod: match amplitude_col {
-                Some(col) if !field(col)?.is_empty() => Some(number(col)?),
-                _ => None,
-            },
-        };
-        event
-            .validate()
-            .map_err(|problem| anyhow::anyhow!("{}", at(&problem)))?;
-        truth.push(event);
-    }
-    Ok(truth)
+    Ok(microcue_train::review::read_truth_csv(
+        BufReader::new(file),
+        path,
+    )?)
 }
 
 /// Reads events written by `microcue analyze` (JSON Lines, one event per line).
@@ -674,7 +569,7 @@ fn fraction(numerator: usize, denominator: usize, rate: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use microcue_core::{Scale, TrackId};
+    use microcue_core::{Scale, Side, TrackId};
 
     fn event(cue: CueId, side: Side, onset_s: f64, offset_s: f64) -> Event {
         Event {
@@ -691,45 +586,6 @@ mod tests {
             valence: cue.valence(),
             evidence: Vec::new(),
         }
-    }
-
-    #[test]
-    fn truth_csv_parses_the_inject_output_and_reports_bad_rows() {
-        let text = "cue,side,onset_s,apex_s,offset_s,duration_ms,amplitude_iod\n\
-                    eyebrow_flash,both,2.02,2.08,2.18,160.000,0.03\n\
-                    \n\
-                    unilateral_lip_corner,left,4.5,4.6,4.7,200,0.02\n";
-        let truth = parse_truth_csv(text.as_bytes(), Path::new("truth.csv")).expect("parses");
-        assert_eq!(truth.len(), 2);
-        assert_eq!(truth[1].cue, CueId::UnilateralLipCorner);
-        assert_eq!(truth[1].side, Side::Left);
-        assert_eq!(truth[0].amplitude_iod, Some(0.03));
-        // Column order does not matter; H1's synth CSV (amplitude column) reads too.
-        let text =
-            "onset_s,offset_s,apex_s,side,cue,amplitude\n1.0,1.2,1.1,right,micro_frown,0.4\n";
-        let truth = parse_truth_csv(text.as_bytes(), Path::new("t.csv")).expect("parses");
-        assert_eq!(truth[0].cue, CueId::MicroFrown);
-        assert_eq!(truth[0].offset_s, 1.2);
-        assert_eq!(truth[0].amplitude_iod, None);
-
-        let bad_cue = "cue,side,onset_s,apex_s,offset_s\nwink,both,1,1.1,1.2\n";
-        let error = parse_truth_csv(bad_cue.as_bytes(), Path::new("t.csv"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("`t.csv` line 2") && error.contains("wink"),
-            "{error}"
-        );
-        let bad_order = "cue,side,onset_s,apex_s,offset_s\neyebrow_flash,both,2,1,3\n";
-        let error = parse_truth_csv(bad_order.as_bytes(), Path::new("t.csv"))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("line 2"), "{error}");
-        let missing = "cue,onset_s,apex_s,offset_s\n";
-        let error = parse_truth_csv(missing.as_bytes(), Path::new("t.csv"))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("`side`"), "{error}");
     }
 
     #[test]

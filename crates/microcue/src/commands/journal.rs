@@ -14,6 +14,8 @@ use microcue_train::Journal;
 use microcue_train::dates::{Date, parse_date};
 use microcue_train::journal::{self as store, CsvTable};
 
+use crate::stdout::Stdout;
+
 /// Where the journal is and what day it is; shared by the training commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JournalLocation {
@@ -52,19 +54,6 @@ impl JournalLocation {
             Some(text) => Ok(parse_date(text)?),
             None => Ok(jiff::Zoned::now().date()),
         }
-    }
-}
-
-/// Writes command output to stdout; a reader that went away (`| head`) is not an error.
-pub fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(error) => Err(error).context("cannot write to stdout"),
     }
 }
 
@@ -185,7 +174,7 @@ fn export(
                 format!("cannot create `{}`", path.display())
             })?))
         }
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(Stdout::new()),
     };
     match format {
         ExportFormat::Json => {
@@ -250,7 +239,7 @@ fn export_truth(
                 format!("cannot create `{}`", path.display())
             })?))
         }
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(Stdout::new()),
     };
     let rows = microcue_train::review::write_truth_csv(&reviews, label, &mut writer, &destination)?;
     writer

@@ -6,7 +6,8 @@ use anyhow::bail;
 use microcue_train::kpi::{KpiReport, KpiTargets, Rate, WeekKpis, compute_kpis};
 use microcue_train::plan;
 
-use super::journal::{JournalLocation, write_stdout};
+use super::journal::JournalLocation;
+use crate::stdout::print;
 
 /// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
 macro_rules! say {
@@ -48,7 +49,7 @@ fn points(value: Option<f64>) -> String {
 pub fn run(args: KpiArgs) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let result = execute(args, &mut out);
-    write_stdout(&out)?;
+    print(&out)?;
     result
 }
 

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use microcue_core::lexicon::{self, CueEntry, LIMITS, TWO_CUE_RULE};
 
+use crate::stdout::print;
+
 /// Arguments of `microcue lexicon`.
 #[derive(Debug, clap::Args)]
 pub struct LexiconArgs {
@@ -22,7 +24,7 @@ pub fn run(args: LexiconArgs) -> anyhow::Result<ExitCode> {
     } else {
         table()
     };
-    super::lexicon::print_stdout(&text)?;
+    print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,19 +91,6 @@ fn table() -> String {
         "\nMore: `microcue coach CUE` for a cue's playbook, `microcue lexicon --json` for all data.\n",
     );
     out
-}
-
-/// Writes to stdout; a closed pipe (`microcue lexicon | head`) is not an error.
-pub(crate) fn print_stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
 }
 
 #[cfg(test)]

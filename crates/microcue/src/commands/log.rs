@@ -7,7 +7,8 @@ use microcue_core::CueId;
 use microcue_core::lexicon;
 use microcue_train::{LogEntry, Outcome};
 
-use super::journal::{JournalLocation, write_stdout};
+use super::journal::JournalLocation;
+use crate::stdout::print;
 
 /// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
 macro_rules! say {
@@ -124,7 +125,7 @@ fn non_empty(text: Option<String>) -> Option<String> {
 pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let result = execute(args, &mut out);
-    write_stdout(&out)?;
+    print(&out)?;
     result
 }
 

@@ -10,7 +10,8 @@ use microcue_train::kpi::{KpiTargets, compute_kpis};
 use microcue_train::plan::{self, Cadence, DayPlan, Progress, TaskSpec};
 use microcue_train::{Journal, LogEntry};
 
-use super::journal::{JournalLocation, write_stdout};
+use super::journal::JournalLocation;
+use crate::stdout::print;
 
 /// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
 macro_rules! say {
@@ -60,7 +61,7 @@ pub enum PlanAction {
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let result = execute(args, &mut out);
-    write_stdout(&out)?;
+    print(&out)?;
     result
 }
 

@@ -10,6 +10,8 @@ use anyhow::{Context, anyhow, bail};
 use microcue_core::CueId;
 use microcue_core::synth::{SUPPORTED_CUES, SynthConfig, generate, random_events};
 
+use crate::stdout::Stdout;
+
 /// Arguments of `microcue synth`.
 #[derive(Debug, clap::Args)]
 pub struct SynthArgs {
@@ -80,7 +82,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
                 path.display()
             )
         })?)),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(Stdout::new()),
     };
     for frame in &frames {
         serde_json::to_writer(&mut out, frame)

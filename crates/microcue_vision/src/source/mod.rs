@@ -40,6 +40,8 @@ pub use image_dir::ImageDirSource;
 pub use mp4::Mp4Source;
 pub use y4m::{Y4mSource, Y4mWriter};
 
+use microcue_core::numeric::{EvenMedian, median};
+
 use crate::Frame;
 
 /// A sequence of decoded frames.
@@ -528,12 +530,7 @@ fn median_rate(pts_s: impl Iterator<Item = f64>) -> Option<f64> {
         }
         previous = Some(pts);
     }
-    if gaps_s.is_empty() {
-        return None;
-    }
-    let middle = gaps_s.len() / 2;
-    let (_, median, _) = gaps_s.select_nth_unstable_by(middle, f64::total_cmp);
-    Some(1.0 / *median)
+    median(&mut gaps_s, EvenMedian::Upper).map(|gap_s| 1.0 / gap_s)
 }
 
 impl fmt::Display for SourceKind {
