@@ -28,7 +28,10 @@ pub use coach::{Outcome, OutcomeWatcher, PreResponseLevels, Suggestion, suggest}
 pub use lexicon::CueEntry;
 
 pub mod baseline;
+pub mod channels;
 pub mod eval;
+mod face_axes;
+pub mod hypothesis;
 pub mod pulse;
 pub mod reader;
 pub mod spotter;
@@ -36,13 +39,12 @@ pub mod spotter;
 pub mod synth;
 mod whiten;
 
-pub use baseline::{
-    Baseline, BaselineConfig, CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues,
-};
+pub use baseline::{Baseline, BaselineConfig};
+pub use channels::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
 pub use eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
-pub use pulse::PulseConfig;
-pub use reader::{
-    ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, ReaderConfig, Support,
-    hypothesize,
+pub use hypothesis::{
+    ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, Support, hypothesize,
 };
+pub use pulse::PulseConfig;
+pub use reader::ReaderConfig;
 pub use spotter::{Spotter, SpotterConfig, SpotterStats, analyze_all};

@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
+use crate::channels::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
 use crate::numeric::{crossing_time, raise_maxima};
 
 /// Number of [`ChannelRole::Pulse`] channels: at most this many movements end in one frame.

@@ -26,9 +26,8 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use crate::baseline::{
-    CHANNELS, CORNER_TWINS, ChannelSource, ChannelValues, FaceDirection, face_axes, outward_sign,
-};
+use crate::channels::{CHANNELS, CORNER_TWINS, ChannelSource, ChannelValues};
+use crate::face_axes::{FaceDirection, face_axes, outward_sign};
 use crate::signals::{FaceSignals, Region};
 
 /// The regions whose motion enters the covariance: all but the upper-lid margins. A blink
@@ -250,7 +249,7 @@ fn template(parts: &[(Region, FaceDirection)]) -> Vector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::{CHANNEL_COUNT, Channel};
+    use crate::channels::{CHANNEL_COUNT, Channel};
     use crate::pulse::PulseConfig;
     use crate::signals::{RegionMotion, TrackId};
 

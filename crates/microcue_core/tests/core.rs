@@ -7,7 +7,7 @@
 #![cfg(feature = "synth")]
 
 use microcue_core::eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
-use microcue_core::reader::{
+use microcue_core::hypothesis::{
     ContextKind, ContextTag, HypothesisConfig, HypothesisState, hypothesize,
 };
 use microcue_core::synth::{EXPRESSION_CUES, InjectedEvent, SynthConfig, generate, random_events};

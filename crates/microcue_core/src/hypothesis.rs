@@ -1,0 +1,331 @@
+//! Hypotheses: a single cue is never a verdict.
+//!
+//! [`hypothesize`] follows the guide's rule: a hypothesis needs two supporting signals — two cues
+//! of compatible valence within ~2 s, or a cue plus a context tag (joke, question, compliment,
+//! touch, vocal cue) in the ~2 s before it. Otherwise the state is [`HypothesisState::Watch`].
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::cue::{CueId, Valence};
+use crate::event::Event;
+use crate::signals::TrackId;
+
+/// Whether the reader dares a hypothesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum HypothesisState {
+    /// Not enough agreeing signals: keep watching.
+    Watch,
+    /// Two supporting signals agree: a cautious hypothesis (never a verdict).
+    Hypothesis,
+}
+
+/// What happened just before a cue, supplied by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum ContextKind {
+    Joke,
+    Question,
+    Compliment,
+    Touch,
+    /// A vocal cue (laugh, sigh, pause, tone), described by the caller.
+    Vocal(String),
+}
+
+impl ContextKind {
+    /// A short lowercase name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContextKind::Joke => "joke",
+            ContextKind::Question => "question",
+            ContextKind::Compliment => "compliment",
+            ContextKind::Touch => "touch",
+            ContextKind::Vocal(text) => text,
+        }
+    }
+}
+
+/// A context tag at a moment of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ContextTag {
+    /// When it happened, seconds on the same clock as the events.
+    pub at_s: f64,
+    /// What happened.
+    pub kind: ContextKind,
+}
+
+/// One signal that supports a hypothesis.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Support {
+    /// A spotted cue.
+    Cue {
+        cue: CueId,
+        track: TrackId,
+        apex_s: f64,
+        confidence: f32,
+    },
+    /// A context tag.
+    Context(ContextTag),
+}
+
+/// The reader's hypothesis at one moment.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Hypothesis {
+    /// `watch` or `hypothesis`.
+    pub state: HypothesisState,
+    /// Positive, neutral or negative for a hypothesis; `unknown` while watching.
+    pub valence: Valence,
+    /// The signals considered (two when a hypothesis is formed).
+    pub supporting: Vec<Support>,
+    /// 0..1 (0 while watching). Capped below 1: never a verdict.
+    pub confidence: f32,
+    /// A sentence for people, e.g. "Possibly positive interest (confidence 0.62) — a
+    /// hypothesis, not a verdict".
+    pub phrase: String,
+}
+
+/// Settings of [`hypothesize`]. Times in seconds.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(default))]
+pub struct HypothesisConfig {
+    /// Two cues agree when their apexes are at most this far apart.
+    pub pair_window_s: f64,
+    /// A context tag supports a cue when it comes at most this long before the apex.
+    pub context_window_s: f64,
+    /// Only events whose apex lies within this long before `at_s` are considered.
+    pub lookback_s: f64,
+    /// Events less confident than this are ignored.
+    pub min_event_confidence: f32,
+    /// Highest confidence a hypothesis can have.
+    pub max_confidence: f32,
+}
+
+impl Default for HypothesisConfig {
+    fn default() -> Self {
+        HypothesisConfig {
+            pair_window_s: 2.0,
+            context_window_s: 2.0,
+            lookback_s: 3.0,
+            min_event_confidence: 0.2,
+            max_confidence: 0.9,
+        }
+    }
+}
+
+/// Forms a hypothesis at `at_s` from the events and context tags seen so far.
+///
+/// Two supporting signals are needed: two cues of one track with compatible valence whose apexes
+/// are within `pair_window_s`, or one cue plus a context tag in the `context_window_s` before its
+/// apex. Positive and negative cues in the same window conflict: the answer is `watch`.
+/// Ambiguous cues (one-sided lip corner, gaze aversion) can join a cue of definite valence but
+/// cannot make a hypothesis with a context tag alone: context decides, and a tag alone does not
+/// say which way.
+pub fn hypothesize(
+    events: &[Event],
+    context: &[ContextTag],
+    at_s: f64,
+    config: &HypothesisConfig,
+) -> Hypothesis {
+    let considered: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            e.cue.is_supported()
+                && e.apex_s <= at_s
+                && e.apex_s >= at_s - config.lookback_s
+                && e.confidence >= config.min_event_confidence
+        })
+        .collect();
+    if considered.is_empty() {
+        return watch(Vec::new(), "Watch: nothing to read yet");
+    }
+
+    // Conflicts: a positive and a negative cue of one track within the pair window.
+    for (i, a) in considered.iter().enumerate() {
+        for b in considered.iter().skip(i + 1) {
+            if a.track == b.track
+                && (a.apex_s - b.apex_s).abs() <= config.pair_window_s
+                && conflicting(a.valence, b.valence)
+            {
+                return watch(
+                    vec![cue_support(a), cue_support(b)],
+                    &format!(
+                        "Watch: {} and {} point in opposite directions — keep observing",
+                        a.cue, b.cue
+                    ),
+                );
+            }
+        }
+    }
+
+    // Best agreeing pair of cues.
+    let mut best: Option<(f32, Valence, Vec<Support>)> = None;
+    for (i, a) in considered.iter().enumerate() {
+        for b in considered.iter().skip(i + 1) {
+            if a.track != b.track || (a.apex_s - b.apex_s).abs() > config.pair_window_s {
+                continue;
+            }
+            let Some((valence, agreement)) = combine(a.valence, b.valence) else {
+                continue;
+            };
+            let confidence = 0.5 * (a.confidence + b.confidence) * agreement;
+            if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
+                best = Some((confidence, valence, vec![cue_support(a), cue_support(b)]));
+            }
+        }
+    }
+    // Cue plus context tag.
+    for event in considered.iter() {
+        if !matches!(
+            event.valence,
+            Valence::Positive | Valence::Negative | Valence::Neutral
+        ) {
+            continue;
+        }
+        let tag = context
+            .iter()
+            .filter(|tag| {
+                tag.at_s <= event.apex_s && tag.at_s >= event.apex_s - config.context_window_s
+            })
+            .max_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        if let Some(tag) = tag {
+            let confidence = event.confidence * 0.85;
+            if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
+                best = Some((
+                    confidence,
+                    event.valence,
+                    vec![cue_support(event), Support::Context(tag.clone())],
+                ));
+            }
+        }
+    }
+
+    match best {
+        Some((confidence, valence, supporting)) => {
+            let confidence = confidence.clamp(0.0, config.max_confidence);
+            let phrase = format!(
+                "Possibly {} (confidence {confidence:.2}) — a hypothesis, not a verdict",
+                valence_phrase(valence)
+            );
+            Hypothesis {
+                state: HypothesisState::Hypothesis,
+                valence,
+                supporting,
+                confidence,
+                phrase,
+            }
+        }
+        None => {
+            let latest = considered
+                .iter()
+                .max_by(|a, b| a.apex_s.total_cmp(&b.apex_s));
+            let supporting = latest.map(|e| vec![cue_support(e)]).unwrap_or_default();
+            let phrase = match latest {
+                Some(e) => format!(
+                    "Watch: {} alone is not enough — a single cue is never a verdict",
+                    e.cue
+                ),
+                None => "Watch: nothing to read yet".to_string(),
+            };
+            watch(supporting, &phrase)
+        }
+    }
+}
+
+fn watch(supporting: Vec<Support>, phrase: &str) -> Hypothesis {
+    Hypothesis {
+        state: HypothesisState::Watch,
+        valence: Valence::Unknown,
+        supporting,
+        confidence: 0.0,
+        phrase: phrase.to_string(),
+    }
+}
+
+fn cue_support(event: &Event) -> Support {
+    Support::Cue {
+        cue: event.cue,
+        track: event.track,
+        apex_s: event.apex_s,
+        confidence: event.confidence,
+    }
+}
+
+fn conflicting(a: Valence, b: Valence) -> bool {
+    matches!(
+        (a, b),
+        (Valence::Positive, Valence::Negative) | (Valence::Negative, Valence::Positive)
+    )
+}
+
+/// The shared valence of two cues and how well they agree, or `None` when they do not.
+fn combine(a: Valence, b: Valence) -> Option<(Valence, f32)> {
+    use Valence::*;
+    match (a, b) {
+        (Positive, Positive) | (Negative, Negative) | (Neutral, Neutral) => Some((a, 1.0)),
+        (Ambiguous, definite @ (Positive | Negative | Neutral))
+        | (definite @ (Positive | Negative | Neutral), Ambiguous) => Some((definite, 0.8)),
+        _ => None,
+    }
+}
+
+fn valence_phrase(valence: Valence) -> &'static str {
+    match valence {
+        Valence::Positive => "positive interest",
+        Valence::Negative => "discomfort or tension",
+        Valence::Neutral => "polite neutrality",
+        Valence::Ambiguous | Valence::Unknown => "an unclear reaction",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cue::{Scale, Side};
+
+    fn event(cue: CueId, apex_s: f64, confidence: f32) -> Event {
+        Event {
+            track: TrackId(0),
+            onset_s: apex_s - 0.1,
+            apex_s,
+            offset_s: apex_s + 0.1,
+            duration_ms: 200.0,
+            scale: Scale::Micro,
+            cue,
+            side: Side::Both,
+            intensity: 0.3,
+            confidence,
+            valence: cue.valence(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn hypothesis_phrase_reads_well() {
+        let events = [
+            event(CueId::GenuineSmile, 10.0, 0.7),
+            event(CueId::EyebrowFlash, 11.0, 0.6),
+        ];
+        let h = hypothesize(&events, &[], 11.5, &HypothesisConfig::default());
+        assert_eq!(h.state, HypothesisState::Hypothesis);
+        assert_eq!(
+            h.phrase,
+            "Possibly positive interest (confidence 0.65) — a hypothesis, not a verdict"
+        );
+    }
+}
