@@ -372,7 +372,7 @@ mod tests {
             WindowClass::Expression
         );
         assert_eq!(
-            CHANNELS[Channel::MoveBrowsUp.index()].window,
+            CHANNELS[Channel::MotionBrowsUp.index()].window,
             WindowClass::Motion
         );
         assert_eq!(
@@ -380,8 +380,8 @@ mod tests {
             WindowClass::Motion
         );
         assert!((level(Channel::BrowInnerUp) - 0.5).abs() < 1e-6);
-        assert!((level(Channel::HeadYaw) - 0.5).abs() < 1e-6);
-        assert!((level(Channel::MoveBrowsUp) - 0.1).abs() < 1e-6);
+        assert!((level(Channel::HeadYawDeg) - 0.5).abs() < 1e-6);
+        assert!((level(Channel::MotionBrowsUp) - 0.1).abs() < 1e-6);
         assert!((level(Channel::WhiteLipsClose) - 0.1).abs() < 1e-6);
         // Every channel that reads region motion uses the motion window, and only those.
         for spec in &CHANNELS {

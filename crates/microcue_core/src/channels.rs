@@ -10,9 +10,6 @@ pub use crate::face_axes::FaceDirection;
 use crate::face_axes::face_motion;
 use crate::signals::{BLENDSHAPE_NAMES, BlendshapeIndex, FaceSignals, Region};
 
-/// Number of spotter channels.
-pub const CHANNEL_COUNT: usize = 86;
-
 /// One value per [`Channel`], indexed by `channel as usize`.
 pub type ChannelValues = [f32; CHANNEL_COUNT];
 
@@ -28,8 +25,9 @@ pub enum ChannelRole {
     Blink,
     /// Gaze and head direction, for the gaze-aversion detector.
     Gaze,
-    /// Region motion (optical flow), supporting evidence when the source provides it.
-    Motion,
+    /// The `region:` channels: a region's motion (optical flow) in image axes, shown as evidence
+    /// beside a label when the source provides it.
+    RegionEvidence,
     /// Region motion along a cue's direction, for the pulse detector (a brief movement gives a
     /// rise pulse and, within ~0.6 s, a return pulse).
     Pulse,
@@ -117,9 +115,13 @@ pub struct ChannelSpec {
 
 macro_rules! channels {
     ($($variant:ident => $name:expr, $source:expr, $role:ident, $floor:expr, $window:ident;)*) => {
-        /// The spotter's channels, in the order of [`CHANNELS`] and [`ChannelValues`].
+        /// The spotter's channels, in the order of [`CHANNELS`] and [`ChannelValues`]. Each is
+        /// named after the name it is shown by (`region:eye_left_up` is `RegionEyeLeftUp`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Channel { $($variant,)* }
+
+        /// Number of spotter channels.
+        pub const CHANNEL_COUNT: usize = [$(Channel::$variant,)*].len();
 
         impl Channel {
             /// All channels in table order.
@@ -180,11 +182,11 @@ const CORNER_RIGHT_PULL: &[(Region, FaceDirection)] = &[
     (Region::MouthCornerRight, FaceDirection::Outward),
 ];
 const LIPS_CLOSE: &[(Region, FaceDirection)] = &[
-    (Region::Lips, FaceDirection::Down),
+    (Region::UpperLip, FaceDirection::Down),
     (Region::LowerLip, FaceDirection::Up),
 ];
-const LIPS_DOWN: &[(Region, FaceDirection)] = &[(Region::Lips, FaceDirection::Down)];
-const LIPS_UP: &[(Region, FaceDirection)] = &[(Region::Lips, FaceDirection::Up)];
+const LIPS_DOWN: &[(Region, FaceDirection)] = &[(Region::UpperLip, FaceDirection::Down)];
+const LIPS_UP: &[(Region, FaceDirection)] = &[(Region::UpperLip, FaceDirection::Up)];
 
 /// Spread floor of whitened region motion (units of its own noise).
 const WHITE_FLOOR: f32 = 0.1;
@@ -222,61 +224,61 @@ channels! {
     NoseSneerRight => bs_name(BlendshapeIndex::NOSE_SNEER_RIGHT), bs(BlendshapeIndex::NOSE_SNEER_RIGHT), Trigger, BS_FLOOR, Expression;
     GazeHorizontal => "gaze:horizontal", ChannelSource::GazeHorizontal, Gaze, GAZE_FLOOR, Direction;
     GazeVertical => "gaze:vertical", ChannelSource::GazeVertical, Gaze, GAZE_FLOOR, Direction;
-    HeadYaw => "head:yaw_deg", ChannelSource::HeadYaw, Gaze, HEAD_FLOOR, Direction;
-    HeadPitch => "head:pitch_deg", ChannelSource::HeadPitch, Gaze, HEAD_FLOOR, Direction;
-    MotionBrowLeft => "region:brow_left", ChannelSource::RegionMagnitude(Region::BrowLeft), Motion, MOTION_FLOOR, Motion;
-    MotionBrowRight => "region:brow_right", ChannelSource::RegionMagnitude(Region::BrowRight), Motion, MOTION_FLOOR, Motion;
-    MotionBrowInner => "region:brow_inner", ChannelSource::RegionMagnitude(Region::BrowInner), Motion, MOTION_FLOOR, Motion;
-    MotionEyeLeft => "region:eye_left", ChannelSource::RegionMagnitude(Region::EyeLeft), Motion, MOTION_FLOOR, Motion;
-    MotionEyeRight => "region:eye_right", ChannelSource::RegionMagnitude(Region::EyeRight), Motion, MOTION_FLOOR, Motion;
-    MotionNoseLeft => "region:nose_left", ChannelSource::RegionMagnitude(Region::NoseLeft), Motion, MOTION_FLOOR, Motion;
-    MotionNoseRight => "region:nose_right", ChannelSource::RegionMagnitude(Region::NoseRight), Motion, MOTION_FLOOR, Motion;
-    MotionMouthCornerLeft => "region:mouth_corner_left", ChannelSource::RegionMagnitude(Region::MouthCornerLeft), Motion, MOTION_FLOOR, Motion;
-    MotionMouthCornerRight => "region:mouth_corner_right", ChannelSource::RegionMagnitude(Region::MouthCornerRight), Motion, MOTION_FLOOR, Motion;
-    MotionLips => "region:lips", ChannelSource::RegionMagnitude(Region::Lips), Motion, MOTION_FLOOR, Motion;
-    UpBrowLeft => "region:brow_left_up", ChannelSource::RegionUp(Region::BrowLeft), Motion, MOTION_FLOOR, Motion;
-    UpBrowRight => "region:brow_right_up", ChannelSource::RegionUp(Region::BrowRight), Motion, MOTION_FLOOR, Motion;
-    UpBrowInner => "region:brow_inner_up", ChannelSource::RegionUp(Region::BrowInner), Motion, MOTION_FLOOR, Motion;
-    UpEyeLeft => "region:eye_left_up", ChannelSource::RegionUp(Region::EyeLeft), Motion, MOTION_FLOOR, Motion;
-    UpEyeRight => "region:eye_right_up", ChannelSource::RegionUp(Region::EyeRight), Motion, MOTION_FLOOR, Motion;
-    UpNoseLeft => "region:nose_left_up", ChannelSource::RegionUp(Region::NoseLeft), Motion, MOTION_FLOOR, Motion;
-    UpNoseRight => "region:nose_right_up", ChannelSource::RegionUp(Region::NoseRight), Motion, MOTION_FLOOR, Motion;
-    UpMouthCornerLeft => "region:mouth_corner_left_up", ChannelSource::RegionUp(Region::MouthCornerLeft), Motion, MOTION_FLOOR, Motion;
-    UpMouthCornerRight => "region:mouth_corner_right_up", ChannelSource::RegionUp(Region::MouthCornerRight), Motion, MOTION_FLOOR, Motion;
-    UpLips => "region:lips_up", ChannelSource::RegionUp(Region::Lips), Motion, MOTION_FLOOR, Motion;
-    MoveBrowLeftUp => "motion:brow_left_up", motion(Region::BrowLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveBrowRightUp => "motion:brow_right_up", motion(Region::BrowRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveBrowInnerUp => "motion:brow_inner_up", motion(Region::BrowInner, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveBrowLeftDown => "motion:brow_left_down", motion(Region::BrowLeft, FaceDirection::Down), Support, MOTION_FLOOR, Motion;
-    MoveBrowRightDown => "motion:brow_right_down", motion(Region::BrowRight, FaceDirection::Down), Support, MOTION_FLOOR, Motion;
-    MoveBrowInnerDown => "motion:brow_inner_down", motion(Region::BrowInner, FaceDirection::Down), Support, MOTION_FLOOR, Motion;
-    MoveEyeLeftUp => "motion:eye_left_up", motion(Region::EyeLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveEyeRightUp => "motion:eye_right_up", motion(Region::EyeRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveNoseLeftUp => "motion:nose_left_up", motion(Region::NoseLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveNoseRightUp => "motion:nose_right_up", motion(Region::NoseRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveMouthCornerLeftUp => "motion:mouth_corner_left_up", motion(Region::MouthCornerLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveMouthCornerRightUp => "motion:mouth_corner_right_up", motion(Region::MouthCornerRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveMouthCornerLeftOut => "motion:mouth_corner_left_out", motion(Region::MouthCornerLeft, FaceDirection::Outward), Support, MOTION_FLOOR, Motion;
-    MoveMouthCornerRightOut => "motion:mouth_corner_right_out", motion(Region::MouthCornerRight, FaceDirection::Outward), Support, MOTION_FLOOR, Motion;
-    MoveLipsDown => "motion:lips_down", motion(Region::Lips, FaceDirection::Down), Pulse, MOTION_FLOOR, Motion;
-    MoveLipsUp => "motion:lips_up", motion(Region::Lips, FaceDirection::Up), Pulse, MOTION_FLOOR, Motion;
-    MoveBrowsUp => "motion:brows_up", ChannelSource::FaceMotionGroup(BROWS_UP), Pulse, MOTION_FLOOR, Motion;
-    MoveBrowsDown => "motion:inner_brows_down", ChannelSource::FaceMotionGroup(INNER_BROWS_DOWN), Pulse, MOTION_FLOOR, Motion;
-    MoveNoseUp => "motion:nose_up", ChannelSource::FaceMotionGroup(NOSE_UP), Pulse, MOTION_FLOOR, Motion;
-    MoveCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(CORNERS_PULL), Pulse, MOTION_FLOOR, Motion;
-    MoveCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(CORNER_LEFT_PULL), Pulse, MOTION_FLOOR, Motion;
-    MoveCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(CORNER_RIGHT_PULL), Pulse, MOTION_FLOOR, Motion;
-    MoveLidLeftUp => "motion:lid_left_up", motion(Region::LidLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveLidRightUp => "motion:lid_right_up", motion(Region::LidRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
-    MoveLipsClose => "motion:lips_close", ChannelSource::FaceMotionGroup(LIPS_CLOSE), Pulse, MOTION_FLOOR, Motion;
+    HeadYawDeg => "head:yaw_deg", ChannelSource::HeadYaw, Gaze, HEAD_FLOOR, Direction;
+    HeadPitchDeg => "head:pitch_deg", ChannelSource::HeadPitch, Gaze, HEAD_FLOOR, Direction;
+    RegionBrowLeft => "region:brow_left", ChannelSource::RegionMagnitude(Region::BrowLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionBrowRight => "region:brow_right", ChannelSource::RegionMagnitude(Region::BrowRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionBrowInner => "region:brow_inner", ChannelSource::RegionMagnitude(Region::BrowInner), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionEyeLeft => "region:eye_left", ChannelSource::RegionMagnitude(Region::LowerLidLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionEyeRight => "region:eye_right", ChannelSource::RegionMagnitude(Region::LowerLidRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionNoseLeft => "region:nose_left", ChannelSource::RegionMagnitude(Region::NoseLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionNoseRight => "region:nose_right", ChannelSource::RegionMagnitude(Region::NoseRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionMouthCornerLeft => "region:mouth_corner_left", ChannelSource::RegionMagnitude(Region::MouthCornerLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionMouthCornerRight => "region:mouth_corner_right", ChannelSource::RegionMagnitude(Region::MouthCornerRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionLips => "region:lips", ChannelSource::RegionMagnitude(Region::UpperLip), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionBrowLeftUp => "region:brow_left_up", ChannelSource::RegionUp(Region::BrowLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionBrowRightUp => "region:brow_right_up", ChannelSource::RegionUp(Region::BrowRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionBrowInnerUp => "region:brow_inner_up", ChannelSource::RegionUp(Region::BrowInner), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionEyeLeftUp => "region:eye_left_up", ChannelSource::RegionUp(Region::LowerLidLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionEyeRightUp => "region:eye_right_up", ChannelSource::RegionUp(Region::LowerLidRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionNoseLeftUp => "region:nose_left_up", ChannelSource::RegionUp(Region::NoseLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionNoseRightUp => "region:nose_right_up", ChannelSource::RegionUp(Region::NoseRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionMouthCornerLeftUp => "region:mouth_corner_left_up", ChannelSource::RegionUp(Region::MouthCornerLeft), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionMouthCornerRightUp => "region:mouth_corner_right_up", ChannelSource::RegionUp(Region::MouthCornerRight), RegionEvidence, MOTION_FLOOR, Motion;
+    RegionLipsUp => "region:lips_up", ChannelSource::RegionUp(Region::UpperLip), RegionEvidence, MOTION_FLOOR, Motion;
+    MotionBrowLeftUp => "motion:brow_left_up", motion(Region::BrowLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionBrowRightUp => "motion:brow_right_up", motion(Region::BrowRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionBrowInnerUp => "motion:brow_inner_up", motion(Region::BrowInner, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionBrowLeftDown => "motion:brow_left_down", motion(Region::BrowLeft, FaceDirection::Down), Support, MOTION_FLOOR, Motion;
+    MotionBrowRightDown => "motion:brow_right_down", motion(Region::BrowRight, FaceDirection::Down), Support, MOTION_FLOOR, Motion;
+    MotionBrowInnerDown => "motion:brow_inner_down", motion(Region::BrowInner, FaceDirection::Down), Support, MOTION_FLOOR, Motion;
+    MotionEyeLeftUp => "motion:eye_left_up", motion(Region::LowerLidLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionEyeRightUp => "motion:eye_right_up", motion(Region::LowerLidRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionNoseLeftUp => "motion:nose_left_up", motion(Region::NoseLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionNoseRightUp => "motion:nose_right_up", motion(Region::NoseRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionMouthCornerLeftUp => "motion:mouth_corner_left_up", motion(Region::MouthCornerLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionMouthCornerRightUp => "motion:mouth_corner_right_up", motion(Region::MouthCornerRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionMouthCornerLeftOut => "motion:mouth_corner_left_out", motion(Region::MouthCornerLeft, FaceDirection::Outward), Support, MOTION_FLOOR, Motion;
+    MotionMouthCornerRightOut => "motion:mouth_corner_right_out", motion(Region::MouthCornerRight, FaceDirection::Outward), Support, MOTION_FLOOR, Motion;
+    MotionLipsDown => "motion:lips_down", motion(Region::UpperLip, FaceDirection::Down), Pulse, MOTION_FLOOR, Motion;
+    MotionLipsUp => "motion:lips_up", motion(Region::UpperLip, FaceDirection::Up), Pulse, MOTION_FLOOR, Motion;
+    MotionBrowsUp => "motion:brows_up", ChannelSource::FaceMotionGroup(BROWS_UP), Pulse, MOTION_FLOOR, Motion;
+    MotionInnerBrowsDown => "motion:inner_brows_down", ChannelSource::FaceMotionGroup(INNER_BROWS_DOWN), Pulse, MOTION_FLOOR, Motion;
+    MotionNoseUp => "motion:nose_up", ChannelSource::FaceMotionGroup(NOSE_UP), Pulse, MOTION_FLOOR, Motion;
+    MotionMouthCornersPull => "motion:mouth_corners_pull", ChannelSource::FaceMotionGroup(CORNERS_PULL), Pulse, MOTION_FLOOR, Motion;
+    MotionMouthCornerLeftPull => "motion:mouth_corner_left_pull", ChannelSource::FaceMotionGroup(CORNER_LEFT_PULL), Pulse, MOTION_FLOOR, Motion;
+    MotionMouthCornerRightPull => "motion:mouth_corner_right_pull", ChannelSource::FaceMotionGroup(CORNER_RIGHT_PULL), Pulse, MOTION_FLOOR, Motion;
+    MotionLidLeftUp => "motion:lid_left_up", motion(Region::UpperLidLeft, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionLidRightUp => "motion:lid_right_up", motion(Region::UpperLidRight, FaceDirection::Up), Support, MOTION_FLOOR, Motion;
+    MotionLipsClose => "motion:lips_close", ChannelSource::FaceMotionGroup(LIPS_CLOSE), Pulse, MOTION_FLOOR, Motion;
     WhiteLipsDown => "white:lips_down", ChannelSource::Whitened(LIPS_DOWN), Whitened, WHITE_FLOOR, Motion;
     WhiteLipsUp => "white:lips_up", ChannelSource::Whitened(LIPS_UP), Whitened, WHITE_FLOOR, Motion;
     WhiteBrowsUp => "white:brows_up", ChannelSource::Whitened(BROWS_UP), Whitened, WHITE_FLOOR, Motion;
-    WhiteBrowsDown => "white:inner_brows_down", ChannelSource::Whitened(INNER_BROWS_DOWN), Whitened, WHITE_FLOOR, Motion;
+    WhiteInnerBrowsDown => "white:inner_brows_down", ChannelSource::Whitened(INNER_BROWS_DOWN), Whitened, WHITE_FLOOR, Motion;
     WhiteNoseUp => "white:nose_up", ChannelSource::Whitened(NOSE_UP), Whitened, WHITE_FLOOR, Motion;
-    WhiteCornersPull => "white:mouth_corners_pull", ChannelSource::Whitened(CORNERS_PULL), Whitened, WHITE_FLOOR, Motion;
-    WhiteCornerLeftPull => "white:mouth_corner_left_pull", ChannelSource::Whitened(CORNER_LEFT_PULL), Whitened, WHITE_FLOOR, Motion;
-    WhiteCornerRightPull => "white:mouth_corner_right_pull", ChannelSource::Whitened(CORNER_RIGHT_PULL), Whitened, WHITE_FLOOR, Motion;
+    WhiteMouthCornersPull => "white:mouth_corners_pull", ChannelSource::Whitened(CORNERS_PULL), Whitened, WHITE_FLOOR, Motion;
+    WhiteMouthCornerLeftPull => "white:mouth_corner_left_pull", ChannelSource::Whitened(CORNER_LEFT_PULL), Whitened, WHITE_FLOOR, Motion;
+    WhiteMouthCornerRightPull => "white:mouth_corner_right_pull", ChannelSource::Whitened(CORNER_RIGHT_PULL), Whitened, WHITE_FLOOR, Motion;
     WhiteLipsClose => "white:lips_close", ChannelSource::Whitened(LIPS_CLOSE), Whitened, WHITE_FLOOR, Motion;
 }
 
@@ -284,9 +286,9 @@ channels! {
 /// compares them to tell a one-sided pull from a smile, so they are computed whatever the
 /// pulse detector watches.
 pub(crate) const CORNER_TWINS: [Channel; 3] = [
-    Channel::WhiteCornerLeftPull,
-    Channel::WhiteCornerRightPull,
-    Channel::WhiteCornersPull,
+    Channel::WhiteMouthCornerLeftPull,
+    Channel::WhiteMouthCornerRightPull,
+    Channel::WhiteMouthCornersPull,
 ];
 
 const fn motion(region: Region, direction: FaceDirection) -> ChannelSource {
@@ -426,6 +428,23 @@ mod tests {
     }
 
     #[test]
+    fn each_channel_is_named_after_the_name_it_is_shown_by() {
+        for spec in &CHANNELS {
+            let shown: String = spec
+                .name
+                .split([':', '_'])
+                .map(|part| {
+                    let mut chars = part.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect();
+            assert_eq!(format!("{:?}", spec.channel), shown, "{}", spec.name);
+        }
+    }
+
+    #[test]
     fn every_whitened_channel_is_the_twin_of_one_pulse_channel() {
         let mut twins: Vec<Channel> = CHANNELS
             .iter()
@@ -445,14 +464,14 @@ mod tests {
             );
         }
         assert_eq!(
-            Channel::MoveLipsDown.whitened(),
+            Channel::MotionLipsDown.whitened(),
             Some(Channel::WhiteLipsDown)
         );
         assert_eq!(
-            Channel::MoveCornerLeftPull.whitened(),
-            Some(Channel::WhiteCornerLeftPull)
+            Channel::MotionMouthCornerLeftPull.whitened(),
+            Some(Channel::WhiteMouthCornerLeftPull)
         );
-        assert_eq!(Channel::MoveBrowLeftUp.whitened(), None);
+        assert_eq!(Channel::MotionBrowLeftUp.whitened(), None);
     }
 
     #[test]
@@ -466,14 +485,14 @@ mod tests {
         extract_channels(&signals, &mut values);
         assert!((values[Channel::GazeHorizontal.index()] - 0.5).abs() < 1e-6);
         assert!((values[Channel::GazeVertical.index()] + 0.1).abs() < 1e-6);
-        assert_eq!(values[Channel::HeadYaw.index()], 7.0);
-        assert!(values[Channel::MotionLips.index()].is_nan());
+        assert_eq!(values[Channel::HeadYawDeg.index()], 7.0);
+        assert!(values[Channel::RegionLips.index()].is_nan());
 
         let mut motion = RegionMotion::default();
-        motion.values[Region::Lips as usize] = [0.03, -0.04];
+        motion.values[Region::UpperLip as usize] = [0.03, -0.04];
         signals.region_motion = Some(motion);
         extract_channels(&signals, &mut values);
-        assert!((values[Channel::MotionLips.index()] - 0.05).abs() < 1e-6);
-        assert!((values[Channel::UpLips.index()] - 0.04).abs() < 1e-6);
+        assert!((values[Channel::RegionLips.index()] - 0.05).abs() < 1e-6);
+        assert!((values[Channel::RegionLipsUp.index()] - 0.04).abs() < 1e-6);
     }
 }

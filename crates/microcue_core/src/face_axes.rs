@@ -28,16 +28,16 @@ pub(crate) fn face_axes(motion: [f32; 2], roll_deg: f32) -> [f32; 2] {
 pub(crate) fn outward_sign(region: Region) -> Option<f32> {
     match region {
         Region::BrowLeft
-        | Region::EyeLeft
-        | Region::LidLeft
+        | Region::LowerLidLeft
+        | Region::UpperLidLeft
         | Region::NoseLeft
         | Region::MouthCornerLeft => Some(1.0),
         Region::BrowRight
-        | Region::EyeRight
-        | Region::LidRight
+        | Region::LowerLidRight
+        | Region::UpperLidRight
         | Region::NoseRight
         | Region::MouthCornerRight => Some(-1.0),
-        Region::BrowInner | Region::Lips | Region::LowerLip => None,
+        Region::BrowInner | Region::UpperLip | Region::LowerLip => None,
     }
 }
 

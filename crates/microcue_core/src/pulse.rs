@@ -252,30 +252,30 @@ impl PulseConfig {
 /// Pulse channels that watch their whitened twin unless configured otherwise. Both corners
 /// together joined in the seventh session, decided on a fifth seed set (docs/evaluation.md).
 const WHITENED_BY_DEFAULT: [Channel; 7] = [
-    Channel::MoveBrowsUp,
-    Channel::MoveBrowsDown,
-    Channel::MoveNoseUp,
-    Channel::MoveCornersPull,
-    Channel::MoveCornerLeftPull,
-    Channel::MoveCornerRightPull,
-    Channel::MoveLipsClose,
+    Channel::MotionBrowsUp,
+    Channel::MotionInnerBrowsDown,
+    Channel::MotionNoseUp,
+    Channel::MotionMouthCornersPull,
+    Channel::MotionMouthCornerLeftPull,
+    Channel::MotionMouthCornerRightPull,
+    Channel::MotionLipsClose,
 ];
 
 /// Mouth channels: speech moves them, so they need a larger rise while the person talks.
 const SPEECH_PULSES: [Channel; 6] = [
-    Channel::MoveCornersPull,
-    Channel::MoveCornerLeftPull,
-    Channel::MoveCornerRightPull,
-    Channel::MoveLipsDown,
-    Channel::MoveLipsUp,
-    Channel::MoveLipsClose,
+    Channel::MotionMouthCornersPull,
+    Channel::MotionMouthCornerLeftPull,
+    Channel::MotionMouthCornerRightPull,
+    Channel::MotionLipsDown,
+    Channel::MotionLipsUp,
+    Channel::MotionLipsClose,
 ];
 
 /// Lip channels: the jaw carries the lips, so a movement with the jaw is not theirs.
 const JAW_GATED_PULSES: [Channel; 3] = [
-    Channel::MoveLipsDown,
-    Channel::MoveLipsUp,
-    Channel::MoveLipsClose,
+    Channel::MotionLipsDown,
+    Channel::MotionLipsUp,
+    Channel::MotionLipsClose,
 ];
 
 /// A brief movement found by one pulse channel.
@@ -766,8 +766,8 @@ mod tests {
         let mut found = Vec::new();
         for (i, &z) in zs.iter().enumerate() {
             let mut deltas = [0.0; CHANNEL_COUNT];
-            deltas[Channel::MoveBrowsUp.index()] = z;
-            deltas[Channel::MoveBrowsDown.index()] = -z;
+            deltas[Channel::MotionBrowsUp.index()] = z;
+            deltas[Channel::MotionInnerBrowsDown.index()] = -z;
             let pts_s = i as f64 * 0.04;
             found.extend_from_slice(detector.update(
                 pts_s,
@@ -878,7 +878,7 @@ mod tests {
         let found = run(&zs, 0.12);
         assert_eq!(found.len(), 1, "{found:?}");
         let pulse = &found[0];
-        assert_eq!(pulse.channel, Channel::MoveBrowsUp);
+        assert_eq!(pulse.channel, Channel::MotionBrowsUp);
         assert!((pulse.onset_s - 0.37).abs() < 0.02, "{pulse:?}");
         assert!((pulse.offset_s - 0.43).abs() < 0.03, "{pulse:?}");
     }
@@ -943,7 +943,7 @@ mod tests {
                 };
                 let mut deltas = [0.0; CHANNEL_COUNT];
                 deltas[Channel::WhiteBrowsUp.index()] = z;
-                deltas[Channel::MoveBrowsUp.index()] = z / 16.0;
+                deltas[Channel::MotionBrowsUp.index()] = z / 16.0;
                 found.extend_from_slice(detector.update(
                     f64::from(i) * 0.04,
                     &deltas,
@@ -958,7 +958,7 @@ mod tests {
         };
         let found = run(vec!["motion:brows_up".into()]);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].channel, Channel::MoveBrowsUp);
+        assert_eq!(found[0].channel, Channel::MotionBrowsUp);
         assert!(run(Vec::new()).is_empty());
     }
 

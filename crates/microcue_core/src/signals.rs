@@ -143,17 +143,26 @@ pub enum Region {
     BrowLeft,
     BrowRight,
     BrowInner,
-    EyeLeft,
-    EyeRight,
+    /// Lower lid and the skin under it, subject's left (lifted by AU6, the Duchenne marker).
+    /// Named `eye_left` in files and channel names, from before the upper lids were measured.
+    #[cfg_attr(feature = "serde", serde(rename = "eye_left"))]
+    LowerLidLeft,
+    /// Lower lid and the skin under it, subject's right (`eye_right`).
+    #[cfg_attr(feature = "serde", serde(rename = "eye_right"))]
+    LowerLidRight,
     NoseLeft,
     NoseRight,
     MouthCornerLeft,
     MouthCornerRight,
-    Lips,
-    /// Upper-lid margin, subject's left (AU5, the lid raise of surprise).
-    LidLeft,
-    /// Upper-lid margin, subject's right.
-    LidRight,
+    /// Upper lip (down when the lips press together). Named `lips` in files and channel names.
+    #[cfg_attr(feature = "serde", serde(rename = "lips"))]
+    UpperLip,
+    /// Upper-lid margin, subject's left (AU5, the lid raise of surprise). Named `lid_left`.
+    #[cfg_attr(feature = "serde", serde(rename = "lid_left"))]
+    UpperLidLeft,
+    /// Upper-lid margin, subject's right (`lid_right`).
+    #[cfg_attr(feature = "serde", serde(rename = "lid_right"))]
+    UpperLidRight,
     /// Lower lip (up when the lips press together).
     LowerLip,
 }
@@ -164,15 +173,15 @@ impl Region {
         Region::BrowLeft,
         Region::BrowRight,
         Region::BrowInner,
-        Region::EyeLeft,
-        Region::EyeRight,
+        Region::LowerLidLeft,
+        Region::LowerLidRight,
         Region::NoseLeft,
         Region::NoseRight,
         Region::MouthCornerLeft,
         Region::MouthCornerRight,
-        Region::Lips,
-        Region::LidLeft,
-        Region::LidRight,
+        Region::UpperLip,
+        Region::UpperLidLeft,
+        Region::UpperLidRight,
         Region::LowerLip,
     ];
     /// Regions of the first signal files (before the upper lids and the lower lip were
@@ -336,6 +345,39 @@ mod tests {
 
     #[cfg(feature = "serde")]
     #[test]
+    fn region_names_in_files_keep_their_first_spelling() {
+        let names: Vec<String> = Region::ALL
+            .iter()
+            .map(|region| {
+                serde_json::to_value(region)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "brow_left",
+                "brow_right",
+                "brow_inner",
+                "eye_left",
+                "eye_right",
+                "nose_left",
+                "nose_right",
+                "mouth_corner_left",
+                "mouth_corner_right",
+                "lips",
+                "lid_left",
+                "lid_right",
+                "lower_lip"
+            ]
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
     fn region_motion_reads_files_from_before_the_lids_were_measured() {
         let mut motion = RegionMotion {
             lag_s: 0.095,
@@ -355,8 +397,8 @@ mod tests {
             read.values[..Region::COUNT_V1],
             motion.values[..Region::COUNT_V1]
         );
-        assert_eq!(read.get(Region::LidLeft), [0.0, 0.0]);
-        assert_eq!(read.get(Region::LidRight), [0.0, 0.0]);
+        assert_eq!(read.get(Region::UpperLidLeft), [0.0, 0.0]);
+        assert_eq!(read.get(Region::UpperLidRight), [0.0, 0.0]);
 
         for count in [9, 14] {
             let wrong = vec![[0.0f32; 2]; count];

@@ -598,8 +598,8 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
     match cue {
         CueId::GenuineSmile => {
             let mut r = corners(0.6, 0.6);
-            r.push((Region::EyeLeft, [0.0, -0.3 * K]));
-            r.push((Region::EyeRight, [0.0, -0.3 * K]));
+            r.push((Region::LowerLidLeft, [0.0, -0.3 * K]));
+            r.push((Region::LowerLidRight, [0.0, -0.3 * K]));
             r
         }
         CueId::PoliteSmile => corners(0.6, 0.6),
@@ -628,10 +628,10 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
             (Region::BrowLeft, [0.0, -K]),
             (Region::BrowRight, [0.0, -K]),
             (Region::BrowInner, [0.0, -K]),
-            (Region::EyeLeft, [0.0, -0.5 * K]),
-            (Region::EyeRight, [0.0, -0.5 * K]),
-            (Region::LidLeft, [0.0, -0.6 * K]),
-            (Region::LidRight, [0.0, -0.6 * K]),
+            (Region::LowerLidLeft, [0.0, -0.5 * K]),
+            (Region::LowerLidRight, [0.0, -0.5 * K]),
+            (Region::UpperLidLeft, [0.0, -0.6 * K]),
+            (Region::UpperLidRight, [0.0, -0.6 * K]),
         ],
         CueId::MicroFrown | CueId::MicroAnger => {
             let mut r = vec![
@@ -640,19 +640,19 @@ fn region_signature(cue: CueId, side: Side) -> Vec<(Region, [f32; 2])> {
                 (Region::BrowInner, [0.0, 0.7 * K]),
             ];
             if cue == CueId::MicroAnger {
-                r.push((Region::Lips, [0.0, 0.3 * K]));
+                r.push((Region::UpperLip, [0.0, 0.3 * K]));
                 r.push((Region::LowerLip, [0.0, -0.3 * K]));
             }
             r
         }
         CueId::LipCompression => vec![
-            (Region::Lips, [0.0, 0.4 * K]),
+            (Region::UpperLip, [0.0, 0.4 * K]),
             (Region::LowerLip, [0.0, -0.4 * K]),
         ],
         CueId::NoseWrinkle => vec![
             (Region::NoseLeft, [0.0, -0.5 * K]),
             (Region::NoseRight, [0.0, -0.5 * K]),
-            (Region::Lips, [0.0, -0.3 * K]),
+            (Region::UpperLip, [0.0, -0.3 * K]),
         ],
         CueId::GazeAversion | CueId::BlinkCluster | CueId::PupilDilation => Vec::new(),
     }
@@ -911,15 +911,15 @@ impl Scene {
             }
         }
         let (jaw, _) = self.speech(t);
-        out[Region::Lips as usize][1] += 0.08 * jaw;
+        out[Region::UpperLip as usize][1] += 0.08 * jaw;
         out[Region::LowerLip as usize][1] += 0.2 * jaw;
         out[Region::MouthCornerLeft as usize][1] += 0.02 * jaw;
         out[Region::MouthCornerRight as usize][1] += 0.02 * jaw;
         let (blink, _, _) = self.blink(t);
-        out[Region::EyeLeft as usize][1] += 0.04 * blink;
-        out[Region::EyeRight as usize][1] += 0.04 * blink;
-        out[Region::LidLeft as usize][1] += 0.15 * blink;
-        out[Region::LidRight as usize][1] += 0.15 * blink;
+        out[Region::LowerLidLeft as usize][1] += 0.04 * blink;
+        out[Region::LowerLidRight as usize][1] += 0.04 * blink;
+        out[Region::UpperLidLeft as usize][1] += 0.15 * blink;
+        out[Region::UpperLidRight as usize][1] += 0.15 * blink;
     }
 }
 

@@ -40,7 +40,7 @@ const WHITENED_REGIONS: [Region; Region::COUNT - 2] = {
     let mut i = 0;
     let mut j = 0;
     while i < Region::COUNT {
-        if !matches!(Region::ALL[i], Region::LidLeft | Region::LidRight) {
+        if !matches!(Region::ALL[i], Region::UpperLidLeft | Region::UpperLidRight) {
             out[j] = Region::ALL[i];
             j += 1;
         }
@@ -288,7 +288,7 @@ mod tests {
             let mut values = [[0.0f32; 2]; Region::COUNT];
             for (k, v) in values.iter_mut().enumerate() {
                 *v = [0.001 * noise(), 0.001 * noise()];
-                if k == Region::Lips as usize {
+                if k == Region::UpperLip as usize {
                     v[1] += 0.3 * jaw;
                 } else if k == Region::LowerLip as usize {
                     v[1] += jaw;
@@ -304,7 +304,7 @@ mod tests {
         // The jaw gives the summed channel a spread of ~0.002 IOD; a press of 0.01 IOD (upper
         // lip down, lower lip up) stands far out of the whitened one.
         let mut values = [[0.0f32; 2]; Region::COUNT];
-        values[Region::Lips as usize][1] = 0.01;
+        values[Region::UpperLip as usize][1] = 0.01;
         values[Region::LowerLip as usize][1] = -0.01;
         whitener.fill(&frame(values), None, 30.0, 0.05, &mut out);
         assert!(
@@ -314,7 +314,7 @@ mod tests {
         );
         // The same summed motion made by the jaw (it moves the lips 0.3 : 1) is not a press.
         let mut values = [[0.0f32; 2]; Region::COUNT];
-        values[Region::Lips as usize][1] = -0.3 * 0.0286;
+        values[Region::UpperLip as usize][1] = -0.3 * 0.0286;
         values[Region::LowerLip as usize][1] = -0.0286;
         whitener.fill(&frame(values), None, 30.0, 0.05, &mut out);
         assert!(
@@ -377,7 +377,7 @@ mod tests {
             for v in values.iter_mut() {
                 *v = [0.002 * noise(), 0.002 * noise()];
             }
-            for region in [Region::LidLeft, Region::LidRight] {
+            for region in [Region::UpperLidLeft, Region::UpperLidRight] {
                 values[region as usize][1] += shared;
             }
             for region in [Region::BrowLeft, Region::BrowRight, Region::BrowInner] {
@@ -387,8 +387,8 @@ mod tests {
         }
         let mut blink = [[0.0f32; 2]; Region::COUNT];
         // Image y points down: the closing lids move down by 0.08 IOD.
-        blink[Region::LidLeft as usize][1] = 0.08;
-        blink[Region::LidRight as usize][1] = 0.08;
+        blink[Region::UpperLidLeft as usize][1] = 0.08;
+        blink[Region::UpperLidRight as usize][1] = 0.08;
         whitener.fill(&frame(blink), None, 30.0, 0.2, &mut out);
         let brows = out[Channel::WhiteBrowsUp.index()];
         assert!(brows.abs() < 0.5, "whitened brows at a blink: {brows}");

@@ -109,15 +109,15 @@ const REGION_LANDMARKS: [&[usize]; Region::COUNT] = [
     &[296, 334, 293],     // BrowLeft
     &[66, 105, 63],       // BrowRight
     &[107, 55, 336, 285], // BrowInner
-    &[374, 450, 348],     // EyeLeft (lower lid and below)
-    &[145, 230, 119],     // EyeRight
+    &[374, 450, 348],     // LowerLidLeft (lower lid and below)
+    &[145, 230, 119],     // LowerLidRight
     &[278, 279, 294],     // NoseLeft
     &[48, 49, 64],        // NoseRight
     &[291],               // MouthCornerLeft (the corner itself)
     &[61],                // MouthCornerRight
-    &[0, 37, 267],        // Lips (upper lip)
-    &[386],               // LidLeft (upper-lid margin, centre)
-    &[159],               // LidRight
+    &[0, 37, 267],        // UpperLip
+    &[386],               // UpperLidLeft (upper-lid margin, centre)
+    &[159],               // UpperLidRight
     &[17, 84, 314],       // LowerLip
 ];
 
@@ -137,15 +137,15 @@ const REGION_WINDOW_RADIUS_PX: [Option<usize>; Region::COUNT] = [
     None,    // BrowLeft
     None,    // BrowRight
     Some(3), // BrowInner
-    None,    // EyeLeft
-    None,    // EyeRight
+    None,    // LowerLidLeft
+    None,    // LowerLidRight
     Some(3), // NoseLeft
     Some(3), // NoseRight
     Some(2), // MouthCornerLeft
     Some(2), // MouthCornerRight
-    Some(3), // Lips
-    Some(3), // LidLeft
-    Some(3), // LidRight
+    Some(3), // UpperLip
+    Some(3), // UpperLidLeft
+    Some(3), // UpperLidRight
     Some(3), // LowerLip
 ];
 
@@ -1100,13 +1100,13 @@ mod tests {
             );
         }
         for region in [
-            Region::EyeLeft,
-            Region::EyeRight,
+            Region::LowerLidLeft,
+            Region::LowerLidRight,
             Region::NoseLeft,
             Region::NoseRight,
             Region::MouthCornerLeft,
             Region::MouthCornerRight,
-            Region::Lips,
+            Region::UpperLip,
         ] {
             let [dx, dy] = motion.get(region);
             assert!(
@@ -1116,7 +1116,8 @@ mod tests {
             );
         }
 
-        let flash_lids = [Region::LidLeft, Region::LidRight].map(|region| motion.get(region)[1]);
+        let flash_lids =
+            [Region::UpperLidLeft, Region::UpperLidRight].map(|region| motion.get(region)[1]);
         let spec = WarpSpec {
             cue: CueId::MicroSurprise,
             side: Side::Both,
@@ -1124,7 +1125,7 @@ mod tests {
         };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
-        for (region, flash_dy) in [Region::LidLeft, Region::LidRight]
+        for (region, flash_dy) in [Region::UpperLidLeft, Region::UpperLidRight]
             .into_iter()
             .zip(flash_lids)
         {
@@ -1176,9 +1177,9 @@ mod tests {
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
         assert!(
-            motion.get(Region::Lips)[1] > 0.5 * amplitude_iod,
+            motion.get(Region::UpperLip)[1] > 0.5 * amplitude_iod,
             "upper lip down: {:?}",
-            motion.get(Region::Lips)
+            motion.get(Region::UpperLip)
         );
         assert!(
             motion.get(Region::LowerLip)[1] < -0.3 * amplitude_iod,
@@ -1193,7 +1194,7 @@ mod tests {
         };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
-        for region in [Region::NoseLeft, Region::NoseRight, Region::Lips] {
+        for region in [Region::NoseLeft, Region::NoseRight, Region::UpperLip] {
             assert!(
                 motion.get(region)[1] < -0.1 * amplitude_iod,
                 "nose wrinkle raises {region:?}: {:?}",
@@ -1208,7 +1209,7 @@ mod tests {
         };
         warp_frame(&frame, &landmarks, &spec, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
-        for region in [Region::EyeLeft, Region::EyeRight] {
+        for region in [Region::LowerLidLeft, Region::LowerLidRight] {
             assert!(
                 motion.get(region)[1] < -0.15 * amplitude_iod,
                 "genuine smile lifts under the eyes, {region:?}: {:?}",
@@ -1222,7 +1223,7 @@ mod tests {
         };
         warp_frame(&frame, &landmarks, &polite, 1.0, &mut moved);
         let motion = motion_after(&frame, &landmarks, &moved, &landmarks);
-        for region in [Region::EyeLeft, Region::EyeRight] {
+        for region in [Region::LowerLidLeft, Region::LowerLidRight] {
             assert!(
                 motion.get(region)[1].abs() < 0.1 * amplitude_iod,
                 "polite smile leaves the eyes, {region:?}: {:?}",

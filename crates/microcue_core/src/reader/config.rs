@@ -24,7 +24,7 @@ pub struct ReaderConfig {
     /// the face moves as it always does. Talking, blinking faces put several channels over 2
     /// spreads at any moment, and their share dilutes the match with the cue's template.
     pub pulse_noise_multiple: f32,
-    /// For a pulse, the lift under the eyes (the Duchenne marker, [`Channel::UpEyeLeft`](crate::Channel::UpEyeLeft) and
+    /// For a pulse, the lift under the eyes (the Duchenne marker, [`Channel::RegionEyeLeftUp`](crate::Channel::RegionEyeLeftUp) and
     /// right) counts above this many spreads instead of `noise_multiple`: measured over the
     /// pulse's own rise, a lift about its own spread is the genuine smile's share of a
     /// movement the pulse already found (planted genuine smiles lift it by about 0.13 of

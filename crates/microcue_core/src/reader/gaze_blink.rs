@@ -49,8 +49,8 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
     let mut ranked: Vec<(f32, Channel, f32)> = [
         (Channel::GazeHorizontal, apex.horizontal),
         (Channel::GazeVertical, apex.vertical),
-        (Channel::HeadYaw, apex.yaw_deg),
-        (Channel::HeadPitch, apex.pitch_deg),
+        (Channel::HeadYawDeg, apex.yaw_deg),
+        (Channel::HeadPitchDeg, apex.pitch_deg),
     ]
     .into_iter()
     .zip(apex.spreads)

@@ -83,7 +83,7 @@ pub fn read_expression(
     unavailable: &[CueId],
 ) -> Option<Reading> {
     let mut features = features(apex, config);
-    let motion = apex.deltas[Channel::MoveBrowInnerUp.index()].is_finite();
+    let motion = apex.deltas[Channel::MotionBrowInnerUp.index()].is_finite();
     let norm = features.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm <= 0.0 {
         return None;
@@ -97,7 +97,10 @@ pub fn read_expression(
     // corners' motion features then follow the hypothesis chosen, so that the templates are
     // matched on it: the other corner's motion during a one-sided pull, or the difference
     // between the corners of a smile, is the person's co-motion.
-    let (left, right) = (F::MoveCornerLeft as usize, F::MoveCornerRight as usize);
+    let (left, right) = (
+        F::MotionMouthCornerLeftPull as usize,
+        F::MotionMouthCornerRightPull as usize,
+    );
     let whitened_side = whitened_corners(apex, config, features[left] + features[right] > 0.0).map(
         |[white_left, white_right, white_both]| {
             let one = white_left.max(white_right);
@@ -131,15 +134,23 @@ pub fn read_expression(
     let f = |feature: Feature| features[feature as usize];
     // (one-sided, side, how clearly: 0 = on the threshold, 1 = far from it)
     let (one_sided_smile, corner_side, side_clarity) = whitened_side.unwrap_or_else(|| {
-        let (corner_left, corner_right) =
-            if apex.pulse.is_some() && f(F::MoveCornerLeft) + f(F::MoveCornerRight) > 0.0 {
-                (f(F::MoveCornerLeft), f(F::MoveCornerRight))
-            } else {
-                (
-                    f(F::SmileLeft) + 0.5 * f(F::DimpleLeft) + f(F::MoveCornerLeft),
-                    f(F::SmileRight) + 0.5 * f(F::DimpleRight) + f(F::MoveCornerRight),
-                )
-            };
+        let (corner_left, corner_right) = if apex.pulse.is_some()
+            && f(F::MotionMouthCornerLeftPull) + f(F::MotionMouthCornerRightPull) > 0.0
+        {
+            (
+                f(F::MotionMouthCornerLeftPull),
+                f(F::MotionMouthCornerRightPull),
+            )
+        } else {
+            (
+                f(F::MouthSmileLeft)
+                    + 0.5 * f(F::MouthDimpleLeft)
+                    + f(F::MotionMouthCornerLeftPull),
+                f(F::MouthSmileRight)
+                    + 0.5 * f(F::MouthDimpleRight)
+                    + f(F::MotionMouthCornerRightPull),
+            )
+        };
         let corner_asymmetry = asymmetry(corner_left, corner_right).abs();
         (
             corner_asymmetry >= config.unilateral_asymmetry,
@@ -151,17 +162,17 @@ pub fn read_expression(
             clarity(corner_asymmetry, config.unilateral_asymmetry),
         )
     });
-    let smile = 0.5 * (f(F::SmileLeft) + f(F::SmileRight))
-        + 0.5 * (f(F::MoveCornerLeft) + f(F::MoveCornerRight));
-    let squint = 0.5 * (f(F::SquintLeft) + f(F::SquintRight));
+    let smile = 0.5 * (f(F::MouthSmileLeft) + f(F::MouthSmileRight))
+        + 0.5 * (f(F::MotionMouthCornerLeftPull) + f(F::MotionMouthCornerRightPull));
+    let squint = 0.5 * (f(F::EyeSquintLeft) + f(F::EyeSquintRight));
     let lids = if apex.blink_near {
         0.0
     } else {
-        0.5 * (f(F::MoveLidUpLeft) + f(F::MoveLidUpRight))
+        0.5 * (f(F::MotionEyeLeftUp) + f(F::MotionEyeRightUp))
     };
     let duchenne = ratio(squint.max(lid_raise(apex, config)).max(lids), smile);
     let raise = (f(F::BrowInnerUp) + f(F::BrowOuterUpLeft) + f(F::BrowOuterUpRight)) / 3.0
-        + (f(F::MoveBrowInnerUp) + f(F::MoveBrowUpLeft) + f(F::MoveBrowUpRight)) / 3.0;
+        + (f(F::MotionBrowInnerUp) + f(F::MotionBrowLeftUp) + f(F::MotionBrowRightUp)) / 3.0;
     let wide = 0.5 * (f(F::EyeWideLeft) + f(F::EyeWideRight));
     let widening = ratio(wide, raise);
     // The lids' lift against the brows' lift, both in region motion. The lids' value is taken
@@ -175,22 +186,23 @@ pub fn read_expression(
             if value.is_finite() { value } else { 0.0 }
         };
         ratio(
-            0.5 * (raw(Channel::MoveLidLeftUp) + raw(Channel::MoveLidRightUp)).max(0.0),
-            0.5 * (f(F::MoveBrowUpLeft) + f(F::MoveBrowUpRight)) / DISPLACEMENT_GAIN,
+            0.5 * (raw(Channel::MotionLidLeftUp) + raw(Channel::MotionLidRightUp)).max(0.0),
+            0.5 * (f(F::MotionBrowLeftUp) + f(F::MotionBrowRightUp)) / DISPLACEMENT_GAIN,
         )
     };
     // How far past its threshold the stronger of the two surprise markers is (1 = on it).
     let surprise_score =
         ratio(widening, config.surprise_eye_ratio).max(ratio(lid_lift, config.surprise_lid_ratio));
     let lowering = 0.5 * (f(F::BrowDownLeft) + f(F::BrowDownRight))
-        + (f(F::MoveBrowInnerDown) + 0.5 * (f(F::MoveBrowDownLeft) + f(F::MoveBrowDownRight)))
+        + (f(F::MotionBrowInnerDown)
+            + 0.5 * (f(F::MotionBrowLeftDown) + f(F::MotionBrowRightDown)))
             / 2.0;
-    let press_level =
-        (0.5 * (f(F::PressLeft) + f(F::PressRight))).max(0.5 * (f(F::RollLower) + f(F::RollUpper)));
+    let press_level = (0.5 * (f(F::MouthPressLeft) + f(F::MouthPressRight)))
+        .max(0.5 * (f(F::MouthRollLower) + f(F::MouthRollUpper)));
     // Where region motion is measured, pressed lips must also be seen moving: the press and roll
     // blendshapes also rise on every /p/, /b/, /m/ of speech and in smiles.
     let press = if motion {
-        f(F::MoveLipsDown)
+        f(F::MotionLipsDown)
     } else {
         press_level
     };
@@ -301,7 +313,8 @@ fn lid_raise(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> f32 {
             0.0
         }
     };
-    0.5 * (up(Channel::UpEyeLeft) + up(Channel::UpEyeRight)) * config.duchenne_motion_gain
+    0.5 * (up(Channel::RegionEyeLeftUp) + up(Channel::RegionEyeRightUp))
+        * config.duchenne_motion_gain
 }
 
 /// How well the features match a template: the best cosine of three views — all features,
@@ -422,7 +435,7 @@ fn expression_evidence(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> Vec<Ev
     let mut motion: Vec<(usize, f32)> = CHANNELS
         .iter()
         .enumerate()
-        .filter(|(_, spec)| spec.role == ChannelRole::Motion)
+        .filter(|(_, spec)| spec.role == ChannelRole::RegionEvidence)
         .map(|(index, _)| (index, apex.segment_max[index]))
         .filter(|&(index, value)| {
             value.is_finite() && value > config.noise_multiple * apex.spreads[index]

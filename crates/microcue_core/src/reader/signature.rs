@@ -4,56 +4,68 @@ use super::{ApexSnapshot, ReaderConfig};
 use crate::channels::{CHANNELS, Channel, ChannelSource, ChannelValues};
 use crate::cue::{CueId, Side};
 
-/// Signature features, indices into the reader's feature vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Feature {
+macro_rules! features {
+    ($($(#[$doc:meta])* $variant:ident,)*) => {
+        /// Signature features, indices into the reader's feature vector; each is named after the
+        /// channel it reads.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(super) enum Feature { $($(#[$doc])* $variant,)* }
+
+        /// Number of signature features.
+        pub(super) const FEATURE_COUNT: usize = [$(Feature::$variant,)*].len();
+    };
+}
+
+features! {
     BrowDownLeft,
     BrowDownRight,
     BrowInnerUp,
     BrowOuterUpLeft,
     BrowOuterUpRight,
-    SquintLeft,
-    SquintRight,
+    /// `eyeSquintLeft` less the blink's share, or `cheekSquintLeft` when larger.
+    EyeSquintLeft,
+    /// `eyeSquintRight` less the blink's share, or `cheekSquintRight` when larger.
+    EyeSquintRight,
     EyeWideLeft,
     EyeWideRight,
     JawOpen,
-    SmileLeft,
-    SmileRight,
-    DimpleLeft,
-    DimpleRight,
-    PressLeft,
-    PressRight,
-    RollLower,
-    RollUpper,
-    UpperUpLeft,
-    UpperUpRight,
-    SneerLeft,
-    SneerRight,
-    // Region displacement against the still anchor frame (see `DISPLACEMENT_GAIN`).
-    MoveBrowUpLeft,
-    MoveBrowUpRight,
-    MoveBrowInnerUp,
-    MoveBrowDownLeft,
-    MoveBrowDownRight,
-    MoveBrowInnerDown,
-    MoveLidUpLeft,
-    MoveLidUpRight,
-    MoveNoseUpLeft,
-    MoveNoseUpRight,
-    MoveCornerLeft,
-    MoveCornerRight,
-    MoveLipsDown,
-    MoveLipsUp,
-    MoveUpperLidLeft,
-    MoveUpperLidRight,
+    MouthSmileLeft,
+    MouthSmileRight,
+    MouthDimpleLeft,
+    MouthDimpleRight,
+    MouthPressLeft,
+    MouthPressRight,
+    MouthRollLower,
+    MouthRollUpper,
+    MouthUpperUpLeft,
+    MouthUpperUpRight,
+    NoseSneerLeft,
+    NoseSneerRight,
+    /// From here on, region motion (inter-ocular distances, times [`DISPLACEMENT_GAIN`]).
+    MotionBrowLeftUp,
+    MotionBrowRightUp,
+    MotionBrowInnerUp,
+    MotionBrowLeftDown,
+    MotionBrowRightDown,
+    MotionBrowInnerDown,
+    MotionEyeLeftUp,
+    MotionEyeRightUp,
+    MotionNoseLeftUp,
+    MotionNoseRightUp,
+    /// `motion:mouth_corner_left_up` plus `motion:mouth_corner_left_out`.
+    MotionMouthCornerLeftPull,
+    /// `motion:mouth_corner_right_up` plus `motion:mouth_corner_right_out`.
+    MotionMouthCornerRightPull,
+    MotionLipsDown,
+    MotionLipsUp,
+    MotionLidLeftUp,
+    MotionLidRightUp,
 }
-
-pub(super) const FEATURE_COUNT: usize = 38;
 
 /// Whether the feature at this index comes from region displacement (not measured by every
 /// source).
 pub(super) fn is_displacement_index(index: usize) -> bool {
-    index >= Feature::MoveBrowUpLeft as usize
+    index >= Feature::MotionBrowLeftUp as usize
 }
 
 /// Region displacements (inter-ocular distances) are multiplied by this to compare with
@@ -62,21 +74,24 @@ pub(super) const DISPLACEMENT_GAIN: f32 = 8.0;
 
 /// Features that have a mirror on the other side: (left, right).
 pub(super) const SIDE_PAIRS: [(Feature, Feature); 15] = [
-    (Feature::MoveBrowUpLeft, Feature::MoveBrowUpRight),
-    (Feature::MoveUpperLidLeft, Feature::MoveUpperLidRight),
-    (Feature::MoveBrowDownLeft, Feature::MoveBrowDownRight),
-    (Feature::MoveLidUpLeft, Feature::MoveLidUpRight),
-    (Feature::MoveNoseUpLeft, Feature::MoveNoseUpRight),
-    (Feature::MoveCornerLeft, Feature::MoveCornerRight),
+    (Feature::MotionBrowLeftUp, Feature::MotionBrowRightUp),
+    (Feature::MotionLidLeftUp, Feature::MotionLidRightUp),
+    (Feature::MotionBrowLeftDown, Feature::MotionBrowRightDown),
+    (Feature::MotionEyeLeftUp, Feature::MotionEyeRightUp),
+    (Feature::MotionNoseLeftUp, Feature::MotionNoseRightUp),
+    (
+        Feature::MotionMouthCornerLeftPull,
+        Feature::MotionMouthCornerRightPull,
+    ),
     (Feature::BrowDownLeft, Feature::BrowDownRight),
     (Feature::BrowOuterUpLeft, Feature::BrowOuterUpRight),
-    (Feature::SquintLeft, Feature::SquintRight),
+    (Feature::EyeSquintLeft, Feature::EyeSquintRight),
     (Feature::EyeWideLeft, Feature::EyeWideRight),
-    (Feature::SmileLeft, Feature::SmileRight),
-    (Feature::DimpleLeft, Feature::DimpleRight),
-    (Feature::PressLeft, Feature::PressRight),
-    (Feature::UpperUpLeft, Feature::UpperUpRight),
-    (Feature::SneerLeft, Feature::SneerRight),
+    (Feature::MouthSmileLeft, Feature::MouthSmileRight),
+    (Feature::MouthDimpleLeft, Feature::MouthDimpleRight),
+    (Feature::MouthPressLeft, Feature::MouthPressRight),
+    (Feature::MouthUpperUpLeft, Feature::MouthUpperUpRight),
+    (Feature::NoseSneerLeft, Feature::NoseSneerRight),
 ];
 
 /// One cue's signature: features and their relative weights (blendshape units).
@@ -94,42 +109,42 @@ pub(super) const TEMPLATES: [Template; 11] = [
         cue: CueId::GenuineSmile,
         side: Side::Both,
         weights: &[
-            (F::SmileLeft, 1.0),
-            (F::SmileRight, 1.0),
-            (F::SquintLeft, 0.5),
-            (F::SquintRight, 0.5),
-            (F::MoveCornerLeft, 1.0),
-            (F::MoveCornerRight, 1.0),
-            (F::MoveLidUpLeft, 0.5),
-            (F::MoveLidUpRight, 0.5),
+            (F::MouthSmileLeft, 1.0),
+            (F::MouthSmileRight, 1.0),
+            (F::EyeSquintLeft, 0.5),
+            (F::EyeSquintRight, 0.5),
+            (F::MotionMouthCornerLeftPull, 1.0),
+            (F::MotionMouthCornerRightPull, 1.0),
+            (F::MotionEyeLeftUp, 0.5),
+            (F::MotionEyeRightUp, 0.5),
         ],
     },
     Template {
         cue: CueId::PoliteSmile,
         side: Side::Both,
         weights: &[
-            (F::SmileLeft, 1.0),
-            (F::SmileRight, 1.0),
-            (F::MoveCornerLeft, 1.0),
-            (F::MoveCornerRight, 1.0),
+            (F::MouthSmileLeft, 1.0),
+            (F::MouthSmileRight, 1.0),
+            (F::MotionMouthCornerLeftPull, 1.0),
+            (F::MotionMouthCornerRightPull, 1.0),
         ],
     },
     Template {
         cue: CueId::UnilateralLipCorner,
         side: Side::Left,
         weights: &[
-            (F::SmileLeft, 1.0),
-            (F::DimpleLeft, 0.5),
-            (F::MoveCornerLeft, 1.0),
+            (F::MouthSmileLeft, 1.0),
+            (F::MouthDimpleLeft, 0.5),
+            (F::MotionMouthCornerLeftPull, 1.0),
         ],
     },
     Template {
         cue: CueId::UnilateralLipCorner,
         side: Side::Right,
         weights: &[
-            (F::SmileRight, 1.0),
-            (F::DimpleRight, 0.5),
-            (F::MoveCornerRight, 1.0),
+            (F::MouthSmileRight, 1.0),
+            (F::MouthDimpleRight, 0.5),
+            (F::MotionMouthCornerRightPull, 1.0),
         ],
     },
     Template {
@@ -139,9 +154,9 @@ pub(super) const TEMPLATES: [Template; 11] = [
             (F::BrowInnerUp, 1.0),
             (F::BrowOuterUpLeft, 0.8),
             (F::BrowOuterUpRight, 0.8),
-            (F::MoveBrowInnerUp, 1.0),
-            (F::MoveBrowUpLeft, 0.8),
-            (F::MoveBrowUpRight, 0.8),
+            (F::MotionBrowInnerUp, 1.0),
+            (F::MotionBrowLeftUp, 0.8),
+            (F::MotionBrowRightUp, 0.8),
         ],
     },
     Template {
@@ -154,11 +169,11 @@ pub(super) const TEMPLATES: [Template; 11] = [
             (F::EyeWideLeft, 0.8),
             (F::EyeWideRight, 0.8),
             (F::JawOpen, 0.3),
-            (F::MoveBrowInnerUp, 1.0),
-            (F::MoveBrowUpLeft, 0.8),
-            (F::MoveBrowUpRight, 0.8),
-            (F::MoveUpperLidLeft, 0.5),
-            (F::MoveUpperLidRight, 0.5),
+            (F::MotionBrowInnerUp, 1.0),
+            (F::MotionBrowLeftUp, 0.8),
+            (F::MotionBrowRightUp, 0.8),
+            (F::MotionLidLeftUp, 0.5),
+            (F::MotionLidRightUp, 0.5),
         ],
     },
     Template {
@@ -167,9 +182,9 @@ pub(super) const TEMPLATES: [Template; 11] = [
         weights: &[
             (F::BrowDownLeft, 1.0),
             (F::BrowDownRight, 1.0),
-            (F::MoveBrowInnerDown, 1.0),
-            (F::MoveBrowDownLeft, 0.5),
-            (F::MoveBrowDownRight, 0.5),
+            (F::MotionBrowInnerDown, 1.0),
+            (F::MotionBrowLeftDown, 0.5),
+            (F::MotionBrowRightDown, 0.5),
         ],
     },
     Template {
@@ -178,38 +193,38 @@ pub(super) const TEMPLATES: [Template; 11] = [
         weights: &[
             (F::BrowDownLeft, 1.0),
             (F::BrowDownRight, 1.0),
-            (F::SquintLeft, 0.5),
-            (F::SquintRight, 0.5),
-            (F::PressLeft, 0.7),
-            (F::PressRight, 0.7),
-            (F::MoveBrowInnerDown, 1.0),
-            (F::MoveBrowDownLeft, 0.5),
-            (F::MoveBrowDownRight, 0.5),
-            (F::MoveLipsDown, 0.7),
+            (F::EyeSquintLeft, 0.5),
+            (F::EyeSquintRight, 0.5),
+            (F::MouthPressLeft, 0.7),
+            (F::MouthPressRight, 0.7),
+            (F::MotionBrowInnerDown, 1.0),
+            (F::MotionBrowLeftDown, 0.5),
+            (F::MotionBrowRightDown, 0.5),
+            (F::MotionLipsDown, 0.7),
         ],
     },
     Template {
         cue: CueId::LipCompression,
         side: Side::Both,
         weights: &[
-            (F::PressLeft, 1.0),
-            (F::PressRight, 1.0),
-            (F::RollLower, 0.5),
-            (F::RollUpper, 0.4),
-            (F::MoveLipsDown, 1.4),
+            (F::MouthPressLeft, 1.0),
+            (F::MouthPressRight, 1.0),
+            (F::MouthRollLower, 0.5),
+            (F::MouthRollUpper, 0.4),
+            (F::MotionLipsDown, 1.4),
         ],
     },
     Template {
         cue: CueId::NoseWrinkle,
         side: Side::Both,
         weights: &[
-            (F::SneerLeft, 1.0),
-            (F::SneerRight, 1.0),
-            (F::UpperUpLeft, 0.6),
-            (F::UpperUpRight, 0.6),
-            (F::MoveNoseUpLeft, 1.0),
-            (F::MoveNoseUpRight, 1.0),
-            (F::MoveLipsUp, 0.6),
+            (F::NoseSneerLeft, 1.0),
+            (F::NoseSneerRight, 1.0),
+            (F::MouthUpperUpLeft, 0.6),
+            (F::MouthUpperUpRight, 0.6),
+            (F::MotionNoseLeftUp, 1.0),
+            (F::MotionNoseRightUp, 1.0),
+            (F::MotionLipsUp, 0.6),
         ],
     },
     // Pupil dilation has no template: it is never read from ordinary video.
@@ -264,7 +279,7 @@ pub(super) fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; 
     set(F::BrowOuterUpLeft, d(Channel::BrowOuterUpLeft));
     set(F::BrowOuterUpRight, d(Channel::BrowOuterUpRight));
     set(
-        F::SquintLeft,
+        F::EyeSquintLeft,
         squint(
             Channel::EyeSquintLeft,
             Channel::CheekSquintLeft,
@@ -272,7 +287,7 @@ pub(super) fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; 
         ),
     );
     set(
-        F::SquintRight,
+        F::EyeSquintRight,
         squint(
             Channel::EyeSquintRight,
             Channel::CheekSquintRight,
@@ -282,43 +297,43 @@ pub(super) fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; 
     set(F::EyeWideLeft, d(Channel::EyeWideLeft));
     set(F::EyeWideRight, d(Channel::EyeWideRight));
     set(F::JawOpen, d(Channel::JawOpen));
-    set(F::SmileLeft, d(Channel::MouthSmileLeft));
-    set(F::SmileRight, d(Channel::MouthSmileRight));
-    set(F::DimpleLeft, d(Channel::MouthDimpleLeft));
-    set(F::DimpleRight, d(Channel::MouthDimpleRight));
-    set(F::PressLeft, d(Channel::MouthPressLeft));
-    set(F::PressRight, d(Channel::MouthPressRight));
-    set(F::RollLower, d(Channel::MouthRollLower));
-    set(F::RollUpper, d(Channel::MouthRollUpper));
-    set(F::UpperUpLeft, d(Channel::MouthUpperUpLeft));
-    set(F::UpperUpRight, d(Channel::MouthUpperUpRight));
-    set(F::SneerLeft, d(Channel::NoseSneerLeft));
-    set(F::SneerRight, d(Channel::NoseSneerRight));
+    set(F::MouthSmileLeft, d(Channel::MouthSmileLeft));
+    set(F::MouthSmileRight, d(Channel::MouthSmileRight));
+    set(F::MouthDimpleLeft, d(Channel::MouthDimpleLeft));
+    set(F::MouthDimpleRight, d(Channel::MouthDimpleRight));
+    set(F::MouthPressLeft, d(Channel::MouthPressLeft));
+    set(F::MouthPressRight, d(Channel::MouthPressRight));
+    set(F::MouthRollLower, d(Channel::MouthRollLower));
+    set(F::MouthRollUpper, d(Channel::MouthRollUpper));
+    set(F::MouthUpperUpLeft, d(Channel::MouthUpperUpLeft));
+    set(F::MouthUpperUpRight, d(Channel::MouthUpperUpRight));
+    set(F::NoseSneerLeft, d(Channel::NoseSneerLeft));
+    set(F::NoseSneerRight, d(Channel::NoseSneerRight));
     let m = |channel: Channel| DISPLACEMENT_GAIN * d(channel);
-    set(F::MoveBrowUpLeft, m(Channel::MoveBrowLeftUp));
-    set(F::MoveBrowUpRight, m(Channel::MoveBrowRightUp));
-    set(F::MoveBrowInnerUp, m(Channel::MoveBrowInnerUp));
-    set(F::MoveBrowDownLeft, m(Channel::MoveBrowLeftDown));
-    set(F::MoveBrowDownRight, m(Channel::MoveBrowRightDown));
-    set(F::MoveBrowInnerDown, m(Channel::MoveBrowInnerDown));
-    set(F::MoveLidUpLeft, m(Channel::MoveEyeLeftUp));
-    set(F::MoveLidUpRight, m(Channel::MoveEyeRightUp));
-    set(F::MoveNoseUpLeft, m(Channel::MoveNoseLeftUp));
-    set(F::MoveNoseUpRight, m(Channel::MoveNoseRightUp));
+    set(F::MotionBrowLeftUp, m(Channel::MotionBrowLeftUp));
+    set(F::MotionBrowRightUp, m(Channel::MotionBrowRightUp));
+    set(F::MotionBrowInnerUp, m(Channel::MotionBrowInnerUp));
+    set(F::MotionBrowLeftDown, m(Channel::MotionBrowLeftDown));
+    set(F::MotionBrowRightDown, m(Channel::MotionBrowRightDown));
+    set(F::MotionBrowInnerDown, m(Channel::MotionBrowInnerDown));
+    set(F::MotionEyeLeftUp, m(Channel::MotionEyeLeftUp));
+    set(F::MotionEyeRightUp, m(Channel::MotionEyeRightUp));
+    set(F::MotionNoseLeftUp, m(Channel::MotionNoseLeftUp));
+    set(F::MotionNoseRightUp, m(Channel::MotionNoseRightUp));
     set(
-        F::MoveCornerLeft,
-        m(Channel::MoveMouthCornerLeftUp) + m(Channel::MoveMouthCornerLeftOut),
+        F::MotionMouthCornerLeftPull,
+        m(Channel::MotionMouthCornerLeftUp) + m(Channel::MotionMouthCornerLeftOut),
     );
     set(
-        F::MoveCornerRight,
-        m(Channel::MoveMouthCornerRightUp) + m(Channel::MoveMouthCornerRightOut),
+        F::MotionMouthCornerRightPull,
+        m(Channel::MotionMouthCornerRightUp) + m(Channel::MotionMouthCornerRightOut),
     );
-    set(F::MoveLipsDown, m(Channel::MoveLipsDown));
-    set(F::MoveLipsUp, m(Channel::MoveLipsUp));
+    set(F::MotionLipsDown, m(Channel::MotionLipsDown));
+    set(F::MotionLipsUp, m(Channel::MotionLipsUp));
     if !apex.blink_near {
         // Closing and reopening lids move the lid margin far more than AU5 does.
-        set(F::MoveUpperLidLeft, m(Channel::MoveLidLeftUp));
-        set(F::MoveUpperLidRight, m(Channel::MoveLidRightUp));
+        set(F::MotionLidLeftUp, m(Channel::MotionLidLeftUp));
+        set(F::MotionLidRightUp, m(Channel::MotionLidRightUp));
     }
     features
 }
@@ -327,7 +342,7 @@ pub(super) fn features(apex: &ApexSnapshot<'_>, config: &ReaderConfig) -> [f32; 
 pub(crate) fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
     use CueId as C;
     match channel {
-        Channel::MoveBrowsUp => &[
+        Channel::MotionBrowsUp => &[
             C::GenuineSmile,
             C::PoliteSmile,
             C::LipCompression,
@@ -336,7 +351,7 @@ pub(crate) fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
             C::MicroFrown,
             C::MicroAnger,
         ],
-        Channel::MoveBrowsDown => &[
+        Channel::MotionInnerBrowsDown => &[
             C::GenuineSmile,
             C::PoliteSmile,
             C::LipCompression,
@@ -345,7 +360,7 @@ pub(crate) fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
             C::EyebrowFlash,
             C::MicroSurprise,
         ],
-        Channel::MoveNoseUp | Channel::MoveLipsUp => &[
+        Channel::MotionNoseUp | Channel::MotionLipsUp => &[
             C::GenuineSmile,
             C::PoliteSmile,
             C::LipCompression,
@@ -355,7 +370,9 @@ pub(crate) fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
             C::MicroFrown,
             C::MicroAnger,
         ],
-        Channel::MoveCornersPull | Channel::MoveCornerLeftPull | Channel::MoveCornerRightPull => &[
+        Channel::MotionMouthCornersPull
+        | Channel::MotionMouthCornerLeftPull
+        | Channel::MotionMouthCornerRightPull => &[
             C::LipCompression,
             C::NoseWrinkle,
             C::EyebrowFlash,
@@ -363,7 +380,7 @@ pub(crate) fn pulse_excluded_cues(channel: Channel) -> &'static [CueId] {
             C::MicroFrown,
             C::MicroAnger,
         ],
-        Channel::MoveLipsDown | Channel::MoveLipsClose => &[
+        Channel::MotionLipsDown | Channel::MotionLipsClose => &[
             C::GenuineSmile,
             C::PoliteSmile,
             C::UnilateralLipCorner,

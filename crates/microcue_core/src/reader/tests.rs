@@ -38,7 +38,7 @@ impl Apex {
 
     /// As `read`, for a brief movement's change (a pulse) instead of a segment's levels.
     fn read_change(&self) -> Option<Reading> {
-        self.read_snapshot(false, Some(Channel::MoveCornersPull), &[])
+        self.read_snapshot(false, Some(Channel::MotionMouthCornersPull), &[])
     }
 
     fn read_snapshot(
@@ -119,8 +119,8 @@ fn a_one_sided_pull_during_a_held_smile_is_read_from_the_change() {
     let pull = Apex::new(&[
         (C::MouthSmileLeft, 0.5),
         (C::MouthSmileRight, 0.45),
-        (C::MoveMouthCornerLeftUp, 0.03),
-        (C::MoveMouthCornerLeftOut, 0.03),
+        (C::MotionMouthCornerLeftUp, 0.03),
+        (C::MotionMouthCornerLeftOut, 0.03),
     ]);
     let reading = pull.read_change().unwrap();
     assert_eq!(
@@ -138,10 +138,10 @@ fn a_one_sided_pull_during_a_held_smile_is_read_from_the_change() {
     let both = Apex::new(&[
         (C::MouthSmileLeft, 0.5),
         (C::MouthSmileRight, 0.45),
-        (C::MoveMouthCornerLeftUp, 0.03),
-        (C::MoveMouthCornerLeftOut, 0.03),
-        (C::MoveMouthCornerRightUp, 0.028),
-        (C::MoveMouthCornerRightOut, 0.03),
+        (C::MotionMouthCornerLeftUp, 0.03),
+        (C::MotionMouthCornerLeftOut, 0.03),
+        (C::MotionMouthCornerRightUp, 0.028),
+        (C::MotionMouthCornerRightOut, 0.03),
     ]);
     assert_eq!(both.read_change().unwrap().side, Side::Both);
 }
@@ -152,13 +152,13 @@ fn for_a_pulse_the_whitened_corners_tell_one_sided_from_two_sided() {
     // this is two-sided, but against the person's co-motion the left corner's pull is the
     // likelier movement.
     let mut pull = Apex::new(&[
-        (C::MoveMouthCornerLeftUp, 0.03),
-        (C::MoveMouthCornerLeftOut, 0.03),
-        (C::MoveMouthCornerRightUp, 0.025),
-        (C::MoveMouthCornerRightOut, 0.025),
-        (C::WhiteCornerLeftPull, 6.0),
-        (C::WhiteCornerRightPull, 1.0),
-        (C::WhiteCornersPull, 4.5),
+        (C::MotionMouthCornerLeftUp, 0.03),
+        (C::MotionMouthCornerLeftOut, 0.03),
+        (C::MotionMouthCornerRightUp, 0.025),
+        (C::MotionMouthCornerRightOut, 0.025),
+        (C::WhiteMouthCornerLeftPull, 6.0),
+        (C::WhiteMouthCornerRightPull, 1.0),
+        (C::WhiteMouthCornersPull, 4.5),
     ]);
     let reading = pull.read_change().unwrap();
     assert_eq!(
@@ -175,13 +175,13 @@ fn for_a_pulse_the_whitened_corners_tell_one_sided_from_two_sided() {
     // A smile whose right corner moved a fifth as much as the left: one-sided by the
     // corners' motion, two-sided against the co-motion (both corners' filter fits best).
     let mut smile = Apex::new(&[
-        (C::MoveMouthCornerLeftUp, 0.03),
-        (C::MoveMouthCornerLeftOut, 0.03),
-        (C::MoveMouthCornerRightUp, 0.008),
-        (C::MoveMouthCornerRightOut, 0.004),
-        (C::WhiteCornerLeftPull, 4.0),
-        (C::WhiteCornerRightPull, 3.0),
-        (C::WhiteCornersPull, 5.0),
+        (C::MotionMouthCornerLeftUp, 0.03),
+        (C::MotionMouthCornerLeftOut, 0.03),
+        (C::MotionMouthCornerRightUp, 0.008),
+        (C::MotionMouthCornerRightOut, 0.004),
+        (C::WhiteMouthCornerLeftPull, 4.0),
+        (C::WhiteMouthCornerRightPull, 3.0),
+        (C::WhiteMouthCornersPull, 5.0),
     ]);
     let reading = smile.read_change().unwrap();
     assert_eq!(
@@ -203,12 +203,12 @@ fn a_pulse_reads_its_own_regions_below_the_noise_gate() {
     // Both brows lifted by 1.5 times their spread: under the noise gate by themselves, but
     // the brows-up pulse found the movement (its whitened twin stood out of the noise).
     let apex = Apex::new(&[
-        (C::MoveBrowLeftUp, 0.015),
-        (C::MoveBrowRightUp, 0.015),
-        (C::MoveBrowInnerUp, 0.012),
+        (C::MotionBrowLeftUp, 0.015),
+        (C::MotionBrowRightUp, 0.015),
+        (C::MotionBrowInnerUp, 0.012),
     ]);
     let reading = apex
-        .read_snapshot(false, Some(Channel::MoveBrowsUp), &[])
+        .read_snapshot(false, Some(Channel::MotionBrowsUp), &[])
         .unwrap();
     assert_eq!(reading.cue, CueId::EyebrowFlash);
     // What the label was read from is shown with it.
@@ -229,7 +229,7 @@ fn a_pulse_reads_its_own_regions_below_the_noise_gate() {
     // Read as a segment, or as another group's pulse, the same motion is noise.
     assert_eq!(apex.read(), None);
     assert_eq!(
-        apex.read_snapshot(false, Some(Channel::MoveNoseUp), &[]),
+        apex.read_snapshot(false, Some(Channel::MotionNoseUp), &[]),
         None
     );
 }
@@ -238,13 +238,13 @@ fn a_pulse_reads_its_own_regions_below_the_noise_gate() {
 fn for_a_pulse_the_rest_of_the_face_counts_only_above_three_spreads() {
     // A nose pulse while the brows drift up by 2.5 spreads (a talking face's co-motion).
     let apex = Apex::new(&[
-        (C::MoveNoseLeftUp, 0.02),
-        (C::MoveNoseRightUp, 0.02),
-        (C::MoveBrowLeftUp, 0.025),
-        (C::MoveBrowRightUp, 0.025),
-        (C::MoveBrowInnerUp, 0.025),
+        (C::MotionNoseLeftUp, 0.02),
+        (C::MotionNoseRightUp, 0.02),
+        (C::MotionBrowLeftUp, 0.025),
+        (C::MotionBrowRightUp, 0.025),
+        (C::MotionBrowInnerUp, 0.025),
     ]);
-    let nose = |config: &ReaderConfig| apex.read_pulse(Channel::MoveNoseUp, 20.0, config);
+    let nose = |config: &ReaderConfig| apex.read_pulse(Channel::MotionNoseUp, 20.0, config);
     let reading = nose(&ReaderConfig::default()).unwrap();
     assert_eq!(reading.cue, CueId::NoseWrinkle);
     assert!(
@@ -268,16 +268,16 @@ fn a_strong_pulse_is_read_through_the_rest_of_a_moving_face() {
     // A frown pulse while the mouth corners and a lower lid move by 3.5 spreads (a talking
     // face at the apex): their share dilutes the frown's template match to about 0.65.
     let apex = Apex::new(&[
-        (C::MoveBrowInnerDown, 0.08),
-        (C::MoveBrowLeftDown, 0.03),
-        (C::MoveBrowRightDown, 0.03),
-        (C::MoveMouthCornerLeftUp, 0.035),
-        (C::MoveMouthCornerRightUp, 0.035),
-        (C::MoveEyeLeftUp, 0.035),
+        (C::MotionBrowInnerDown, 0.08),
+        (C::MotionBrowLeftDown, 0.03),
+        (C::MotionBrowRightDown, 0.03),
+        (C::MotionMouthCornerLeftUp, 0.035),
+        (C::MotionMouthCornerRightUp, 0.035),
+        (C::MotionEyeLeftUp, 0.035),
     ]);
     let config = ReaderConfig::default();
     let read = |peak_z: f32| {
-        apex.read_pulse(Channel::MoveBrowsDown, peak_z, &config)
+        apex.read_pulse(Channel::MotionInnerBrowsDown, peak_z, &config)
             .map(|r| r.cue)
     };
     assert_eq!(read(config.strong_pulse_z + 2.0), Some(CueId::MicroFrown));
@@ -369,7 +369,7 @@ fn with_region_motion_anger_needs_the_lips_seen_pressing() {
     let frown_with_pressed_lips = [
         (C::BrowDownLeft, 0.3),
         (C::BrowDownRight, 0.3),
-        (C::MoveBrowInnerDown, 0.02),
+        (C::MotionBrowInnerDown, 0.02),
         (C::MouthPressLeft, 0.2),
         (C::MouthPressRight, 0.22),
     ];
@@ -378,7 +378,7 @@ fn with_region_motion_anger_needs_the_lips_seen_pressing() {
     let read = |apex: &Apex| apex.read_with(false, &[CueId::LipCompression]).unwrap().cue;
     // The press blendshapes rose but the upper lip did not move (speech, a smile).
     assert_eq!(read(&apex), CueId::MicroFrown);
-    apex.deltas[C::MoveLipsDown.index()] = 0.04;
+    apex.deltas[C::MotionLipsDown.index()] = 0.04;
     assert_eq!(read(&apex), CueId::MicroAnger);
 }
 
@@ -408,10 +408,10 @@ fn one_sided_brow_raise_reports_its_side_and_unavailable_cues_are_skipped() {
 fn region_motion_under_the_eyes_is_a_duchenne_marker() {
     let mut smile = Apex::new(&[(C::MouthSmileLeft, 0.4), (C::MouthSmileRight, 0.4)]);
     assert_eq!(smile.read().unwrap().cue, CueId::PoliteSmile);
-    smile.spreads[C::UpEyeLeft.index()] = 0.002;
-    smile.spreads[C::UpEyeRight.index()] = 0.002;
-    smile.segment_max[C::UpEyeLeft.index()] = 0.01;
-    smile.segment_max[C::UpEyeRight.index()] = 0.012;
+    smile.spreads[C::RegionEyeLeftUp.index()] = 0.002;
+    smile.spreads[C::RegionEyeRightUp.index()] = 0.002;
+    smile.segment_max[C::RegionEyeLeftUp.index()] = 0.01;
+    smile.segment_max[C::RegionEyeRightUp.index()] = 0.012;
     let reading = smile.read().unwrap();
     assert_eq!(reading.cue, CueId::GenuineSmile);
     assert!(
@@ -429,13 +429,13 @@ fn for_a_pulse_a_lift_under_the_eyes_near_its_spread_is_a_duchenne_marker() {
     // A corner pulse with the skin under the eyes lifting by 1.5 of its spreads during the
     // rise: under a segment's 2-spread gate, over a pulse's.
     let mut smile = Apex::new(&[
-        (C::MoveMouthCornerLeftUp, 0.03),
-        (C::MoveMouthCornerLeftOut, 0.03),
-        (C::MoveMouthCornerRightUp, 0.03),
-        (C::MoveMouthCornerRightOut, 0.03),
+        (C::MotionMouthCornerLeftUp, 0.03),
+        (C::MotionMouthCornerLeftOut, 0.03),
+        (C::MotionMouthCornerRightUp, 0.03),
+        (C::MotionMouthCornerRightOut, 0.03),
     ]);
     assert_eq!(smile.read_change().unwrap().cue, CueId::PoliteSmile);
-    for eye in [C::UpEyeLeft, C::UpEyeRight] {
+    for eye in [C::RegionEyeLeftUp, C::RegionEyeRightUp] {
         smile.spreads[eye.index()] = 0.004;
         smile.segment_max[eye.index()] = 0.006;
     }
@@ -445,7 +445,7 @@ fn for_a_pulse_a_lift_under_the_eyes_near_its_spread_is_a_duchenne_marker() {
         ..ReaderConfig::default()
     };
     let reading = read_expression(
-        &smile.snapshot(false, Some(Channel::MoveCornersPull)),
+        &smile.snapshot(false, Some(Channel::MotionMouthCornersPull)),
         &segment_gate,
         &[],
     );
@@ -456,9 +456,9 @@ fn for_a_pulse_a_lift_under_the_eyes_near_its_spread_is_a_duchenne_marker() {
 fn an_upper_lid_lift_with_the_brows_is_surprise() {
     // Region motion only (the blendshapes missed it), as in a subtle movement.
     let brows = [
-        (C::MoveBrowLeftUp, 0.03),
-        (C::MoveBrowRightUp, 0.028),
-        (C::MoveBrowInnerUp, 0.02),
+        (C::MotionBrowLeftUp, 0.03),
+        (C::MotionBrowRightUp, 0.028),
+        (C::MotionBrowInnerUp, 0.02),
     ];
     let mut apex = Apex::new(&brows);
     for channel in CHANNELS.iter().map(|spec| spec.channel) {
@@ -466,12 +466,12 @@ fn an_upper_lid_lift_with_the_brows_is_surprise() {
     }
     assert_eq!(apex.read().unwrap().cue, CueId::EyebrowFlash);
     // A lid that moves by a tenth of the brows is the skin the brows pull: still a flash.
-    apex.deltas[C::MoveLidLeftUp.index()] = 0.004;
-    apex.deltas[C::MoveLidRightUp.index()] = 0.0;
+    apex.deltas[C::MotionLidLeftUp.index()] = 0.004;
+    apex.deltas[C::MotionLidRightUp.index()] = 0.0;
     assert_eq!(apex.read().unwrap().cue, CueId::EyebrowFlash);
     // The lid margins lift by half the brows' movement: AU5, surprise.
-    apex.deltas[C::MoveLidLeftUp.index()] = 0.016;
-    apex.deltas[C::MoveLidRightUp.index()] = 0.014;
+    apex.deltas[C::MotionLidLeftUp.index()] = 0.016;
+    apex.deltas[C::MotionLidRightUp.index()] = 0.014;
     assert_eq!(apex.read().unwrap().cue, CueId::MicroSurprise);
     // Around a blink the lids' motion is the blink's.
     assert_eq!(apex.read_blink(true).unwrap().cue, CueId::EyebrowFlash);

@@ -33,12 +33,12 @@ const SPEECH_CHANNELS: [Channel; 12] = [
     Channel::MouthRollUpper,
     Channel::MouthUpperUpLeft,
     Channel::MouthUpperUpRight,
-    Channel::MoveCornersPull,
-    Channel::MoveCornerLeftPull,
-    Channel::MoveCornerRightPull,
-    Channel::MoveLipsDown,
-    Channel::MoveLipsUp,
-    Channel::MoveNoseUp,
+    Channel::MotionMouthCornersPull,
+    Channel::MotionMouthCornerLeftPull,
+    Channel::MotionMouthCornerRightPull,
+    Channel::MotionLipsDown,
+    Channel::MotionLipsUp,
+    Channel::MotionNoseUp,
 ];
 /// Time constant of the jaw's running mean, seconds.
 const SPEECH_MEAN_S: f64 = 0.5;
@@ -49,8 +49,8 @@ const SPEECH_ACTIVITY_S: f64 = 0.7;
 const GAZE_CHANNELS: [Channel; 4] = [
     Channel::GazeHorizontal,
     Channel::GazeVertical,
-    Channel::HeadYaw,
-    Channel::HeadPitch,
+    Channel::HeadYawDeg,
+    Channel::HeadPitchDeg,
 ];
 
 /// Which detector made an event; higher wins an overlap.
@@ -390,8 +390,8 @@ impl TrackState {
 
         if may_open {
             let head_deg = [
-                self.smoothed[Channel::HeadYaw.index()],
-                self.smoothed[Channel::HeadPitch.index()],
+                self.smoothed[Channel::HeadYawDeg.index()],
+                self.smoothed[Channel::HeadPitchDeg.index()],
             ];
             let found = self.pulses.update(
                 pts_s,
@@ -427,7 +427,7 @@ impl TrackState {
             && candidate.baseline_peak_z < config.pulse.blink_exempt_z
             && matches!(
                 candidate.channel,
-                Channel::MoveBrowsUp | Channel::MoveBrowsDown
+                Channel::MotionBrowsUp | Channel::MotionInnerBrowsDown
             )
         {
             // Closing and opening lids drag the brows: not a brow movement of its own, unless
@@ -681,13 +681,13 @@ impl TrackState {
         let apex = GazeApex {
             horizontal: d(Channel::GazeHorizontal),
             vertical: d(Channel::GazeVertical),
-            yaw_deg: d(Channel::HeadYaw),
-            pitch_deg: d(Channel::HeadPitch),
+            yaw_deg: d(Channel::HeadYawDeg),
+            pitch_deg: d(Channel::HeadPitchDeg),
             spreads: [
                 s(Channel::GazeHorizontal),
                 s(Channel::GazeVertical),
-                s(Channel::HeadYaw),
-                s(Channel::HeadPitch),
+                s(Channel::HeadYawDeg),
+                s(Channel::HeadPitchDeg),
             ],
             peak_z: segment.peak_z,
         };
