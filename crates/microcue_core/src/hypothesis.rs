@@ -114,6 +114,12 @@ pub struct HypothesisConfig {
     pub min_event_confidence: f32,
     /// Highest confidence a hypothesis can have.
     pub max_confidence: f32,
+    /// A cue with a context tag counts for this share of the cue's confidence: the tag is the
+    /// caller's note, not a second movement seen on the face.
+    pub context_weight: f32,
+    /// Two cues agree this well when one is ambiguous (a one-sided corner, a glance) and the
+    /// other definite: the definite one gives the direction, the other only joins it.
+    pub ambiguous_agreement: f32,
 }
 
 impl Default for HypothesisConfig {
@@ -124,6 +130,8 @@ impl Default for HypothesisConfig {
             lookback_s: 3.0,
             min_event_confidence: 0.2,
             max_confidence: 0.9,
+            context_weight: 0.85,
+            ambiguous_agreement: 0.8,
         }
     }
 }
@@ -180,7 +188,9 @@ pub fn hypothesize(
             if a.track != b.track || (a.apex_s - b.apex_s).abs() > config.pair_window_s {
                 continue;
             }
-            let Some((valence, agreement)) = combine(a.valence, b.valence) else {
+            let Some((valence, agreement)) =
+                combine(a.valence, b.valence, config.ambiguous_agreement)
+            else {
                 continue;
             };
             let confidence = 0.5 * (a.confidence + b.confidence) * agreement;
@@ -204,7 +214,7 @@ pub fn hypothesize(
             })
             .max_by(|a, b| a.at_s.total_cmp(&b.at_s));
         if let Some(tag) = tag {
-            let confidence = event.confidence * 0.85;
+            let confidence = event.confidence * config.context_weight;
             if best.as_ref().is_none_or(|(c, _, _)| confidence > *c) {
                 best = Some((
                     confidence,
@@ -274,12 +284,14 @@ fn conflicting(a: Valence, b: Valence) -> bool {
 }
 
 /// The shared valence of two cues and how well they agree, or `None` when they do not.
-fn combine(a: Valence, b: Valence) -> Option<(Valence, f32)> {
+fn combine(a: Valence, b: Valence, ambiguous_agreement: f32) -> Option<(Valence, f32)> {
     use Valence::*;
     match (a, b) {
         (Positive, Positive) | (Negative, Negative) | (Neutral, Neutral) => Some((a, 1.0)),
         (Ambiguous, definite @ (Positive | Negative | Neutral))
-        | (definite @ (Positive | Negative | Neutral), Ambiguous) => Some((definite, 0.8)),
+        | (definite @ (Positive | Negative | Neutral), Ambiguous) => {
+            Some((definite, ambiguous_agreement))
+        }
         _ => None,
     }
 }

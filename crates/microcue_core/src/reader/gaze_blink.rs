@@ -1,6 +1,6 @@
 //! Readings of the gaze-aversion and blink-cluster detectors, which find their own cue.
 
-use super::Reading;
+use super::{ReaderConfig, Reading};
 use crate::channels::Channel;
 use crate::cue::{CueId, Side};
 use crate::event::Evidence;
@@ -24,7 +24,8 @@ pub struct GazeApex {
 
 /// Reads a gaze aversion: side from the direction of the glance (horizontal glances are
 /// left/right from the subject's view, vertical ones `both`).
-pub fn read_gaze(apex: &GazeApex) -> Reading {
+pub fn read_gaze(apex: &GazeApex, config: &ReaderConfig) -> Reading {
+    let weights = &config.confidence;
     let z = |value: f32, spread: f32| value / spread.max(1e-6);
     let horizontal = z(apex.horizontal, apex.spreads[0]) + z(apex.yaw_deg, apex.spreads[2]);
     let vertical = z(apex.vertical, apex.spreads[1]) + z(apex.pitch_deg, apex.spreads[3]);
@@ -41,10 +42,10 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
         .horizontal
         .abs()
         .max(apex.vertical.abs())
-        .max(apex.yaw_deg.abs() / 30.0)
-        .max(apex.pitch_deg.abs() / 30.0)
+        .max(apex.yaw_deg.abs() / weights.gaze_full_turn_deg)
+        .max(apex.pitch_deg.abs() / weights.gaze_full_turn_deg)
         .clamp(0.0, 1.0);
-    let snr = ((apex.peak_z - 2.0) / 15.0).clamp(0.0, 1.0);
+    let snr = weights.snr(apex.peak_z);
     // Strongest first, in units of each channel's own spread (degrees and gaze units differ).
     let mut ranked: Vec<(f32, Channel, f32)> = [
         (Channel::GazeHorizontal, apex.horizontal),
@@ -54,7 +55,7 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
     ]
     .into_iter()
     .zip(apex.spreads)
-    .filter(|&((_, delta), spread)| delta.abs() > 2.0 * spread)
+    .filter(|&((_, delta), spread)| delta.abs() > weights.gaze_evidence_z * spread)
     .map(|((channel, delta), spread)| (z(delta, spread).abs(), channel, delta))
     .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -69,7 +70,7 @@ pub fn read_gaze(apex: &GazeApex) -> Reading {
         cue: CueId::GazeAversion,
         side,
         intensity,
-        confidence: (0.45 + 0.45 * snr).clamp(0.0, 1.0),
+        confidence: (weights.gaze_base + weights.gaze_snr_gain * snr).clamp(0.0, 1.0),
         valence: CueId::GazeAversion.valence(),
         evidence,
     }
@@ -87,14 +88,18 @@ pub struct BlinkClusterSummary {
 }
 
 /// Reads a blink cluster: more blinks and a lower expected count give more confidence.
-pub fn read_blink_cluster(summary: &BlinkClusterSummary) -> Reading {
+pub fn read_blink_cluster(summary: &BlinkClusterSummary, config: &ReaderConfig) -> Reading {
+    let weights = &config.confidence;
     let excess = 1.0 - (summary.expected_blinks / summary.blinks.max(1) as f32).clamp(0.0, 1.0);
-    let extra = (summary.blinks.saturating_sub(3) as f32 * 0.1).min(0.2);
+    let extra = (summary.blinks.saturating_sub(weights.blink_extra_from) as f32
+        * weights.blink_extra_per_blink)
+        .min(weights.blink_extra_max);
     Reading {
         cue: CueId::BlinkCluster,
         side: Side::Both,
         intensity: summary.mean_peak_delta.clamp(0.0, 1.0),
-        confidence: (0.35 + 0.4 * excess + extra).clamp(0.0, 0.95),
+        confidence: (weights.blink_base + weights.blink_excess_gain * excess + extra)
+            .clamp(0.0, weights.blink_max),
         valence: CueId::BlinkCluster.valence(),
         evidence: vec![
             Evidence {

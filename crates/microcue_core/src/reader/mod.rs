@@ -24,7 +24,7 @@ mod signature;
 #[cfg(test)]
 mod tests;
 
-pub use config::ReaderConfig;
+pub use config::{ConfidenceConfig, ReaderConfig};
 pub use gaze_blink::{BlinkClusterSummary, GazeApex, read_blink_cluster, read_gaze};
 
 pub(crate) use signature::pulse_excluded_cues;
@@ -278,9 +278,13 @@ pub fn read_expression(
         .map(|&(feature, _)| features[feature as usize])
         .fold(0.0f32, f32::max)
         .clamp(0.0, 1.0);
-    let margin = ((cosine - runner_up) / 0.3).clamp(0.0, 1.0);
-    let snr = ((apex.peak_z - 2.0) / 15.0).clamp(0.0, 1.0);
-    let confidence = (cosine * (0.55 + 0.45 * margin) * (0.6 + 0.4 * clarity) * (0.5 + 0.5 * snr))
+    let weights = &config.confidence;
+    let margin = ((cosine - runner_up) / weights.margin_full).clamp(0.0, 1.0);
+    let snr = weights.snr(apex.peak_z);
+    let confidence = (cosine
+        * (weights.margin_base + weights.margin_gain * margin)
+        * (weights.clarity_base + weights.clarity_gain * clarity)
+        * (weights.snr_base + weights.snr_gain * snr))
         .clamp(0.0, 1.0);
 
     Some(Reading {

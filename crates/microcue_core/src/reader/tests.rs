@@ -493,7 +493,7 @@ fn gaze_side_follows_the_glance_direction() {
         spreads: [0.03, 0.03, 1.2, 1.2],
         peak_z: 12.0,
     };
-    let reading = read_gaze(&apex);
+    let reading = read_gaze(&apex, &ReaderConfig::default());
     assert_eq!(
         (reading.cue, reading.side),
         (CueId::GazeAversion, Side::Right)
@@ -505,5 +505,5 @@ fn gaze_side_follows_the_glance_direction() {
         yaw_deg: 0.0,
         ..apex
     };
-    assert_eq!(read_gaze(&down).side, Side::Both);
+    assert_eq!(read_gaze(&down, &ReaderConfig::default()).side, Side::Both);
 }

@@ -312,4 +312,24 @@ mod tests {
         config.baseline.sample_interval_s = 0.0;
         assert!(config.validate().unwrap_err().contains("sample_interval_s"));
     }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn settings_files_without_the_confidence_numbers_keep_their_meaning() {
+        let old: SpotterConfig =
+            serde_json::from_str(r#"{"reader": {"noise_multiple": 2.5}, "pulse": {"z_low": 2.0}}"#)
+                .unwrap();
+        let mut expected = SpotterConfig::default();
+        expected.reader.noise_multiple = 2.5;
+        expected.pulse.z_low = 2.0;
+        assert_eq!(old, expected);
+        let partial: SpotterConfig =
+            serde_json::from_str(r#"{"reader": {"confidence": {"blink_max": 0.9}}}"#).unwrap();
+        let mut expected = SpotterConfig::default();
+        expected.reader.confidence.blink_max = 0.9;
+        assert_eq!(partial, expected);
+        let mut bad = SpotterConfig::default();
+        bad.reader.confidence.snr_span_z = 0.0;
+        assert!(bad.validate().unwrap_err().contains("snr_span_z"));
+    }
 }

@@ -383,7 +383,7 @@ impl TrackState {
             blink_spread,
             &config.blink,
         ) {
-            let reading = read_blink_cluster(&summary);
+            let reading = read_blink_cluster(&summary, &config.reader);
             let event = self.make_event(first.onset_s, last.peak_s, last.offset_s, reading);
             self.offer(Priority::BlinkCluster, event, config, stats);
         }
@@ -691,7 +691,12 @@ impl TrackState {
             ],
             peak_z: segment.peak_z,
         };
-        let event = self.make_event(onset_s, segment.peak_s, offset_s, read_gaze(&apex));
+        let event = self.make_event(
+            onset_s,
+            segment.peak_s,
+            offset_s,
+            read_gaze(&apex, &config.reader),
+        );
         self.offer(Priority::Gaze, event, config, stats);
     }
 
@@ -842,7 +847,7 @@ impl TrackState {
                 first.onset_s,
                 last.peak_s,
                 last.offset_s,
-                read_blink_cluster(&summary),
+                read_blink_cluster(&summary, &config.reader),
             );
             self.offer(Priority::BlinkCluster, event, config, stats);
         }
