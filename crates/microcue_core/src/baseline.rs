@@ -47,9 +47,8 @@ impl Default for BaselineConfig {
         BaselineConfig {
             window_s: 6.0,
             gaze_window_s: 3.0,
-            // 15 s (was the expression window, 6 s): on the injection benchmark F1 0.63 -> 0.65
-            // on the tuning seeds and 0.64 -> 0.66 held-out, with fewer events on the natural
-            // clips (docs/evaluation.md). A longer window estimates the spread more steadily.
+            // Longer than the expression window: it learns the spread more steadily (see
+            // docs/evaluation.md).
             motion_window_s: 15.0,
             sample_interval_s: 0.05,
             commit_delay_s: 0.6,

@@ -33,8 +33,8 @@ use crate::signals::{FaceSignals, Region};
 /// The regions whose motion enters the covariance: all but the upper-lid margins. A blink
 /// moves the lid margins by tens of their usual spreads; with them in `Σ`, the projections
 /// that subtract the lids' share of natural co-motion turned each blink into a pulse of the
-/// brows, the nose or the corners (on the natural conversation clip, brow pulses of 9–18
-/// spreads at blinks; without the lids, 4–9). No whitened channel moves a lid.
+/// brows, the nose or the corners (figures: docs/evaluation.md). No whitened channel moves a
+/// lid.
 const WHITENED_REGIONS: [Region; Region::COUNT - 2] = {
     let mut out = [Region::BrowLeft; Region::COUNT - 2];
     let mut i = 0;

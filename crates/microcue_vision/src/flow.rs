@@ -79,9 +79,8 @@ impl Default for RegionMotionConfig {
     fn default() -> Self {
         RegionMotionConfig {
             reference_lag_s: 0.095,
-            // 60 px per IOD (was 40): on the injection benchmark, F1 0.48 -> 0.54 on the runs the
-            // spotter was tuned on and 0.39 -> 0.46 on four held-out seeds, for ~0.5 ms more per
-            // frame (docs/evaluation.md). The windows grew with it (11x11 -> 17x17, 5x5 -> 7x7).
+            // Every larger crop found more planted movements than 40 px; 60 px costs least (see
+            // docs/evaluation.md). The windows are sized for it.
             crop_iod_px: 60.0,
             window_radius_px: 8,
             max_iterations: 10,

@@ -68,20 +68,18 @@ pub struct ReaderConfig {
 impl Default for ReaderConfig {
     fn default() -> Self {
         ReaderConfig {
-            // 0.75 since the seventh session, when a pulse's own regions stopped being gated
-            // by the noise (0.7 before; docs/evaluation.md).
+            // With a pulse's own regions read below the noise gate, this keeps the natural
+            // clips' event counts where they were (see docs/evaluation.md).
             min_signature_match: 0.75,
-            // Ninth session: frowns of 18-31 spreads went unlabelled at a match of 0.64-0.74
-            // (docs/evaluation.md).
+            // Strong planted frowns went unlabelled at the full match (see docs/evaluation.md).
             strong_pulse_z: 6.0,
             strong_pulse_match: 0.6,
             noise_multiple: 2.0,
-            // Eighth session: 2 -> 3 with the lids out of the whitening and the blink gate's
-            // exemption (and `pulse.z_low` 1.8), F1 over the six seed sets 0.690 -> 0.732
-            // (docs/evaluation.md).
+            // At two spreads a talking face's co-motion diluted pulses' matches (see
+            // docs/evaluation.md).
             pulse_noise_multiple: 3.0,
-            // Ninth session: labels 469 -> 481 of 538 planted movements found (genuine smiles
-            // read as polite), F1 and natural counts unchanged (docs/evaluation.md).
+            // At the segments' gate, planted genuine smiles were read as polite (see
+            // docs/evaluation.md).
             pulse_lid_raise_multiple: 1.0,
             duchenne_ratio: 0.15,
             duchenne_motion_gain: 20.0,

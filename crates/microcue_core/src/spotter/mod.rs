@@ -9,9 +9,9 @@
 //! - the [channel values](crate::channels::extract_channels) of each frame, lightly smoothed with
 //!   a time-based exponential filter (`smoothing_tau_s`), so that 25 fps and 200 fps streams see
 //!   the same noise level;
-//! - a robust [`Baseline`](crate::Baseline) (running median / MAD, warm-up, quarantine so that it never learns
-//!   from the events themselves);
-//! - three detectors, each working in seconds, never frames:
+//! - a robust [`Baseline`](crate::Baseline) (running median / MAD, warm-up, quarantine so that
+//!   it never learns from the events themselves);
+//! - four detectors, each working in seconds, never frames:
 //!   1. **expressions** — hysteresis on the largest normalised rise `z = (x − level) / spread`
 //!      of the cue-signature channels (brows, mouth corners, lip press/roll, nose, upper lip).
 //!      A segment opens above `z_low`, counts once above `z_high`, and closes below `z_low`.
@@ -35,10 +35,14 @@
 //!      back within `min_duration_s..=max_duration_s`. MediaPipe's eyeLook channels follow a
 //!      blink (the eyes seem to look down and jump sideways), so gaze is held at its pre-blink
 //!      value while the lids are closed and for `blink_tail_s` after.
+//!   4. **pulses** — a brief movement in region motion, a rise and a return of the same regions
+//!      ([`crate::pulse`]); read only with the cues its regions can show, and a brow pulse at a
+//!      blink only when it is stronger than a blink's drag (`pulse.blink_exempt_z`).
 //!
-//! Events of one track never overlap: when two detectors claim overlapping time, expressions
-//! win over blink clusters, which win over gaze aversions. An event is released once no detector
-//! can still produce an overlapping one. A gap in the stream longer than `max_gap_s`, or a frame
+//! Events of one track never overlap: when two detectors claim overlapping time, pulses win over
+//! expressions, which win over blink clusters, which win over gaze aversions; of two pulses, the
+//! more confident reading stays. An event is released once no detector can still produce an
+//! overlapping one. A gap in the stream longer than `max_gap_s`, or a frame
 //! whose face presence is below `presence_min`, aborts whatever is open: no event spans a gap.
 //!
 //! Steady state allocates nothing per frame (ring buffers are sized at the first frame of a
