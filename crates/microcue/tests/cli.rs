@@ -1101,3 +1101,214 @@ fn reviewed_events_become_truth_that_eval_score_reads_and_slowmo_items() {
     );
     assert_only_journal_files(&home);
 }
+
+/// Lines of `analyze` JSON Lines output, parsed.
+fn records(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record JSON"))
+        .collect()
+}
+
+#[test]
+fn two_agreeing_cues_make_a_hypothesis_record_with_a_response() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("trace.jsonl");
+    let output = microcue(&[
+        "synth",
+        "--seconds",
+        "24",
+        "--events",
+        "12",
+        "--seed",
+        "3",
+        "--cues",
+        "genuine_smile,eyebrow_flash",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = microcue(&["analyze", "--signals", trace.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let records = records(&output);
+    let mut hypotheses = 0;
+    for (index, record) in records.iter().enumerate() {
+        match record["kind"].as_str() {
+            Some("event") => {
+                let state = record["state"].as_str().expect("event state");
+                assert!(state == "watch" || state == "hypothesis", "{record}");
+            }
+            Some("hypothesis") => {
+                hypotheses += 1;
+                let previous = &records[index - 1];
+                assert_eq!(previous["kind"], "event", "a hypothesis follows its event");
+                assert_eq!(previous["state"], "hypothesis", "{previous}");
+                assert_eq!(record["at_s"], previous["apex_s"]);
+                assert_eq!(record["valence"], "positive", "{record}");
+                let supporting = record["supporting"].as_array().expect("supporting");
+                assert_eq!(supporting.len(), 2, "{record}");
+                let apexes: Vec<f64> = supporting
+                    .iter()
+                    .map(|s| s["cue"]["apex_s"].as_f64().expect("two cues"))
+                    .collect();
+                assert!((apexes[0] - apexes[1]).abs() <= 2.0, "{record}");
+                let confidence = record["confidence"].as_f64().unwrap();
+                assert!(confidence > 0.0 && confidence < 1.0, "{record}");
+                assert!(
+                    record["phrase"]
+                        .as_str()
+                        .unwrap()
+                        .contains("a hypothesis, not a verdict"),
+                    "{record}"
+                );
+                assert!(!record["response"].as_str().unwrap().is_empty(), "{record}");
+            }
+            other => panic!("unknown record kind {other:?}: {record}"),
+        }
+    }
+    assert!(
+        hypotheses >= 1,
+        "two positive cues within 2 s must make a hypothesis:\n{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(&format!("{hypotheses} hypothesis record(s)")),
+        "{}",
+        stderr(&output)
+    );
+
+    // The CSV carries the same records, hypothesis rows quoted where their text needs it.
+    let output = microcue(&[
+        "analyze",
+        "--signals",
+        trace.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+    let header = reader.headers().expect("header").clone();
+    let kind = header
+        .iter()
+        .position(|h| h == "kind")
+        .expect("kind column");
+    let phrase = header
+        .iter()
+        .position(|h| h == "phrase")
+        .expect("phrase column");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), records.len());
+    let csv_hypotheses: Vec<&csv::StringRecord> =
+        rows.iter().filter(|r| &r[kind] == "hypothesis").collect();
+    assert_eq!(csv_hypotheses.len(), hypotheses);
+    assert!(csv_hypotheses[0][phrase].contains("not a verdict"));
+
+    // Readers of events pass over the hypothesis records.
+    let events_file = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events_file,
+        stdout(&microcue(&[
+            "analyze",
+            "--signals",
+            trace.to_str().unwrap(),
+        ])),
+    )
+    .expect("write events");
+    let truth = dir.path().join("truth.csv");
+    std::fs::write(
+        &truth,
+        "cue,side,onset_s,apex_s,offset_s\neyebrow_flash,both,5.0,5.1,5.3\n",
+    )
+    .expect("write truth");
+    let output = microcue(&[
+        "eval",
+        "score",
+        truth.to_str().unwrap(),
+        events_file.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let events = records.iter().filter(|r| r["kind"] == "event").count();
+    assert!(
+        stdout(&output).contains(&format!("detections {events}")),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_context_tag_before_a_single_cue_makes_a_hypothesis() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("trace.jsonl");
+    let output = microcue(&[
+        "synth",
+        "--seconds",
+        "40",
+        "--events",
+        "4",
+        "--seed",
+        "5",
+        "--cues",
+        "lip_compression,micro_frown",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plain = records(&microcue(&[
+        "analyze",
+        "--signals",
+        trace.to_str().unwrap(),
+    ]));
+    let single = plain
+        .iter()
+        .find(|r| r["kind"] == "event" && r["state"] == "watch" && r["valence"] == "negative")
+        .unwrap_or_else(|| panic!("a lone negative cue on watch: {plain:?}"));
+    let apex = single["apex_s"].as_f64().unwrap();
+
+    let context = dir.path().join("context.csv");
+    std::fs::write(
+        &context,
+        format!(
+            "time_s,tag,note\n{:.3},Question,asked about the delay\n",
+            apex - 0.5
+        ),
+    )
+    .expect("write context");
+    let output = microcue(&[
+        "analyze",
+        "--signals",
+        trace.to_str().unwrap(),
+        "--context",
+        context.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let tagged = records(&output);
+    let position = tagged
+        .iter()
+        .position(|r| r["kind"] == "event" && r["apex_s"] == single["apex_s"])
+        .expect("the same event");
+    assert_eq!(tagged[position]["state"], "hypothesis");
+    let hypothesis = &tagged[position + 1];
+    assert_eq!(hypothesis["kind"], "hypothesis", "{hypothesis}");
+    assert_eq!(hypothesis["valence"], "negative");
+    assert_eq!(
+        hypothesis["supporting"][1]["context"]["kind"], "question",
+        "{hypothesis}"
+    );
+
+    // A bad context file names itself, the line and the fix.
+    std::fs::write(&context, "time_s,tag\nsoon,joke\n").expect("write context");
+    let output = microcue(&[
+        "analyze",
+        "--signals",
+        trace.to_str().unwrap(),
+        "--context",
+        context.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("context.csv") && message.contains("line 2"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+}

@@ -42,6 +42,18 @@ pub enum ContextKind {
 }
 
 impl ContextKind {
+    /// The tag for a name: `joke`, `question`, `compliment` and `touch` (any case); anything
+    /// else is a vocal cue described by that text (e.g. `laugh`, `sigh`).
+    pub fn from_name(name: &str) -> ContextKind {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "joke" => ContextKind::Joke,
+            "question" => ContextKind::Question,
+            "compliment" => ContextKind::Compliment,
+            "touch" => ContextKind::Touch,
+            _ => ContextKind::Vocal(name.trim().to_string()),
+        }
+    }
+
     /// A short lowercase name.
     pub fn as_str(&self) -> &str {
         match self {
@@ -257,6 +269,168 @@ pub fn hypothesize(
     }
 }
 
+/// Follows a stream of events and gives the reader's state after each one, for outputs that
+/// show the two-signal rule next to the events (the same rule the live coach applies).
+#[derive(Debug, Clone)]
+pub struct HypothesisTracker {
+    config: HypothesisConfig,
+    context: Vec<ContextTag>,
+    recent: Vec<Event>,
+    latest_apex_s: f64,
+    /// The supporting signals of the last hypothesis reported, per track: a pair that still
+    /// stands when a later, unrelated event arrives is not reported twice.
+    reported: Vec<(TrackId, Vec<Support>)>,
+}
+
+/// The reader's state right after one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventReading {
+    /// `watch`, or `hypothesis` when two signals agree at this event's apex.
+    pub state: HypothesisState,
+    /// A hypothesis not reported before (`None` while watching, or when the standing
+    /// hypothesis is the one already reported).
+    pub new_hypothesis: Option<Hypothesis>,
+}
+
+impl HypothesisTracker {
+    /// A tracker with the caller's context tags (any order).
+    pub fn new(config: HypothesisConfig, mut context: Vec<ContextTag>) -> Self {
+        context.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        HypothesisTracker {
+            config,
+            context,
+            recent: Vec::new(),
+            latest_apex_s: f64::NEG_INFINITY,
+            reported: Vec::new(),
+        }
+    }
+
+    /// Takes the next event and says what the reader makes of its track at the event's apex.
+    pub fn push(&mut self, event: &Event) -> EventReading {
+        self.latest_apex_s = self.latest_apex_s.max(event.apex_s);
+        // Older events can no longer take part in any hypothesis.
+        let horizon_s = self.latest_apex_s - self.config.lookback_s;
+        self.recent.retain(|e| e.apex_s >= horizon_s);
+        self.recent.push(event.clone());
+        let same_track: Vec<Event> = self
+            .recent
+            .iter()
+            .filter(|e| e.track == event.track)
+            .cloned()
+            .collect();
+        let hypothesis = hypothesize(&same_track, &self.context, event.apex_s, &self.config);
+        if hypothesis.state == HypothesisState::Watch {
+            return EventReading {
+                state: HypothesisState::Watch,
+                new_hypothesis: None,
+            };
+        }
+        let already = self.reported.iter().any(|(track, supporting)| {
+            *track == event.track && *supporting == hypothesis.supporting
+        });
+        if !already {
+            self.reported.retain(|(track, _)| *track != event.track);
+            self.reported
+                .push((event.track, hypothesis.supporting.clone()));
+        }
+        EventReading {
+            state: HypothesisState::Hypothesis,
+            new_hypothesis: (!already).then_some(hypothesis),
+        }
+    }
+}
+
+/// What went wrong reading a context CSV. Line numbers count from 1 (the header is line 1).
+#[cfg(feature = "formats")]
+#[derive(Debug, thiserror::Error)]
+pub enum ContextCsvError {
+    /// Not CSV, or unreadable.
+    #[error("line {line}: malformed CSV row")]
+    Csv {
+        line: u64,
+        #[source]
+        source: csv::Error,
+    },
+    /// The header lacks a column.
+    #[error(
+        "no `{column}` column in the header\nhint: a context file is CSV with a header `time_s,tag`, \
+         e.g. `12.5,joke` (tags: joke, question, compliment, touch, or a vocal cue such as laugh)"
+    )]
+    MissingColumn { column: &'static str },
+    /// A value is not what its column holds.
+    #[error("line {line}: {problem} (got `{value}`)")]
+    Value {
+        line: u64,
+        value: String,
+        problem: &'static str,
+    },
+    /// More rows than any conversation needs.
+    #[error("more than {limit} context tags\nhint: one row per moment of the conversation")]
+    TooMany { limit: usize },
+}
+
+/// Most rows a context CSV may have.
+#[cfg(feature = "formats")]
+pub const MAX_CONTEXT_TAGS: usize = 100_000;
+
+/// Reads timed context tags from CSV with a header holding `time_s` (seconds on the video's
+/// clock) and `tag` (joke, question, compliment, touch, or a vocal cue's name); other columns are
+/// ignored. Tags come back in time order.
+#[cfg(feature = "formats")]
+pub fn read_context_csv<R: std::io::Read>(input: R) -> Result<Vec<ContextTag>, ContextCsvError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let header = reader
+        .headers()
+        .map_err(|source| ContextCsvError::Csv { line: 1, source })?
+        .clone();
+    let column = |name: &'static str| {
+        header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .ok_or(ContextCsvError::MissingColumn { column: name })
+    };
+    let (time_column, tag_column) = (column("time_s")?, column("tag")?);
+    let mut tags = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|source| ContextCsvError::Csv {
+            line: source.position().map_or(0, |p| p.line()),
+            source,
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if tags.len() == MAX_CONTEXT_TAGS {
+            return Err(ContextCsvError::TooMany {
+                limit: MAX_CONTEXT_TAGS,
+            });
+        }
+        let time = record.get(time_column).unwrap_or_default();
+        let at_s = time
+            .parse::<f64>()
+            .ok()
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .ok_or_else(|| ContextCsvError::Value {
+                line,
+                value: time.to_string(),
+                problem: "`time_s` must be seconds from the start of the video (0 or more)",
+            })?;
+        let tag = record.get(tag_column).unwrap_or_default();
+        if tag.is_empty() {
+            return Err(ContextCsvError::Value {
+                line,
+                value: String::new(),
+                problem: "`tag` is empty",
+            });
+        }
+        tags.push(ContextTag {
+            at_s,
+            kind: ContextKind::from_name(tag),
+        });
+    }
+    tags.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    Ok(tags)
+}
+
 fn watch(supporting: Vec<Support>, phrase: &str) -> Hypothesis {
     Hypothesis {
         state: HypothesisState::Watch,
@@ -339,5 +513,48 @@ mod tests {
             h.phrase,
             "Possibly positive interest (confidence 0.65) — a hypothesis, not a verdict"
         );
+    }
+
+    #[test]
+    fn tracker_reports_a_standing_hypothesis_once_and_keeps_tracks_apart() {
+        let mut tracker = HypothesisTracker::new(HypothesisConfig::default(), Vec::new());
+        let first = tracker.push(&event(CueId::GenuineSmile, 10.0, 0.7));
+        assert_eq!(first.state, HypothesisState::Watch);
+        let second = tracker.push(&event(CueId::EyebrowFlash, 11.0, 0.6));
+        assert_eq!(second.state, HypothesisState::Hypothesis);
+        assert!(second.new_hypothesis.is_some());
+        // A neutral cue that joins neither: the pair still stands, and is not reported again.
+        let third = tracker.push(&event(CueId::PoliteSmile, 11.5, 0.5));
+        assert_eq!(third.state, HypothesisState::Hypothesis);
+        assert_eq!(third.new_hypothesis, None);
+        // Another face's cue never pairs with this one's.
+        let other = Event {
+            track: TrackId(1),
+            ..event(CueId::GenuineSmile, 11.8, 0.9)
+        };
+        assert_eq!(tracker.push(&other).state, HypothesisState::Watch);
+    }
+
+    #[cfg(feature = "formats")]
+    #[test]
+    fn context_csv_reads_tags_in_time_order_and_names_bad_lines() {
+        let tags = read_context_csv("tag,time_s\nsigh,20\nJoke, 3.5\n".as_bytes()).unwrap();
+        assert_eq!(
+            tags,
+            vec![
+                ContextTag {
+                    at_s: 3.5,
+                    kind: ContextKind::Joke
+                },
+                ContextTag {
+                    at_s: 20.0,
+                    kind: ContextKind::Vocal("sigh".into())
+                },
+            ]
+        );
+        let error = read_context_csv("time_s,tag\n1,joke\n-2,touch\n".as_bytes()).unwrap_err();
+        assert!(error.to_string().starts_with("line 3:"), "{error}");
+        let error = read_context_csv("at,tag\n1,joke\n".as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("no `time_s` column"), "{error}");
     }
 }

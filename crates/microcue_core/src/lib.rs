@@ -43,7 +43,8 @@ pub use baseline::{Baseline, BaselineConfig};
 pub use channels::{CHANNEL_COUNT, CHANNELS, Channel, ChannelRole, ChannelValues};
 pub use eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
 pub use hypothesis::{
-    ContextKind, ContextTag, Hypothesis, HypothesisConfig, HypothesisState, Support, hypothesize,
+    ContextKind, ContextTag, EventReading, Hypothesis, HypothesisConfig, HypothesisState,
+    HypothesisTracker, Support, hypothesize,
 };
 pub use pulse::PulseConfig;
 pub use reader::ReaderConfig;

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use microcue_core::formats::{read_openface, read_signals};
+use microcue_core::hypothesis::read_context_csv;
 use microcue_core::lexicon::LIMITS;
 use microcue_core::spotter::{Spotter, SpotterConfig};
-use microcue_core::{CueId, Event, FaceSignals};
+use microcue_core::{ContextTag, CueId, Event, FaceSignals};
 use microcue_vision::analysis::{AnalysisOptions, BackgroundSource, FrameAnalyzer};
 use microcue_vision::models::FaceModels;
 use microcue_vision::source::{FrameSource, SourceSpec, open_source};
@@ -60,9 +61,20 @@ pub struct AnalyzeArgs {
     /// the rest keep their defaults). For tuning and evaluation.
     #[arg(long, value_name = "FILE.json")]
     pub spotter_config: Option<PathBuf>,
+    /// Timed context tags for the two-signal rule: CSV with a header `time_s,tag` (tags: joke,
+    /// question, compliment, touch, or a vocal cue such as laugh). A cue with a tag in the 2 s
+    /// before it makes a hypothesis, as the live coach's context buttons do.
+    #[arg(long, value_name = "FILE.csv")]
+    pub context: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Reads `--context`.
+fn load_context(path: &Path) -> anyhow::Result<Vec<ContextTag>> {
+    read_context_csv(open(path)?)
+        .with_context(|| format!("in the context file `{}`", path.display()))
 }
 
 /// Reads spotter settings from a JSON file (missing fields keep their defaults).
@@ -97,7 +109,21 @@ pub enum Consent {
 /// Runs `microcue analyze`.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let spotter_config = load_spotter_config(args.spotter_config.as_deref())?;
+    let context = args.context.as_deref().map(load_context).transpose()?;
     let mut writer = EventWriter::create(args.format, args.out.as_deref())?;
+    if let Some(context) = context {
+        writer.set_context(context);
+    }
+    let code = run_with(&args, spotter_config, &mut writer)?;
+    print_hypotheses(writer.hypotheses());
+    Ok(code)
+}
+
+fn run_with(
+    args: &AnalyzeArgs,
+    spotter_config: SpotterConfig,
+    writer: &mut EventWriter,
+) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.signals {
         let file = open(path)?;
         let mut spotter = Spotter::new(spotter_config);
@@ -330,10 +356,18 @@ fn confirm_consent(consent: Option<Consent>, input: &Path) -> anyhow::Result<()>
     }
 }
 
+/// The two-signal rule's count, after the summary.
+fn print_hypotheses(count: usize) {
+    eprintln!(
+        "{count} hypothesis record(s): two signals agreed (two cues, or a cue and a context tag). \
+         Every other event stays `watch`: a single cue is never a verdict."
+    );
+}
+
 /// The closing lines on stderr: what was found, and the limits of what it means.
 pub fn print_summary(frames: u64, events: usize, unavailable: &[CueId]) {
     eprintln!(
-        "{events} event(s) in {frames} frame(s). Each is a hypothesis with a confidence, not a verdict."
+        "{events} event(s) in {frames} frame(s): single cues, each read with a confidence and on watch until a second signal agrees — not a verdict."
     );
     if !unavailable.is_empty() {
         let names: Vec<&str> = unavailable.iter().map(|c| c.as_str()).collect();

@@ -421,13 +421,23 @@ pub fn read_truth_csv(path: &Path) -> anyhow::Result<Vec<TruthEvent>> {
     )?)
 }
 
-/// Reads events written by `microcue analyze` (JSON Lines, one event per line).
+/// Reads the events written by `microcue analyze` (JSON Lines); other records (hypotheses) and
+/// the `kind`/`state` fields are passed over, so files from before they existed read the same.
 pub fn read_events(path: &Path) -> anyhow::Result<Vec<Event>> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        kind: Option<String>,
+    }
     let file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let mut events = Vec::new();
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
         if line.trim().is_empty() {
+            continue;
+        }
+        if let Ok(Kind { kind: Some(kind) }) = serde_json::from_str::<Kind>(&line)
+            && kind != "event"
+        {
             continue;
         }
         let event: Event = serde_json::from_str(&line).with_context(|| {
