@@ -20,7 +20,12 @@
 #   RESCORE=1 [SPOTTER_CONFIG=settings.json] [RESCORE_NAME=name] scripts/eval-generalisation.sh
 #   re-runs only the spotter (`analyze --signals`) on every saved run of OUT_DIR and writes
 #   the same reports under OUT_DIR/rescore-NAME (NAME defaults to the settings file's name, or
-#   "default"). Nothing is planted or decoded again.
+#   "default"). Nothing is planted or decoded again. SENSITIVITY=0..1 passes `--sensitivity`.
+# The operating curve (docs/evaluation.md, "Sensitivity"), from the saved signals:
+#   RESCORE=1 SWEEP="0.3 0.4 0.5 0.6 0.7" [SPOTTER_CONFIG=...] scripts/eval-generalisation.sh
+#   re-scores once per sensitivity into OUT_DIR/sweep-NAME/s<value> and writes
+#   OUT_DIR/sweep-NAME/curve.md: held-out F1 per style and encoding against natural micro
+#   events per minute of the clean runs, per sensitivity.
 # Encodings (libx264 through ffmpeg; the clean video of a clip goes through the same command):
 #   y4m     the injector's uncompressed output, as the older benchmark used
 #   webcam  -preset veryfast -tune zerolatency -crf 28: a real-time encoder at video-call
@@ -130,6 +135,7 @@ run_all() {
 rescore() {
     local tree="$1" config_args=()
     [ -n "${SPOTTER_CONFIG:-}" ] && config_args=(--spotter-config "$SPOTTER_CONFIG")
+    [ -n "${SENSITIVITY:-}" ] && config_args+=(--sensitivity "$SENSITIVITY")
     local started=$SECONDS
     for signals in "$OUT"/clean/*/*/clean.signals.jsonl; do
         [ -f "$signals" ] || die "no saved runs in $OUT: run the benchmark first"
@@ -273,11 +279,83 @@ report() {
     echo "report: $md"
 }
 
+# natural TREE SIDE ENC -> micro events per minute over that side's clean runs
+natural() {
+    local tree="$1" side="$2" enc="$3" micro=0 seconds=0
+    for clean_dir in "$tree"/clean/*/; do
+        local clip
+        clip="$(basename "$clean_dir")"
+        [ -f "$clean_dir/$enc/clean.jsonl" ] || continue
+        grep -v '^#' "$SPLIT" | awk -F, -v c="$clip" -v s="$side" '{ n = $2; sub(/\.[^.]*$/, "", n) } n == c && $1 == s { found = 1 } END { exit !found }' || continue
+        micro=$((micro + $(jq -s 'map(select(.scale == "micro")) | length' "$clean_dir/$enc/clean.jsonl")))
+        seconds=$(jq -n --argjson a "$seconds" --argjson b "$(cat "$clean_dir/duration_s" 2>/dev/null || echo 0)" '$a + $b')
+    done
+    jq -n --argjson m "$micro" --argjson s "$seconds" 'if $s > 0 then ($m * 60 / $s * 10 | round / 10) else "-" end'
+}
+
+# sweep TREE VALUES...: one re-score per sensitivity, then the operating curve
+sweep() {
+    local tree="$1"
+    shift
+    local md="$tree/curve.md" rows=()
+    for value in "$@"; do
+        SENSITIVITY="$value" rescore "$tree/s$value"
+        local row="| $value |"
+        for style in warp au; do
+            for enc in $ENCODINGS; do
+                mapfile -t group < <(dirs "$tree/s$value" heldout "$style" "$enc")
+                if [ ${#group[@]} -gt 0 ]; then
+                    pooled "$tree/s$value" "heldout-$style-$enc" "${group[@]}" >/dev/null
+                    row+=" $(jq -r '.overall.f1 * 1000 | round / 1000' "$tree/s$value/pooled/heldout-$style-$enc.json") |"
+                else
+                    row+=" - |"
+                fi
+            done
+        done
+        for enc in $ENCODINGS; do
+            row+=" $(natural "$tree/s$value" heldout "$enc") |"
+        done
+        for enc in $ENCODINGS; do
+            row+=" $(natural "$tree/s$value" tuning "$enc") |"
+        done
+        rows+=("$row")
+    done
+    {
+        echo "# Operating curve"
+        echo
+        echo "Held-out F1 (pooled over clips and seeds) per style and encoding, and natural micro"
+        echo "events per minute of the clean runs, per sensitivity. Spotter settings: ${SPOTTER_CONFIG:-defaults}."
+        echo
+        local header="| sensitivity |" rule="|---|"
+        for style in warp au; do
+            for enc in $ENCODINGS; do
+                header+=" F1 $style $enc |"
+                rule+="---|"
+            done
+        done
+        for side in held-out tuning; do
+            for enc in $ENCODINGS; do
+                header+=" natural micro/min $side $enc |"
+                rule+="---|"
+            done
+        done
+        echo "$header"
+        echo "$rule"
+        printf '%s\n' "${rows[@]}"
+    } >"$md"
+    echo "operating curve: $md"
+}
+
 if [ -n "${RESCORE:-}" ]; then
     name="${RESCORE_NAME:-}"
     if [ -z "$name" ]; then
         name="default"
         [ -n "${SPOTTER_CONFIG:-}" ] && name="$(basename "${SPOTTER_CONFIG%.json}")"
+    fi
+    if [ -n "${SWEEP:-}" ]; then
+        read -r -a values <<<"$SWEEP"
+        sweep "$OUT/sweep-$name" "${values[@]}"
+        exit 0
     fi
     rescore "$OUT/rescore-$name"
     report "$OUT/rescore-$name"

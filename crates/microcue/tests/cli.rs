@@ -196,6 +196,53 @@ fn analyze_signals_finds_the_events_injected_by_synth() {
 }
 
 #[test]
+fn sensitivity_is_one_number_whose_default_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("trace.jsonl");
+    let output = microcue(&[
+        "synth",
+        "--seconds",
+        "40",
+        "--events",
+        "10",
+        "--seed",
+        "11",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = trace.to_str().unwrap();
+    let events = |extra: &[&str]| {
+        let mut args = vec!["analyze", "--signals", trace];
+        args.extend_from_slice(extra);
+        let output = microcue(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let default = events(&[]);
+    assert_eq!(events(&["--sensitivity", "0.5"]), default);
+    let count = |text: &str| text.lines().count();
+    let (strict, keen) = (
+        events(&["--sensitivity", "0"]),
+        events(&["--sensitivity", "1"]),
+    );
+    assert!(
+        count(&strict) <= count(&default) && count(&default) <= count(&keen),
+        "events at 0 / 0.5 / 1: {} / {} / {}",
+        count(&strict),
+        count(&default),
+        count(&keen)
+    );
+    let output = microcue(&["analyze", "--signals", trace, "--sensitivity", "1.5"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("sensitivity") && message.contains("hint:"),
+        "{message}"
+    );
+}
+
+#[test]
 fn malformed_signals_give_the_line_number_and_no_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
     let trace = dir.path().join("bad.jsonl");

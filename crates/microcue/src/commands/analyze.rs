@@ -66,6 +66,11 @@ pub struct AnalyzeArgs {
     /// before it makes a hypothesis, as the live coach's context buttons do.
     #[arg(long, value_name = "FILE.csv")]
     pub context: Option<PathBuf>,
+    /// How readily movements are reported, 0 (only the clearest) to 1 (the faintest);
+    /// default 0.5 (or the settings file's). Higher finds more and reports more natural
+    /// movements that are not cues (docs/evaluation.md, "Sensitivity").
+    #[arg(long, value_name = "0..1")]
+    pub sensitivity: Option<f32>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -108,7 +113,15 @@ pub enum Consent {
 
 /// Runs `microcue analyze`.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let spotter_config = load_spotter_config(args.spotter_config.as_deref())?;
+    let mut spotter_config = load_spotter_config(args.spotter_config.as_deref())?;
+    if let Some(sensitivity) = args.sensitivity {
+        spotter_config.sensitivity = sensitivity;
+        spotter_config
+            .validate()
+            .map_err(|message| {
+                anyhow::anyhow!("--sensitivity: {message}\nhint: 0 reports only the clearest movements, 1 the faintest; try 0.3 or 0.7")
+            })?;
+    }
     let context = args.context.as_deref().map(load_context).transpose()?;
     let mut writer = EventWriter::create(args.format, args.out.as_deref())?;
     if let Some(context) = context {

@@ -168,6 +168,12 @@ pub struct SpotterConfig {
     /// Cues the source cannot express (e.g. from an OpenFace import); never emitted.
     /// `pupil_dilation` is never emitted either way.
     pub unavailable_cues: Vec<CueId>,
+    /// How readily a movement is reported, from 0 (only the clearest) to 1 (the faintest the
+    /// detectors can still tell from noise); 0.5 is the settings as they are. The one number
+    /// for users: it scales every detector's decision threshold together (see
+    /// [`SpotterConfig::decision_scale`]), trading found movements against natural false
+    /// alarms along the operating curve of docs/evaluation.md.
+    pub sensitivity: f32,
 }
 
 impl Default for SpotterConfig {
@@ -186,7 +192,43 @@ impl Default for SpotterConfig {
             pulse: PulseConfig::default(),
             reader: ReaderConfig::default(),
             unavailable_cues: Vec::new(),
+            sensitivity: DEFAULT_SENSITIVITY,
         }
+    }
+}
+
+/// The sensitivity at which the settings apply as written.
+pub const DEFAULT_SENSITIVITY: f32 = 0.5;
+
+impl SpotterConfig {
+    /// The factor the sensitivity puts on the decision thresholds: 1 at the default, 2 at 0,
+    /// 1/2 at 1 (halving or doubling the deviation a movement needs, geometrically in between).
+    pub fn decision_scale(&self) -> f32 {
+        if self.sensitivity == DEFAULT_SENSITIVITY {
+            // Exactly the written settings: events at the default stay byte for byte the same.
+            return 1.0;
+        }
+        2.0_f32.powf(2.0 * (DEFAULT_SENSITIVITY - self.sensitivity))
+    }
+
+    /// The settings the detectors run with: the decision thresholds (the level at which an
+    /// expression, a glance or a pulse counts) scaled by [`Self::decision_scale`], never below
+    /// the level at which their segments open.
+    pub fn applied(&self) -> SpotterConfig {
+        let mut config = self.clone();
+        let scale = self.decision_scale();
+        if scale == 1.0 {
+            return config;
+        }
+        let expression = &mut config.expression;
+        expression.z_high = (expression.z_high * scale).max(expression.z_low);
+        let gaze = &mut config.gaze;
+        gaze.z_high = (gaze.z_high * scale).max(gaze.z_low);
+        let pulse = &mut config.pulse;
+        pulse.z_high = (pulse.z_high * scale).max(pulse.z_low);
+        pulse.pair_min_z = (pulse.pair_min_z * scale).max(pulse.z_low);
+        pulse.pair_z = (pulse.pair_z * scale).max(2.0 * pulse.z_low);
+        config
     }
 }
 
@@ -196,6 +238,12 @@ impl SpotterConfig {
         self.baseline.validate()?;
         self.reader.validate()?;
         self.pulse.validate()?;
+        if !(0.0..=1.0).contains(&self.sensitivity) {
+            return Err(format!(
+                "sensitivity must be in [0, 1] (0.5 is the default), got {}",
+                self.sensitivity
+            ));
+        }
         if !(0.0..=1.0).contains(&self.presence_min) {
             return Err(format!(
                 "presence_min must be in [0, 1], got {}",
@@ -311,6 +359,39 @@ mod tests {
         let mut config = SpotterConfig::default();
         config.baseline.sample_interval_s = 0.0;
         assert!(config.validate().unwrap_err().contains("sample_interval_s"));
+        for bad in [-0.1, 1.5, f32::NAN] {
+            let config = SpotterConfig {
+                sensitivity: bad,
+                ..SpotterConfig::default()
+            };
+            assert!(config.validate().unwrap_err().contains("sensitivity"));
+        }
+    }
+
+    #[test]
+    fn sensitivity_scales_the_decision_thresholds_only() {
+        let default = SpotterConfig::default();
+        assert_eq!(default.applied(), default);
+        let at = |sensitivity| {
+            SpotterConfig {
+                sensitivity,
+                ..SpotterConfig::default()
+            }
+            .applied()
+        };
+        let (strict, keen) = (at(0.0), at(1.0));
+        assert_eq!(strict.pulse.z_high, 2.0 * default.pulse.z_high);
+        assert_eq!(strict.expression.z_high, 2.0 * default.expression.z_high);
+        assert_eq!(keen.pulse.pair_z, 0.5 * default.pulse.pair_z);
+        assert_eq!(keen.expression.z_high, default.expression.z_low);
+        for config in [&strict, &keen, &at(0.3), &at(0.8)] {
+            assert_eq!(config.validate(), Ok(()));
+            assert_eq!(config.pulse.z_low, default.pulse.z_low);
+            assert_eq!(config.expression.z_low, default.expression.z_low);
+            assert_eq!(config.reader, default.reader);
+        }
+        assert!(at(0.3).pulse.z_high > default.pulse.z_high);
+        assert!(at(0.8).pulse.z_high < default.pulse.z_high);
     }
 
     #[cfg(feature = "serde")]

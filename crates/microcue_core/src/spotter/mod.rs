@@ -77,7 +77,7 @@ mod track;
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-pub use config::{BlinkConfig, ExpressionConfig, GazeConfig, SpotterConfig};
+pub use config::{BlinkConfig, DEFAULT_SENSITIVITY, ExpressionConfig, GazeConfig, SpotterConfig};
 use track::TrackState;
 
 use crate::event::Event;
@@ -117,6 +117,8 @@ pub struct SpotterStats {
 #[derive(Debug, Clone)]
 pub struct Spotter {
     config: SpotterConfig,
+    /// `config` with its sensitivity applied: what the detectors run with.
+    applied: SpotterConfig,
     tracks: Vec<TrackState>,
     stats: SpotterStats,
 }
@@ -125,6 +127,7 @@ impl Spotter {
     /// A spotter with no tracks yet. `config` should have passed [`SpotterConfig::validate`].
     pub fn new(config: SpotterConfig) -> Self {
         Spotter {
+            applied: config.applied(),
             config,
             tracks: Vec::new(),
             stats: SpotterStats::default(),
@@ -149,11 +152,11 @@ impl Spotter {
             Some(index) => index,
             None => {
                 self.tracks
-                    .push(TrackState::new(signals.track, &self.config));
+                    .push(TrackState::new(signals.track, &self.applied));
                 self.tracks.len() - 1
             }
         };
-        self.tracks[index].push(signals, &self.config, &mut self.stats, events_out);
+        self.tracks[index].push(signals, &self.applied, &mut self.stats, events_out);
     }
 
     /// Processes a slice of frames (same as calling [`Spotter::push`] for each).
@@ -167,7 +170,7 @@ impl Spotter {
     /// what is pending, and forgets all tracks.
     pub fn finish(&mut self, events_out: &mut Vec<Event>) {
         for track in self.tracks.iter_mut() {
-            track.finish(&self.config, &mut self.stats, events_out);
+            track.finish(&self.applied, &mut self.stats, events_out);
         }
         self.tracks.clear();
     }
