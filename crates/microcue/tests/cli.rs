@@ -124,25 +124,33 @@ fn coach_rejects_an_unknown_cue_with_the_valid_ids() {
 // ---------------------------------------------------------------------------------------------
 // Signals in, events out
 
-#[test]
-fn analyze_signals_finds_the_events_injected_by_synth() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let trace = dir.path().join("trace.jsonl");
-    let truth = dir.path().join("truth.csv");
-    let output = microcue(&[
+/// 40 s of synthetic face signals with 10 planted events (`microcue synth`), in `dir`.
+fn synth_trace(dir: &Path, seed: &str, truth: Option<&Path>) -> PathBuf {
+    let trace = dir.join("trace.jsonl");
+    let mut args = vec![
         "synth",
         "--seconds",
         "40",
         "--events",
         "10",
         "--seed",
-        "7",
+        seed,
         "--out",
         trace.to_str().unwrap(),
-        "--truth",
-        truth.to_str().unwrap(),
-    ]);
+    ];
+    if let Some(truth) = truth {
+        args.extend(["--truth", truth.to_str().unwrap()]);
+    }
+    let output = microcue(&args);
     assert!(output.status.success(), "{}", stderr(&output));
+    trace
+}
+
+#[test]
+fn analyze_signals_finds_the_events_injected_by_synth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth = dir.path().join("truth.csv");
+    let trace = synth_trace(dir.path(), "7", Some(&truth));
     let output = microcue(&["analyze", "--signals", trace.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let events: Vec<serde_json::Value> = stdout(&output)
@@ -198,19 +206,7 @@ fn analyze_signals_finds_the_events_injected_by_synth() {
 #[test]
 fn sensitivity_is_one_number_whose_default_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let trace = dir.path().join("trace.jsonl");
-    let output = microcue(&[
-        "synth",
-        "--seconds",
-        "40",
-        "--events",
-        "10",
-        "--seed",
-        "11",
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = synth_trace(dir.path(), "11", None);
     let trace = trace.to_str().unwrap();
     let events = |extra: &[&str]| {
         let mut args = vec!["analyze", "--signals", trace];
