@@ -57,6 +57,12 @@ def natural_motion(clean):
     return [math.sqrt(v / max(n, 1)) or 1e-6 for v in total]
 
 
+def events(path):
+    """The event records of an events file (hypothesis records, which follow some, are not events)."""
+    with open(path) as f:
+        return [r for r in map(json.loads, f) if "onset_s" in r and r.get("kind", "event") == "event"]
+
+
 def overlaps(event, onset, offset):
     return event["onset_s"] < offset and onset < event["offset_s"]
 
@@ -74,7 +80,7 @@ def frontend(out):
             cache[(clip, enc)] = (clean, natural_motion(clean))
         clean, level = cache[(clip, enc)]
         injected = frames(sig)
-        events = [json.loads(line) for line in open(f"{run}/injected.jsonl")]
+        found = events(f"{run}/injected.jsonl")
         matched = {m["truth"] for m in json.load(open(f"{run}/report.json"))["matches"]}
         for index, t in enumerate(csv.DictReader(open(f"{run}/truth.csv"))):
             onset, offset = float(t["onset_s"]), float(t["offset_s"])
@@ -92,7 +98,7 @@ def frontend(out):
                         motion = max(motion, math.hypot(x1 - x0, y1 - y0) / level[i])
             if index in matched:
                 outcome = "matched"
-            elif any(overlaps(e, onset, offset) for e in events):
+            elif any(overlaps(e, onset, offset) for e in found):
                 outcome = "overlapped"
             else:
                 outcome = "none"
@@ -120,8 +126,7 @@ def natural(tree, signals):
         fr = sorted(frames(f"{signals}/clean/{clip}/{enc}/clean.signals.jsonl").values(), key=lambda d: d["pts_s"])
         blink = [0.5 * (d["blendshapes"][BLINK_LEFT] + d["blendshapes"][BLINK_RIGHT]) for d in fr]
         blink_median = st.median(blink)
-        for line in open(path):
-            e = json.loads(line)
+        for e in events(path):
             if e["scale"] != "micro":
                 continue
             near = [i for i, d in enumerate(fr) if e["onset_s"] - 0.5 <= d["pts_s"] <= e["offset_s"] + 0.5]
@@ -147,9 +152,9 @@ def summary(tree):
         style = os.path.basename(os.path.dirname(run)).split("-")[0]
         side = open(os.path.join(os.path.dirname(run), "row.csv")).read().split(",")[0]
         report = json.load(open(path))
-        events = [json.loads(line) for line in open(f"{run}/injected.jsonl")]
+        found = events(f"{run}/injected.jsonl")
         truths = list(csv.DictReader(open(f"{run}/truth.csv")))
-        hit = sum(any(overlaps(e, float(t["onset_s"]), float(t["offset_s"])) for e in events) for t in truths)
+        hit = sum(any(overlaps(e, float(t["onset_s"]), float(t["offset_s"])) for e in found) for t in truths)
         a = agg[(side, style)]
         a[0] += report["overall"]["truths"]
         a[1] += report["overall"]["matched"]
@@ -159,7 +164,7 @@ def summary(tree):
     for path in glob.glob(f"{tree}/clean/*/*/clean.jsonl"):
         clip = path.split("/")[-3]
         seconds += float(open(f"{tree}/clean/{clip}/duration_s").read())
-        micro += sum(json.loads(line)["scale"] == "micro" for line in open(path))
+        micro += sum(e["scale"] == "micro" for e in events(path))
     cells = []
     for key in (("tuning", "warp"), ("tuning", "au"), ("heldout", "warp"), ("heldout", "au")):
         t, m, o, fp = agg[key]

@@ -270,6 +270,7 @@ report() {
                 local events="$clean_dir/$enc/clean.jsonl"
                 [ -f "$events" ] || continue
                 jq -rs --arg side "$side" --arg clip "$clip" --arg enc "$enc" --argjson s "${seconds:-0}" '
+                  map(select((.kind // "event") == "event")) |
                   (map(select(.scale == "micro")) | length) as $micro | length as $all |
                   def pm(x): if $s > 0 then (x * 60 / $s * 10 | round / 10) else "-" end;
                   "| \($side) | \($clip) | \($s * 10 | round / 10) | \($enc) | \($all) | \($micro) | \($all - $micro) | \(pm($micro)) | \(pm($all)) |"' "$events"
@@ -287,7 +288,7 @@ natural() {
         clip="$(basename "$clean_dir")"
         [ -f "$clean_dir/$enc/clean.jsonl" ] || continue
         grep -v '^#' "$SPLIT" | awk -F, -v c="$clip" -v s="$side" '{ n = $2; sub(/\.[^.]*$/, "", n) } n == c && $1 == s { found = 1 } END { exit !found }' || continue
-        micro=$((micro + $(jq -s 'map(select(.scale == "micro")) | length' "$clean_dir/$enc/clean.jsonl")))
+        micro=$((micro + $(jq -s 'map(select((.kind // "event") == "event" and .scale == "micro")) | length' "$clean_dir/$enc/clean.jsonl")))
         seconds=$(jq -n --argjson a "$seconds" --argjson b "$(cat "$clean_dir/duration_s" 2>/dev/null || echo 0)" '$a + $b')
     done
     jq -n --argjson m "$micro" --argjson s "$seconds" 'if $s > 0 then ($m * 60 / $s * 10 | round / 10) else "-" end'
