@@ -99,7 +99,8 @@ pub struct AnalysisOptions {
     pub region_motion: bool,
 }
 
-/// Frames in, face signals and labelled events out.
+/// Frames in, face signals and labelled events out: one stream's session of the
+/// [`crate::Pipeline`]. Push frames in time order; `Frame::pts_s` is the capture time.
 pub struct FrameAnalyzer {
     tracker: FaceTracker,
     motion: Option<RegionMotionEstimator>,
@@ -174,6 +175,11 @@ impl FrameAnalyzer {
         self.spotter.finish(events_out);
     }
 
+    /// The faces of the last frame processed.
+    pub fn faces(&self) -> &[FaceSignals] {
+        &self.faces
+    }
+
     /// Frames in which at least one face was tracked.
     pub fn frames_with_face(&self) -> u64 {
         self.frames_with_face
@@ -187,5 +193,10 @@ impl FrameAnalyzer {
     /// The tracker (for its stage timings).
     pub fn tracker(&self) -> &FaceTracker {
         &self.tracker
+    }
+
+    /// The spotter (its settings, counters and each track's warm-up).
+    pub fn spotter(&self) -> &Spotter {
+        &self.spotter
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Pixels to [`microcue_core::FaceSignals`]: frame sources (MP4/MOV H.264, image folders, Y4M,
 //! ffmpeg pipe), MediaPipe's face detector, 478-point mesh and blendshape models running in
-//! `tract-onnx`, a face tracker with head pose, and region motion signals.
+//! `tract-onnx`, a face tracker with head pose, and region motion signals. [`Pipeline`] is the
+//! one way every caller (files or a live camera) runs them.
 
 pub mod frame;
 
@@ -17,6 +18,7 @@ pub mod pose;
 pub mod tracker;
 pub use error::VisionError;
 pub use models::FaceModels;
+pub use pipeline::Pipeline;
 pub use tracker::{
     CropSmoothing, FaceTracker, LandmarkSmoothing, TrackerConfig, TrackerStats, TrackerTimings,
 };
@@ -24,6 +26,7 @@ pub mod analysis;
 pub mod flow;
 pub mod inject;
 pub mod inject_au;
+pub mod pipeline;
 pub mod source;
 #[cfg(test)]
 mod test_support;

@@ -11,8 +11,8 @@ use microcue_core::hypothesis::read_context_csv;
 use microcue_core::lexicon::LIMITS;
 use microcue_core::spotter::{Spotter, SpotterConfig};
 use microcue_core::{ContextTag, CueId, Event, FaceSignals};
-use microcue_vision::analysis::{AnalysisOptions, BackgroundSource, FrameAnalyzer};
-use microcue_vision::models::FaceModels;
+use microcue_vision::analysis::AnalysisOptions;
+use microcue_vision::pipeline::{Pipeline, RunError, RunSettings, Step};
 use microcue_vision::source::{FrameSource, SourceSpec, open_source};
 use microcue_vision::tracker::TrackerConfig;
 
@@ -190,13 +190,20 @@ fn run_with(
         signals_out: args.signals_out.clone(),
         spotter: spotter_config,
     };
+    let pipeline = load_pipeline()?;
     analyze_video(
+        &pipeline,
         source,
         &input.display().to_string(),
         &options,
         &mut |event| writer.write(event),
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the face models for this process (every command loads them once).
+pub fn load_pipeline() -> anyhow::Result<Pipeline> {
+    Pipeline::load().context("cannot load the embedded face models")
 }
 
 /// Settings of one video analysis.
@@ -220,21 +227,23 @@ pub struct VideoSummary {
 /// found. On a decoding error the events found before it have been handed over already and the
 /// error names the file and the frame.
 pub fn analyze_video(
+    pipeline: &Pipeline,
     source: Box<dyn FrameSource>,
     name: &str,
     options: &VideoOptions,
     on_event: &mut dyn FnMut(&Event) -> anyhow::Result<()>,
 ) -> anyhow::Result<VideoSummary> {
-    let models = FaceModels::load().context("cannot load the embedded face models")?;
-    let analysis = AnalysisOptions {
-        tracker: TrackerConfig {
-            max_faces: options.max_faces.max(1),
-            ..TrackerConfig::default()
+    let settings = RunSettings {
+        analysis: AnalysisOptions {
+            tracker: TrackerConfig {
+                max_faces: options.max_faces.max(1),
+                ..TrackerConfig::default()
+            },
+            spotter: options.spotter.clone(),
+            region_motion: options.region_motion,
         },
-        spotter: options.spotter.clone(),
-        region_motion: options.region_motion,
+        ..RunSettings::default()
     };
-    let mut analyzer = FrameAnalyzer::new(&models, &analysis)?;
     let mut signals_out = match &options.signals_out {
         Some(path) => {
             Some(BufWriter::new(File::create(path).with_context(|| {
@@ -245,41 +254,42 @@ pub fn analyze_video(
     };
     let info = source.info().clone();
     let mut progress = Progress::new(options.progress, info.frame_count, name);
-    let mut frames = BackgroundSource::spawn(source, 4);
-    let mut events = Vec::new();
-    let mut frame_count = 0_u64;
-    let mut event_count = 0_usize;
-    let mut failure = None;
-    while let Some(next) = frames.next_frame() {
-        let frame = match next {
-            Ok(frame) => frame,
-            Err(error) => {
-                failure = Some(anyhow::Error::new(error));
-                break;
+    let run = pipeline.run(source, &settings, &mut |step| {
+        let events = match step {
+            Step::Frame(report) => {
+                if let Some(out) = &mut signals_out {
+                    write_signals(out, report.faces, options.signals_out.as_deref())?;
+                }
+                progress.tick(report.frame.pts_s);
+                report.events
             }
+            Step::End { events } => events,
         };
-        let faces = analyzer.process(&frame, &mut events).with_context(|| {
-            format!("face analysis failed on frame {} of `{name}`", frame.index)
-        })?;
-        if let Some(out) = &mut signals_out {
-            write_signals(out, faces, options.signals_out.as_deref())?;
+        events.iter().try_for_each(&mut *on_event)
+    });
+    let run = match run {
+        Ok(run) => run,
+        Err(RunError::Setup(error)) => return Err(error.into()),
+        Err(RunError::Analysis {
+            frame_index,
+            source,
+        }) => {
+            return Err(anyhow::Error::new(source).context(format!(
+                "face analysis failed on frame {frame_index} of `{name}`"
+            )));
         }
-        frame_count += 1;
-        progress.tick(frame.pts_s);
-        frames.give_back(frame);
-        event_count += drain(&mut events, on_event)?;
-    }
-    analyzer.finish(&mut events);
-    event_count += drain(&mut events, on_event)?;
+        Err(RunError::Caller(error)) => return Err(error),
+    };
     if let Some(out) = &mut signals_out {
         out.flush().context("cannot write the signals file")?;
     }
     progress.finish();
-    if let Some(error) = failure {
+    let (frame_count, event_count) = (run.frames, run.events);
+    if let Some(error) = run.decode_error {
         eprintln!(
             "kept {event_count} event(s) from the {frame_count} frame(s) decoded before the error"
         );
-        return Err(error);
+        return Err(anyhow::Error::new(error));
     }
     if frame_count == 0 {
         bail!(
@@ -288,10 +298,10 @@ pub fn analyze_video(
     }
     let summary = VideoSummary {
         frames: frame_count,
-        frames_with_face: analyzer.frames_with_face(),
+        frames_with_face: run.frames_with_face,
         events: event_count,
     };
-    if analyzer.frames_with_face() == 0 {
+    if run.frames_with_face == 0 {
         eprintln!(
             "no face found in `{name}` ({frame_count} frames): no events. \
              hint: the face must be visible, lit and at least ~10% of the frame height"
@@ -300,8 +310,8 @@ pub fn analyze_video(
     }
     eprintln!(
         "faces in {} of {frame_count} frames ({:.0}%)",
-        analyzer.frames_with_face(),
-        100.0 * analyzer.frames_with_face() as f64 / frame_count as f64
+        run.frames_with_face,
+        100.0 * run.frames_with_face as f64 / frame_count as f64
     );
     print_summary(frame_count, event_count, &[]);
     Ok(summary)

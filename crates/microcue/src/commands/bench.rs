@@ -1,7 +1,8 @@
 //! `microcue bench`: per-stage time per frame (medians), end-to-end frames/s, peak memory.
 //!
-//! Runs on one thread (decode, then analysis, frame after frame) so that the figures compare
-//! with a single-threaded peer; `microcue analyze` itself decodes on a second thread.
+//! Runs the pipeline on one thread (decode, then analysis, frame after frame:
+//! [`Decoding::SameThread`]) so that the figures compare with a single-threaded peer;
+//! `microcue analyze` itself decodes on a second thread.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use microcue_core::numeric::{EvenMedian, median};
-use microcue_vision::Frame;
-use microcue_vision::analysis::{AnalysisOptions, FrameAnalyzer};
-use microcue_vision::models::{Backend, FaceModels};
+use microcue_vision::analysis::AnalysisOptions;
+use microcue_vision::models::Backend;
+use microcue_vision::pipeline::{Decoding, Pipeline, RunError, RunSettings, Step};
 use microcue_vision::source::{SourceSpec, open_source};
 use microcue_vision::tracker::TrackerConfig;
 
@@ -67,7 +68,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         )?),
     };
     let load_start = Instant::now();
-    let models = FaceModels::load_with(&backend).context("cannot load the embedded face models")?;
+    let pipeline = Pipeline::load_with(&backend).context("cannot load the embedded face models")?;
     let load_time = load_start.elapsed();
     let options = AnalysisOptions {
         region_motion: !args.no_region_motion,
@@ -78,12 +79,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         },
         ..AnalysisOptions::default()
     };
-    let mut analyzer = FrameAnalyzer::new(&models, &options)?;
+    let settings = RunSettings {
+        analysis: options,
+        decoding: Decoding::SameThread,
+        max_frames: args.max_frames,
+    };
     let mut spec = SourceSpec::new(&args.video);
     if let Some(fps) = args.fps {
         spec = spec.with_fps(fps);
     }
-    let mut source = open_source(&spec)?;
+    let source = open_source(&spec)?;
     let info = source.info().clone();
     let mut signals_out = match &args.signals_out {
         Some(path) => {
@@ -103,31 +108,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut other = Vec::with_capacity(capacity);
     let mut motion = Vec::with_capacity(capacity);
     let mut spotting = Vec::with_capacity(capacity);
-    let mut frame = Frame::default();
-    let mut events = Vec::new();
-    let mut event_count = 0;
     let cpu_start = thread_cpu_time();
     let started = Instant::now();
-    loop {
-        if args
-            .max_frames
-            .is_some_and(|max| decode.len() as u64 >= max)
-        {
-            break;
-        }
-        let decode_start = Instant::now();
-        if !source.next_frame(&mut frame)? {
-            break;
-        }
-        decode.push(decode_start.elapsed());
-        let faces = analyzer.process(&frame, &mut events)?;
+    let run = pipeline.run(source, &settings, &mut |step| {
+        let Step::Frame(report) = step else {
+            return Ok::<(), anyhow::Error>(());
+        };
+        decode.push(report.decode.unwrap_or_default());
         if let Some(out) = &mut signals_out {
-            for face in faces {
+            for face in report.faces {
                 serde_json::to_writer(&mut *out, face)?;
                 out.write_all(b"\n")?;
             }
         }
-        let timings = analyzer.last_timings();
+        let timings = report.timings;
         tracking.push(timings.tracking);
         let stages = timings.tracker;
         if !stages.detection.is_zero() {
@@ -141,11 +135,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         other.push(stages.other);
         motion.push(timings.region_motion);
         spotting.push(timings.spotting);
-        event_count += events.len();
-        events.clear();
+        Ok(())
+    });
+    let run = match run {
+        Ok(run) => run,
+        Err(RunError::Setup(error)) | Err(RunError::Analysis { source: error, .. }) => {
+            return Err(error.into());
+        }
+        Err(RunError::Caller(error)) => return Err(error),
+    };
+    if let Some(error) = run.decode_error {
+        return Err(error.into());
     }
-    analyzer.finish(&mut events);
-    event_count += events.len();
+    let event_count = run.events;
     let wall = started.elapsed();
     let cpu = thread_cpu_time()
         .zip(cpu_start)
@@ -196,7 +198,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     );
     println!("  region_motion: {:.3}", median_ms(&motion));
     println!("  spotting:      {:.3}", median_ms(&spotting));
-    println!("frames_with_face: {}", analyzer.frames_with_face());
+    println!("frames_with_face: {}", run.frames_with_face);
     println!("events: {event_count}");
     println!("end_to_end_fps: {:.1}", frames as f64 / wall.as_secs_f64());
     if let Some(cpu) = cpu {

@@ -6,7 +6,7 @@ use microcue_core::coach::suggest;
 use microcue_core::lexicon::{TWO_CUE_RULE, entry};
 use microcue_vision::source::Mp4Source;
 
-use crate::commands::analyze::{VideoOptions, analyze_video};
+use crate::commands::analyze::{VideoOptions, analyze_video, load_pipeline};
 
 /// The bundled clip (MIT licence, see assets/README.md).
 pub(crate) const DEMO_CLIP: &[u8] = include_bytes!("../../../../assets/single_face.mp4");
@@ -31,14 +31,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         spotter: microcue_core::SpotterConfig::default(),
     };
     eprintln!("analysing {DEMO_NAME}: one man, neutral, then a broad smile from ~0.7 s");
+    let pipeline = load_pipeline()?;
     let mut found = Vec::new();
-    let summary = analyze_video(Box::new(source), DEMO_NAME, &options, &mut |event| {
-        if args.json {
-            println!("{}", serde_json::to_string(event)?);
-        }
-        found.push(event.clone());
-        Ok(())
-    })?;
+    let summary = analyze_video(
+        &pipeline,
+        Box::new(source),
+        DEMO_NAME,
+        &options,
+        &mut |event| {
+            if args.json {
+                println!("{}", serde_json::to_string(event)?);
+            }
+            found.push(event.clone());
+            Ok(())
+        },
+    )?;
     if args.json {
         return Ok(ExitCode::SUCCESS);
     }

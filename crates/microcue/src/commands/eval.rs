@@ -20,13 +20,13 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use microcue_core::eval::{EvalConfig, EvalReport, TruthEvent, evaluate};
 use microcue_core::{CueId, Event};
+use microcue_vision::Pipeline;
 use microcue_vision::inject::InjectReport;
 use microcue_vision::inject::{InjectConfig, InjectPass, InjectStyle, inject_video};
-use microcue_vision::models::FaceModels;
 use microcue_vision::source::{SourceSpec, open_source};
 use microcue_vision::warp::{INJECTABLE_CUES, MAX_AMPLITUDE_IOD};
 
-use crate::commands::analyze::{Consent, VideoOptions, analyze_video};
+use crate::commands::analyze::{Consent, VideoOptions, analyze_video, load_pipeline};
 use crate::output::{EventFormat, EventWriter};
 use crate::progress::Progress;
 use crate::stdout::print;
@@ -172,7 +172,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
-    let report = inject(&args)?;
+    let report = inject(&args, &mut None)?;
     for path in [
         &report.injected_path,
         &report.clean_path,
@@ -190,7 +190,13 @@ const RUN_CLEAN: &str = "clean.jsonl";
 const RUN_REPORT: &str = "report.json";
 
 fn run_run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let report = inject(&args.inject)?;
+    // One pipeline for the injection and both analyses: the models load once.
+    let mut pipeline = None;
+    let report = inject(&args.inject, &mut pipeline)?;
+    let pipeline = match pipeline {
+        Some(pipeline) => pipeline,
+        None => load_pipeline()?,
+    };
     let out_dir = &args.inject.out_dir;
     for (video, events_name) in [
         (&report.injected_path, RUN_INJECTED),
@@ -207,6 +213,7 @@ fn run_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             spotter: microcue_core::SpotterConfig::default(),
         };
         analyze_video(
+            &pipeline,
             source,
             &video.display().to_string(),
             &options,
@@ -273,8 +280,9 @@ fn score_runs(dirs: &[PathBuf], config: &EvalConfig) -> anyhow::Result<EvalRepor
     Ok(evaluate(&truth, &detections, Some(&clean), config))
 }
 
-/// Plants the events (the `inject` step), with its messages on stderr.
-fn inject(args: &InjectArgs) -> anyhow::Result<InjectReport> {
+/// Plants the events (the `inject` step), with its messages on stderr. Loads the pipeline into
+/// `pipeline` once the arguments are checked, unless it is there already.
+fn inject(args: &InjectArgs, pipeline: &mut Option<Pipeline>) -> anyhow::Result<InjectReport> {
     if args.consent.is_none() {
         bail!(
             "whose recording is `{}`? injection tracks the face and writes its frames to `{}`.\n\
@@ -321,14 +329,18 @@ fn inject(args: &InjectArgs) -> anyhow::Result<InjectReport> {
     if let Some(fps) = args.fps {
         spec = spec.with_fps(fps);
     }
-    let models = FaceModels::load().context("cannot load the face models")?;
+    let pipeline = match pipeline {
+        Some(pipeline) => pipeline,
+        None => pipeline.insert(load_pipeline()?),
+    };
+    let models = pipeline.models();
     let name = args
         .input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut bar: Option<(InjectPass, Progress)> = None;
-    let report = inject_video(&spec, &args.out_dir, &config, &models, &mut |progress| {
+    let report = inject_video(&spec, &args.out_dir, &config, models, &mut |progress| {
         if args.quiet {
             return;
         }

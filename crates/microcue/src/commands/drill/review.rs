@@ -23,9 +23,9 @@ use microcue_train::review::{ReviewTally, parse_side};
 use microcue_train::slowmo::{SlowMotionConfig, SlowMotionQuiz};
 use microcue_train::{DrillKind, ReviewedEvent, TrialPhase, TrialRecord};
 use microcue_vision::source::{SourceSpec, open_source};
-use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
+use microcue_vision::{FaceTracker, Frame, TrackerConfig};
 
-use crate::commands::analyze::Consent;
+use crate::commands::analyze::{Consent, load_pipeline};
 use crate::commands::eval::read_events;
 use crate::commands::journal::JournalLocation;
 use crate::render::FaceView;
@@ -132,8 +132,8 @@ fn load_clips(
     let name = video.display().to_string();
     let mut source =
         open_source(&SourceSpec::new(video)).with_context(|| format!("cannot open `{name}`"))?;
-    let models = FaceModels::load().context("cannot load the embedded face models")?;
-    let mut tracker = FaceTracker::new(&models, TrackerConfig::default())?;
+    let pipeline = load_pipeline()?;
+    let mut tracker = FaceTracker::new(pipeline.models(), TrackerConfig::default())?;
     let last_end_s = windows
         .iter()
         .map(|w| w.1)
