@@ -16,6 +16,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The live coach in the browser: serve the local web app and print its URL.
+    Serve(commands::serve::ServeArgs),
     /// Run the whole pipeline on the clip bundled in the binary.
     Demo(commands::demo::DemoArgs),
     /// Spot and label brief facial movements in a video, a signals file or an OpenFace CSV.

@@ -11,6 +11,7 @@ pub mod kpi;
 pub mod lexicon;
 pub mod log;
 pub mod plan;
+pub mod serve;
 pub mod stimuli;
 pub mod synth;
 
@@ -21,6 +22,7 @@ use crate::cli::Command;
 /// Runs one subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Bench(args) => bench::run(args),

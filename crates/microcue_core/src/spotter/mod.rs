@@ -81,7 +81,7 @@ pub use config::{BlinkConfig, DEFAULT_SENSITIVITY, ExpressionConfig, GazeConfig,
 use track::TrackState;
 
 use crate::event::Event;
-use crate::signals::FaceSignals;
+use crate::signals::{FaceSignals, TrackId};
 
 /// Counters of what the spotter did (for diagnostics; never logged per frame).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -142,6 +142,15 @@ impl Spotter {
     /// What the spotter did so far.
     pub fn stats(&self) -> SpotterStats {
         self.stats
+    }
+
+    /// Whether `track`'s baseline has finished its warm-up (`None`: no frame of it yet). A
+    /// live display shows the warm-up with it.
+    pub fn baseline_ready(&self, track: TrackId) -> Option<bool> {
+        self.tracks
+            .iter()
+            .find(|state| state.track == track)
+            .map(|state| state.baseline.is_ready())
     }
 
     /// Processes one frame of one track; appends finished, labelled events to `events_out`.

@@ -66,7 +66,7 @@ enum Priority {
 #[derive(Debug, Clone)]
 pub(super) struct TrackState {
     pub(super) track: TrackId,
-    baseline: Baseline,
+    pub(super) baseline: Baseline,
     history: ScoreHistory,
     last_pts_s: Option<f64>,
     raw: ChannelValues,
