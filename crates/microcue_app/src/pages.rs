@@ -135,7 +135,7 @@ pub async fn welcome() -> Html<String> {
          <section><h2>What it cannot do</h2>\
          <p><b>Results are hypotheses with a confidence, never verdicts.</b> {rule}</p>{limits}</section>\
          <section><h2>The guide's ethics</h2>{ethics}</section>\
-         <section><h2>Whose face will be on camera?</h2>\
+         <section id=\"consent\"><h2>Whose face will be on camera?</h2>\
          <form method=\"get\" action=\"/live\" class=\"consent\">\
          <label><input type=\"radio\" name=\"consent\" value=\"self\" required> Only me</label>\
          <label><input type=\"radio\" name=\"consent\" value=\"given\"> Everyone on camera has agreed to this analysis</label>\
