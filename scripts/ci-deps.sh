@@ -16,6 +16,8 @@ TOOLS=(
     "ffprobe ffmpeg the ffmpeg frame source reads timestamps with ffprobe"
     "python3 python3 benches/ort/setup.sh fetches ONNX Runtime's library with pip"
     "pip3 python3-pip benches/ort/setup.sh fetches ONNX Runtime's library with pip"
+    "chromium chromium the browser test (crates/microcue/tests/browser.rs) runs the live page in headless Chromium"
+    "chromedriver chromium-driver the browser test drives Chromium through WebDriver"
 )
 
 missing_packages=()

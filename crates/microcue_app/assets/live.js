@@ -34,6 +34,7 @@
     errors: [],
     bytesSent: 0,
     encodeMs: [],
+    captureClock: null,
   };
   let socket = null;
   let ready = false;
@@ -62,6 +63,7 @@
     stats() {
       return {
         format, scale, quality,
+        capture_clock: stats.captureClock,
         camera_frames: stats.cameraFrames,
         sent: stats.sent,
         skipped_page: stats.skippedPage,
@@ -134,6 +136,7 @@
     // The capture time on the page's clock; `now` when the browser does not give one.
     let captureMs = metadata && metadata.captureTime > 0 ? metadata.captureTime : now;
     if (captureMs > performance.now()) captureMs = now;
+    stats.captureClock = captureMs === now ? 'frame callback' : 'camera capture time';
     if (captureMs <= lastSentMs) return;
     if (encoding >= MAX_ENCODING || socket.bufferedAmount > MAX_BUFFERED) {
       stats.skippedPage += 1;

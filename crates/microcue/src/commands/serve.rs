@@ -1,5 +1,6 @@
 //! `microcue serve`: the local web app (the live coach in the browser).
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
@@ -36,15 +37,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ServeOptions::new(args.listen, args.port, journal_path)
     };
     let server = Server::bind(options, pipeline)?;
-    println!("microcue is serving the live coach at {}", server.url());
+    // A closed stdout (the URL read, the pipe dropped) must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "microcue is serving the live coach at {}",
+        server.url()
+    );
     if !server.address().ip().is_loopback() {
-        println!(
+        let _ = writeln!(
+            out,
             "listening on {}: anyone who can reach it needs the token in that URL; \
              frames from a browser on another machine cross your network unencrypted",
             server.address()
         );
     }
-    println!("open it in a browser on this computer; Ctrl-C stops the server");
+    let _ = writeln!(
+        out,
+        "open it in a browser on this computer; Ctrl-C stops the server"
+    );
+    let _ = out.flush();
+    drop(out);
     server.run()?;
     Ok(ExitCode::SUCCESS)
 }

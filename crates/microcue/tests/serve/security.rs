@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// The bundled real-face clip (MIT, assets/README.md).
-const CLIP: &[u8] = include_bytes!("../../../assets/single_face.mp4");
+const CLIP: &[u8] = include_bytes!("../../../../assets/single_face.mp4");
 
 fn pipeline() -> Pipeline {
     static PIPELINE: OnceLock<Pipeline> = OnceLock::new();

@@ -1,0 +1,514 @@
+//! The live coach in a real browser: `microcue serve` as a user starts it, Debian's Chromium
+//! headless (driven through WebDriver: fantoccini and chromedriver), and as its camera a real
+//! face with a real movement in it (a brow flash rendered by `microcue stimuli make` on the
+//! bundled clip, padded to 640x480 in this test; Chromium loops the file).
+//!
+//! Asserts that the cue appears on the live page, that "I responded" leads to an outcome that
+//! reaches the journal (a temporary MICROCUE_HOME), and that no frame reached the disk.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`;
+//! `scripts/ci-deps.sh` installs them). With `MICROCUE_SCREENSHOTS=DIR` the test saves the
+//! pages it saw there as PNG files (they show the camera picture: only when asked).
+//!
+//! The latency benchmark (`cargo test --release -p microcue --test serve -- --ignored`) is
+//! described in docs/benchmarks.md.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use microcue_vision::Frame;
+use microcue_vision::source::{FrameSource, Y4mSource, Y4mWriter};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_microcue");
+
+/// Ends a child process when dropped (a failing test leaves no browser or server behind).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The first of `names` found on PATH.
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+fn require(names: &[&str]) -> PathBuf {
+    find_program(names).unwrap_or_else(|| {
+        panic!(
+            "`{}` is not installed; this test drives a real browser.\n\
+             hint: on Debian/Ubuntu `apt-get install chromium chromium-driver` \
+             (scripts/ci-deps.sh installs them)",
+            names[0]
+        )
+    })
+}
+
+/// A free local port (another process may take it before us; good enough for a test).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// Renders the camera clip: `microcue stimuli make` (640x360 at 30 fps), then letterboxed to
+/// 640x480, the size of a common webcam.
+fn make_camera_clip(dir: &Path, neutral_ms: u32) -> PathBuf {
+    let flash = dir.join("flash.y4m");
+    let status = Command::new(BIN)
+        .args([
+            "stimuli",
+            "make",
+            "--cue",
+            "eyebrow_flash",
+            "--exposure-ms",
+            "300",
+        ])
+        .args(["--intensity", "0.8", "--fps", "30", "--neutral-ms"])
+        .arg(neutral_ms.to_string())
+        .arg("--out")
+        .arg(&flash)
+        .status()
+        .expect("microcue runs");
+    assert!(status.success(), "stimuli make failed");
+    let camera = dir.join("camera.y4m");
+    let mut source = Y4mSource::open(&flash).expect("the flash clip opens");
+    let (width, height) = (640_u32, 480_u32);
+    let file = std::io::BufWriter::new(std::fs::File::create(&camera).unwrap());
+    let mut writer = Y4mWriter::with_fps(file, width, height, 30.0).unwrap();
+    let mut frame = Frame::default();
+    let mut padded = Frame::default();
+    while source.next_frame(&mut frame).expect("decodes") {
+        assert!(frame.width == width && frame.height <= height);
+        padded.resize(width, height);
+        padded.rgb.fill(16);
+        let top = ((height - frame.height) / 2) as usize * width as usize * 3;
+        padded.rgb[top..top + frame.rgb.len()].copy_from_slice(&frame.rgb);
+        padded.index = frame.index;
+        writer.write_frame(&padded).unwrap();
+    }
+    writer.finish().unwrap();
+    std::fs::remove_file(&flash).unwrap();
+    camera
+}
+
+/// Starts `microcue serve --port 0` and returns it with the URL it printed.
+fn start_server(home: &Path, cwd: &Path) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--date", "2026-03-02", "--home"])
+        .arg(home)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("microcue serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut lines = BufReader::new(stdout);
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    // The rest of what it prints is read too, so the server never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+    let url = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("serve printed no URL: {first:?}"))
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "loopback by default: {url}"
+    );
+    (running, url)
+}
+
+/// Starts chromedriver and a headless Chromium session whose camera is `camera`.
+async fn start_browser(camera: &Path) -> (Running, Client) {
+    let chromium = require(&["chromium", "chromium-browser", "google-chrome"]);
+    let chromedriver = require(&["chromedriver"]);
+    let port = free_port();
+    let driver = Running(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,1500",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                format!("--use-file-for-fake-video-capture={}", camera.display()),
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => break client,
+            Err(error) if Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("cannot start a Chromium session through chromedriver: {error}"),
+        }
+    };
+    (driver, client)
+}
+
+/// Polls `script` (returning a value) until `done` accepts it or `timeout` passes.
+async fn wait_for(
+    client: &Client,
+    script: &str,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let value = client.execute(script, vec![]).await.expect("script runs");
+        if done(&value) {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let stats = client
+                .execute("return window.microcue && window.microcue.stats()", vec![])
+                .await
+                .unwrap_or(Value::Null);
+            panic!("timed out waiting for {what}; last value {value}; page stats {stats}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("MICROCUE_SCREENSHOTS") {
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
+/// Files under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let camera = make_camera_clip(dir.path(), 2500);
+    let (_server, url) = start_server(&home, &cwd);
+    let (_driver, client) = start_browser(&camera).await;
+
+    // First run: what it can and cannot do, the ethics, then the consent choice.
+    client.goto(&url).await.unwrap();
+    let page = client.source().await.unwrap();
+    for text in [
+        "not a lie detector",
+        "Consent &amp; benefit",
+        "Whose face will be on camera?",
+    ] {
+        assert!(page.contains(text), "the first page says `{text}`");
+    }
+    screenshot(&client, "1-start.png").await;
+    client
+        .find(Locator::Css("input[name=consent][value=self]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("start"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The live page: the face box and the baseline warm-up, then the flash read as a cue.
+    wait_for(
+        &client,
+        "return window.microcue ? window.microcue.stats().latency_ms.count : 0",
+        Duration::from_secs(30),
+        "the first analysed frame",
+        |count| count.as_u64().unwrap_or(0) > 0,
+    )
+    .await;
+    let warmup = client
+        .find(Locator::Id("baseline-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        warmup.contains("resting face"),
+        "the warm-up is shown: {warmup}"
+    );
+    screenshot(&client, "2-warmup.png").await;
+    let cue = wait_for(
+        &client,
+        "return document.getElementById('cue').dataset.cue || null",
+        Duration::from_secs(40),
+        "a cue on the live page",
+        |cue| cue.is_string(),
+    )
+    .await;
+    assert_eq!(
+        cue, "eyebrow_flash",
+        "the brow flash in the camera clip is read"
+    );
+    let card = client
+        .find(Locator::Id("cue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card.contains("brows") && card.contains("confidence"),
+        "{card}"
+    );
+    let suggestion = client
+        .find(Locator::Id("suggestion"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(suggestion.contains("“"), "an example line: {suggestion}");
+
+    // A context button feeds the two-signal rule: cue + context = a hypothesis.
+    client
+        .find(Locator::Css("button.context[data-kind=question]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        "return document.getElementById('hypothesis').dataset.state || null",
+        Duration::from_secs(5),
+        "a hypothesis from cue + context",
+        |state| state == "hypothesis",
+    )
+    .await;
+    screenshot(&client, "3-cue.png").await;
+
+    // "I responded": the outcome watch, its call, the journal.
+    client
+        .find(Locator::Id("responded"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let outcome = wait_for(
+        &client,
+        "return document.getElementById('watch').dataset.outcome || null",
+        Duration::from_secs(25),
+        "the outcome of the response",
+        |outcome| outcome.is_string(),
+    )
+    .await;
+    screenshot(&client, "4-outcome.png").await;
+    let stats = client
+        .execute("return window.microcue.stats()", vec![])
+        .await
+        .unwrap();
+    let logged = &stats["outcomes"][0];
+    assert_eq!(logged["outcome"], outcome);
+    assert!(
+        logged["journal_uid"].is_string(),
+        "the outcome reached the journal: {logged}"
+    );
+    eprintln!(
+        "browser test: cue after {:.1} s; stats {}",
+        started.elapsed().as_secs_f64(),
+        json!({
+            "latency_ms": stats["latency_ms"],
+            "server": stats["server"],
+            "camera_frames": stats["camera_frames"],
+            "skipped_page": stats["skipped_page"],
+            "cues": stats["cues"],
+        })
+    );
+    client.close().await.unwrap();
+    drop(_server);
+
+    // The journal holds the entry `microcue log add` would have written.
+    let listed = Command::new(BIN)
+        .args(["log", "list", "--json", "--home"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let entries: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let entry = &entries[0];
+    assert_eq!(entry["cue"], "eyebrow_flash", "{entries}");
+    assert_eq!(entry["date"], "2026-03-02");
+    assert_eq!(entry["response"], "invite");
+    assert_eq!(entry["context"], "live coach: question");
+    assert!(entry["outcome"].is_string());
+
+    // No frame reached the disk: the home holds the journal only, the working directory nothing.
+    for file in files_under(&home) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("journal"),
+            "unexpected file {}",
+            file.display()
+        );
+    }
+    assert_eq!(files_under(&cwd), Vec::<PathBuf>::new());
+    assert!(
+        started.elapsed() < Duration::from_secs(150),
+        "the browser test stays bounded"
+    );
+}
+
+/// One measured configuration of the live page.
+struct Measured {
+    label: String,
+    stats: Value,
+}
+
+/// Runs the live page for `seconds` (after a warm-up) with `query` and returns its statistics.
+async fn measure(client: &Client, url: &str, query: &str, seconds: u64) -> Value {
+    let base = url.trim_end_matches('/');
+    client
+        .goto(&format!("{base}/live?consent=self{query}"))
+        .await
+        .unwrap();
+    wait_for(
+        client,
+        "return window.microcue ? window.microcue.stats().latency_ms.count : 0",
+        Duration::from_secs(30),
+        "the first analysed frame",
+        |count| count.as_u64().unwrap_or(0) > 0,
+    )
+    .await;
+    // Let the JIT, the tracker and the baseline settle, then measure from zero.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    client
+        .execute("window.microcue.reset(); window.microcueStart = window.microcue.stats().server; return null", vec![])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    client
+        .execute(
+            "const s = window.microcue.stats(); s.server_at_start = window.microcueStart; return s",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
+/// The latency benchmark of docs/benchmarks.md: capture -> result on the page (p50, p95),
+/// frames dropped, and how long after a movement ends its cue is on screen, for JPEG frames and
+/// raw RGBA frames (full size and half size), each for 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark (about 2 minutes): cargo test --release -p microcue --test serve -- --ignored"]
+async fn live_latency_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let camera = make_camera_clip(dir.path(), 2500);
+    let (_server, url) = start_server(&home, &cwd);
+    let (_driver, client) = start_browser(&camera).await;
+    let seconds = std::env::var("MICROCUE_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let mut results = Vec::new();
+    for (label, query) in [
+        ("JPEG q0.8, 640x480", "&format=jpeg&quality=0.8"),
+        ("raw RGBA, 640x480", "&format=rgba&scale=1"),
+        ("raw RGBA, 320x240", "&format=rgba&scale=0.5"),
+    ] {
+        let stats = measure(&client, &url, query, seconds).await;
+        results.push(Measured {
+            label: label.to_owned(),
+            stats,
+        });
+    }
+    client.close().await.unwrap();
+    println!(
+        "| frames | camera frames | analysed | dropped (busy) | skipped in page | dropped % | capture->result p50 ms | p95 ms | encode p50 ms | KB/frame | cue shown after offset, ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for Measured { label, stats } in &results {
+        let count = |key: &str| {
+            stats["server"][key].as_f64().unwrap_or(0.0)
+                - stats["server_at_start"][key].as_f64().unwrap_or(0.0)
+        };
+        let camera = stats["camera_frames"].as_f64().unwrap_or(0.0);
+        let skipped = stats["skipped_page"].as_f64().unwrap_or(0.0);
+        let dropped = count("dropped_busy") + count("dropped_rate") + skipped;
+        let sent = stats["sent"].as_f64().unwrap_or(1.0).max(1.0);
+        let delays: Vec<String> = stats["cues"]
+            .as_array()
+            .map(|cues| {
+                cues.iter()
+                    .filter_map(|cue| cue["delay_after_offset_ms"].as_f64())
+                    .map(|ms| format!("{ms:.0}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        println!(
+            "| {label} | {camera:.0} | {:.0} | {:.0} | {skipped:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            count("analysed"),
+            count("dropped_busy"),
+            100.0 * dropped / camera.max(1.0),
+            stats["latency_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
+            stats["latency_ms"]["p95"].as_f64().unwrap_or(f64::NAN),
+            stats["encode_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
+            stats["bytes_sent"].as_f64().unwrap_or(0.0) / sent / 1024.0,
+            delays.join(" ")
+        );
+    }
+}
