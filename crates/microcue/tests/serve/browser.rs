@@ -241,6 +241,17 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
     let (_server, url) = start_server(&home, &cwd);
     let (_driver, client) = start_browser(&camera).await;
 
+    // The camera is gated: the live page without a consent choice sends the browser back to the
+    // first page, which has no video element and so never asks for the camera.
+    client.goto(&format!("{url}live")).await.unwrap();
+    let landed = client.current_url().await.unwrap();
+    assert_eq!(landed.fragment(), Some("consent"), "redirected: {landed}");
+    let video = client
+        .execute("return document.querySelectorAll('video').length", vec![])
+        .await
+        .unwrap();
+    assert_eq!(video, 0, "no camera before the consent choice");
+
     // First run: what it can and cannot do, the ethics, then the consent choice.
     client.goto(&url).await.unwrap();
     let page = client.source().await.unwrap();
