@@ -60,18 +60,31 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The limits, as a list.
-fn limits_html() -> String {
-    let mut html = String::from("<ul class=\"limits\">");
-    for limit in LIMITS {
+/// Titled items (`<b>title</b>: text`) as an HTML list.
+fn titled_list<'a>(
+    tag: &str,
+    class: &str,
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut html = format!("<{tag} class=\"{class}\">");
+    for (title, text) in items {
         html.push_str(&format!(
             "<li><b>{}</b>: {}</li>",
-            escape(limit.topic),
-            escape(limit.text)
+            escape(title),
+            escape(text)
         ));
     }
-    html.push_str("</ul>");
+    html.push_str(&format!("</{tag}>"));
     html
+}
+
+/// The limits, as a list.
+fn limits_html() -> String {
+    titled_list(
+        "ul",
+        "limits",
+        LIMITS.iter().map(|limit| (limit.topic, limit.text)),
+    )
 }
 
 /// A page: navigation, body, and the limits at the foot.
@@ -109,15 +122,11 @@ pub fn shell(active: &str, title: &str, body: &str, script: Option<&str>) -> Htm
 /// `GET /`: the first-run page: what microcue can and cannot do, the guide's ethics, whose face
 /// will be on camera.
 pub async fn welcome() -> Html<String> {
-    let mut ethics = String::from("<ol class=\"ethics\">");
-    for rule in ETHICS {
-        ethics.push_str(&format!(
-            "<li><b>{}</b>: {}</li>",
-            escape(rule.title),
-            escape(rule.text)
-        ));
-    }
-    ethics.push_str("</ol>");
+    let ethics = titled_list(
+        "ol",
+        "ethics",
+        ETHICS.iter().map(|rule| (rule.title, rule.text)),
+    );
     let mut steps = String::from("<ol>");
     for step in CHEAT_SHEET.steps {
         steps.push_str(&format!("<li>{}</li>", escape(step)));

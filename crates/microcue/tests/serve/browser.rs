@@ -208,6 +208,14 @@ async fn wait_for(
     }
 }
 
+async fn click(client: &Client, locator: Locator<'_>) {
+    client.find(locator).await.unwrap().click().await.unwrap();
+}
+
+async fn text_of(client: &Client, locator: Locator<'_>) -> String {
+    client.find(locator).await.unwrap().text().await.unwrap()
+}
+
 async fn screenshot(client: &Client, name: &str) {
     if let Some(dir) = std::env::var_os("MICROCUE_SCREENSHOTS") {
         let png = client.screenshot().await.expect("screenshot");
@@ -263,20 +271,8 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
         assert!(page.contains(text), "the first page says `{text}`");
     }
     screenshot(&client, "1-start.png").await;
-    client
-        .find(Locator::Css("input[name=consent][value=self]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("start"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("input[name=consent][value=self]")).await;
+    click(&client, Locator::Id("start")).await;
 
     // The live page: the face box and the baseline warm-up, then the flash read as a cue.
     wait_for(
@@ -287,13 +283,7 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
         |count| count.as_u64().unwrap_or(0) > 0,
     )
     .await;
-    let warmup = client
-        .find(Locator::Id("baseline-text"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let warmup = text_of(&client, Locator::Id("baseline-text")).await;
     assert!(
         warmup.contains("resting face"),
         "the warm-up is shown: {warmup}"
@@ -311,34 +301,16 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
         cue, "eyebrow_flash",
         "the brow flash in the camera clip is read"
     );
-    let card = client
-        .find(Locator::Id("cue"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let card = text_of(&client, Locator::Id("cue")).await;
     assert!(
-        card.contains("brows") && card.contains("confidence"),
+        card.contains("brows") && card.contains("side: both") && card.contains("confidence"),
         "{card}"
     );
-    let suggestion = client
-        .find(Locator::Id("suggestion"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let suggestion = text_of(&client, Locator::Id("suggestion")).await;
     assert!(suggestion.contains("“"), "an example line: {suggestion}");
 
     // A context button feeds the two-signal rule: cue + context = a hypothesis.
-    client
-        .find(Locator::Css("button.context[data-kind=question]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("button.context[data-kind=question]")).await;
     wait_for(
         &client,
         "return document.getElementById('hypothesis').dataset.state || null",
@@ -350,13 +322,7 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
     screenshot(&client, "3-cue.png").await;
 
     // "I responded": the outcome watch, its call, the journal.
-    client
-        .find(Locator::Id("responded"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Id("responded")).await;
     let outcome = wait_for(
         &client,
         "return document.getElementById('watch').dataset.outcome || null",
