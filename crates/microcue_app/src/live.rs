@@ -280,7 +280,7 @@ fn take_frame(
     if !rate.allow() {
         let dropped = counters.dropped_rate.fetch_add(1, Ordering::Relaxed);
         // One reply per burst, not one per frame.
-        return (dropped % 30 == 0).then(|| {
+        return dropped.is_multiple_of(30).then(|| {
             format!("too many frames: at most {MAX_FRAMES_PER_S} per second are accepted")
         });
     }
