@@ -13,6 +13,13 @@
   const quality = Math.min(1, Math.max(0.3, Number(params.get('quality')) || 0.8));
   // Frames being encoded at once at most; a camera frame that finds them busy is skipped.
   const MAX_ENCODING = 1;
+  // Frames sent and not yet answered at most: a frame is only encoded when the server can take
+  // it soon, so it waits in no queue and the page spends no CPU on frames that would be dropped.
+  // `?inflight=0` lifts the limit (for measuring).
+  const inFlightParam = Number(params.get('inflight'));
+  const MAX_IN_FLIGHT = Number.isFinite(inFlightParam) && params.has('inflight') ? inFlightParam : 2;
+  // A sent frame whose result has not come in this long is counted as answered (refused, lost).
+  const IN_FLIGHT_TIMEOUT_MS = 1000;
   // Bytes waiting in the socket at most before the page skips frames.
   const MAX_BUFFERED = 2 * 1024 * 1024;
   const HEADER = 20;
@@ -44,6 +51,7 @@
   let watching = null; // { respondedMs }
   let lastFace = null;
   let lastSentMs = -1;
+  const inFlight = []; // capture times of the frames sent and not yet answered, oldest first
   let encoding = 0;
   let canvas = null;
   let context2d = null;
@@ -62,7 +70,7 @@
   window.microcue = {
     stats() {
       return {
-        format, scale, quality,
+        format, scale, quality, max_in_flight: MAX_IN_FLIGHT,
         capture_clock: stats.captureClock,
         camera_frames: stats.cameraFrames,
         sent: stats.sent,
@@ -138,11 +146,14 @@
     if (captureMs > performance.now()) captureMs = now;
     stats.captureClock = captureMs === now ? 'frame callback' : 'camera capture time';
     if (captureMs <= lastSentMs) return;
-    if (encoding >= MAX_ENCODING || socket.bufferedAmount > MAX_BUFFERED) {
+    while (inFlight.length > 0 && now - inFlight[0] > IN_FLIGHT_TIMEOUT_MS) inFlight.shift();
+    const waiting = MAX_IN_FLIGHT > 0 && inFlight.length >= MAX_IN_FLIGHT;
+    if (waiting || encoding >= MAX_ENCODING || socket.bufferedAmount > MAX_BUFFERED) {
       stats.skippedPage += 1;
       return;
     }
     lastSentMs = captureMs;
+    inFlight.push(captureMs);
     encoding += 1;
     sendFrame(captureMs)
       .catch((error) => showError(`cannot encode a frame: ${error}`))
@@ -306,6 +317,8 @@
         break;
       case 'frame':
         stats.counts = message.counts;
+        // Results come in the order frames were sent: older frames were analysed or dropped.
+        while (inFlight.length > 0 && inFlight[0] <= message.capture_ms) inFlight.shift();
         lastFace = message.faces[0] || null;
         drawOverlay();
         showBaseline(message.baseline);

@@ -425,10 +425,11 @@ async fn measure(client: &Client, url: &str, query: &str, seconds: u64) -> Value
 }
 
 /// The latency benchmark of docs/benchmarks.md: capture -> result on the page (p50, p95),
-/// frames dropped, and how long after a movement ends its cue is on screen, for JPEG frames and
-/// raw RGBA frames (full size and half size), each for 30 s.
+/// frames dropped, and how long after a movement ends its cue is on screen, for JPEG frames with
+/// and without the page's in-flight limit and raw RGBA frames (full and half size), each for 30 s
+/// (`MICROCUE_BENCH_SECONDS`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark (about 2 minutes): cargo test --release -p microcue --test serve -- --ignored"]
+#[ignore = "benchmark (about 3 minutes): cargo test --release -p microcue --test serve -- --ignored"]
 async fn live_latency_benchmark() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
@@ -444,6 +445,10 @@ async fn live_latency_benchmark() {
     let mut results = Vec::new();
     for (label, query) in [
         ("JPEG q0.8, 640x480", "&format=jpeg&quality=0.8"),
+        (
+            "JPEG q0.8, 640x480, no in-flight limit",
+            "&format=jpeg&quality=0.8&inflight=0",
+        ),
         ("raw RGBA, 640x480", "&format=rgba&scale=1"),
         ("raw RGBA, 320x240", "&format=rgba&scale=0.5"),
     ] {
@@ -454,6 +459,9 @@ async fn live_latency_benchmark() {
         });
     }
     client.close().await.unwrap();
+    // What else ran: the machine's load over the last minute, at the end.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at the end: {}", load.trim());
     println!(
         "| frames | camera frames | analysed | dropped (busy) | skipped in page | dropped % | capture->result p50 ms | p95 ms | encode p50 ms | KB/frame | cue shown after offset, ms |"
     );
