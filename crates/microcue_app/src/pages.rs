@@ -187,7 +187,7 @@ pub async fn live(Query(query): Query<LiveQuery>) -> Response {
            <p id=\"stats\" class=\"muted\"></p>\
            <div id=\"baseline\" class=\"baseline\" hidden><span id=\"baseline-text\"></span>\
              <progress id=\"baseline-bar\" max=\"1\" value=\"0\"></progress></div>\
-           <!-- The spotter's sensitivity control goes here once SpotterConfig has one; \
+           <!-- The spotter's sensitivity control (SpotterConfig::sensitivity) goes here; \
                 live.rs `live_analysis_options` is where it takes effect. -->\
          </section>\
          <section class=\"coach\" aria-label=\"coach\">\
