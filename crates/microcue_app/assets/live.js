@@ -25,6 +25,18 @@
   const HEADER = 20;
 
   const $ = (id) => document.getElementById(id);
+  // The spotter's sensitivity: chosen before the session starts; a change restarts it.
+  const sensitivityParam = Number(params.get('sensitivity'));
+  const sensitivity = params.has('sensitivity') && sensitivityParam >= 0 && sensitivityParam <= 1
+    ? sensitivityParam : 0.5;
+  const sensitivityControl = $('sensitivity');
+  if (sensitivityControl) {
+    sensitivityControl.value = String(sensitivity);
+    sensitivityControl.addEventListener('change', () => {
+      params.set('sensitivity', sensitivityControl.value);
+      location.search = params.toString();
+    });
+  }
   const video = $('video');
   const overlay = $('overlay');
   const statusLine = $('status');
@@ -350,7 +362,7 @@
     socket = new WebSocket(url);
     socket.binaryType = 'arraybuffer';
     socket.addEventListener('open', () => {
-      socket.send(JSON.stringify({ type: 'start', consent }));
+      socket.send(JSON.stringify({ type: 'start', consent, sensitivity }));
     });
     socket.addEventListener('message', onMessage);
     socket.addEventListener('close', () => {

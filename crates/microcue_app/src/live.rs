@@ -42,13 +42,17 @@ const RELOAD_WAIT_STEPS: u32 = 30;
 /// A page that has not said `start` by then is disconnected.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The settings of a live session's analysis: the single place where a sensitivity control
-/// (the spotter's, once it has one) would change them.
-fn live_analysis_options() -> AnalysisOptions {
-    AnalysisOptions {
+/// The settings of a live session's analysis, with the page's sensitivity (checked by
+/// `wait_for_start`).
+fn live_analysis_options(sensitivity: Option<f32>) -> AnalysisOptions {
+    let mut options = AnalysisOptions {
         region_motion: true,
         ..AnalysisOptions::default()
+    };
+    if let Some(sensitivity) = sensitivity {
+        options.spotter.sensitivity = sensitivity;
     }
+    options
 }
 
 /// Counters shared by the socket task and the worker.
@@ -142,9 +146,9 @@ fn error(message: impl Into<String>) -> Message {
 /// Runs one socket from `start` to close.
 async fn session(mut socket: WebSocket, state: AppState) {
     let started = tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut socket)).await;
-    if !matches!(started, Ok(true)) {
+    let Ok(Some(sensitivity)) = started else {
         return;
-    }
+    };
     if !claim_live_slot(&state.live_busy).await {
         let _ = socket
             .send(error(
@@ -154,7 +158,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
         return;
     }
     let slot = LiveSlot(state.live_busy.clone());
-    let analyzer = match state.pipeline.session(&live_analysis_options()) {
+    let analyzer = match state.pipeline.session(&live_analysis_options(sensitivity)) {
         Ok(analyzer) => analyzer,
         Err(failure) => {
             let _ = socket
@@ -245,12 +249,19 @@ async fn claim_live_slot(busy: &AtomicBool) -> bool {
     false
 }
 
-/// Waits for `{"type":"start","consent":...}`; refuses anything else with a reason.
-async fn wait_for_start(socket: &mut WebSocket) -> bool {
+/// Waits for `{"type":"start","consent":...}` and returns its sensitivity (`None` when the
+/// socket ends first); refuses anything else with a reason.
+async fn wait_for_start(socket: &mut WebSocket) -> Option<Option<f32>> {
     while let Some(Ok(message)) = socket.recv().await {
         let reply = match message {
             Message::Text(text) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                Ok(ClientMessage::Start { .. }) => return true,
+                Ok(ClientMessage::Start {
+                    sensitivity: Some(s),
+                    ..
+                }) if !(0.0..=1.0).contains(&s) => {
+                    format!("sensitivity {s} is outside 0..1 (0.5 is the default)")
+                }
+                Ok(ClientMessage::Start { sensitivity, .. }) => return Some(sensitivity),
                 Ok(_) => "send {\"type\":\"start\",\"consent\":\"self\"|\"given\"} first: \
                           the camera is analysed only after the consent choice"
                     .to_owned(),
@@ -259,14 +270,14 @@ async fn wait_for_start(socket: &mut WebSocket) -> bool {
             Message::Binary(_) => "frames are analysed only after the consent choice \
                                    ({\"type\":\"start\",\"consent\":...})"
                 .to_owned(),
-            Message::Close(_) => return false,
+            Message::Close(_) => return None,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
         if socket.send(error(reply)).await.is_err() {
-            return false;
+            return None;
         }
     }
-    false
+    None
 }
 
 /// Checks and queues one frame message; returns an error reply for the page, if any.

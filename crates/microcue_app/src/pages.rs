@@ -187,8 +187,14 @@ pub async fn live(Query(query): Query<LiveQuery>) -> Response {
            <p id=\"stats\" class=\"muted\"></p>\
            <div id=\"baseline\" class=\"baseline\" hidden><span id=\"baseline-text\"></span>\
              <progress id=\"baseline-bar\" max=\"1\" value=\"0\"></progress></div>\
-           <!-- The spotter's sensitivity control (SpotterConfig::sensitivity) goes here; \
-                live.rs `live_analysis_options` is where it takes effect. -->\
+           <label class=\"sensitivity\">Sensitivity \
+             <select id=\"sensitivity\">\
+               <option value=\"0.3\">low: fewer cues, fewer false alarms</option>\
+               <option value=\"0.5\" selected>normal</option>\
+               <option value=\"0.7\">high: more cues, more false alarms</option>\
+             </select></label>\
+           <p class=\"muted\">Changing it restarts the session and the baseline warm-up \
+             (docs/evaluation.md has the measured trade-off).</p>\
          </section>\
          <section class=\"coach\" aria-label=\"coach\">\
            <div id=\"cue\" class=\"card\" aria-live=\"polite\"><p class=\"muted\">No cue yet. Cues appear here as they are read.</p></div>\

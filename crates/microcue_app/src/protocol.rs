@@ -161,8 +161,13 @@ pub enum ContextButton {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
-    /// Must come first: the consent choice.
-    Start { consent: Consent },
+    /// Must come first: the consent choice, and the spotter's sensitivity (0..1; the default
+    /// when absent).
+    Start {
+        consent: Consent,
+        #[serde(default)]
+        sensitivity: Option<f32>,
+    },
     /// Something just happened (or happened just before the cue on screen).
     Context { kind: ContextButton, at_ms: f64 },
     /// The user responded to the cue on screen: start the outcome watch.
@@ -338,7 +343,18 @@ mod tests {
         assert_eq!(
             start,
             ClientMessage::Start {
-                consent: Consent::OnlyMe
+                consent: Consent::OnlyMe,
+                sensitivity: None,
+            }
+        );
+        let start: ClientMessage =
+            serde_json::from_str(r#"{"type":"start","consent":"given","sensitivity":0.7}"#)
+                .unwrap();
+        assert_eq!(
+            start,
+            ClientMessage::Start {
+                consent: Consent::Given,
+                sensitivity: Some(0.7),
             }
         );
         let context: ClientMessage =

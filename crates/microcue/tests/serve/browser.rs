@@ -283,6 +283,18 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
         |count| count.as_u64().unwrap_or(0) > 0,
     )
     .await;
+    let sensitivity = client
+        .find(Locator::Id("sensitivity"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        sensitivity.as_deref(),
+        Some("0.5"),
+        "the default sensitivity"
+    );
     let warmup = text_of(&client, Locator::Id("baseline-text")).await;
     assert!(
         warmup.contains("resting face"),

@@ -299,7 +299,16 @@ async fn malformed_messages_get_an_error_reply_and_the_session_goes_on() {
         .unwrap();
     expect_error(&mut socket, "not a valid message").await;
     socket
-        .send(Message::Text(r#"{"type":"start","consent":"self"}"#.into()))
+        .send(Message::Text(
+            r#"{"type":"start","consent":"self","sensitivity":2}"#.into(),
+        ))
+        .await
+        .unwrap();
+    expect_error(&mut socket, "sensitivity 2 is outside 0..1").await;
+    socket
+        .send(Message::Text(
+            r#"{"type":"start","consent":"self","sensitivity":0.7}"#.into(),
+        ))
         .await
         .unwrap();
     let ready = next_json(&mut socket, &[]).await;
