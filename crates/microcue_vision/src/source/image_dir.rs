@@ -8,14 +8,29 @@ use std::cmp::Ordering;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use image::{ColorType, ImageDecoder, ImageReader};
+use image::{ColorType, ImageDecoder, ImageReader, Limits};
 
 use super::{
-    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, check_fps, io_error,
+    DecodeFailure, FrameSource, MAX_FRAME_PIXELS, MAX_FRAME_SIDE, PtsOrigin, SourceError,
+    SourceInfo, SourceKind, check_fps, check_frame_size, io_error,
 };
 use crate::Frame;
 
 const FRAME_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "bmp"];
+
+/// Decoder limits: the frame size limits, and working memory for the largest frame in the
+/// widest pixel format (16-bit RGBA) with room for the decoder's own buffers.
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_FRAME_SIDE);
+    limits.max_image_height = Some(MAX_FRAME_SIDE);
+    limits.max_alloc = Some(MAX_FRAME_PIXELS * 8 * 3);
+    limits
+}
+
+/// Largest frame file read: an uncompressed 16-bit RGBA frame of the largest size, with room
+/// for metadata.
+const MAX_IMAGE_FILE_BYTES: u64 = MAX_FRAME_PIXELS * 8 + (16 << 20);
 
 /// Frames read from the image files of one folder.
 #[derive(Debug)]
@@ -60,10 +75,12 @@ impl ImageDirSource {
             )
         });
         let first = &files[0];
-        let (width, height) = ImageReader::open(first)
+        let mut reader = ImageReader::open(first)
             .map_err(|source| io_error(first, source))?
             .with_guessed_format()
-            .map_err(|source| io_error(first, source))?
+            .map_err(|source| io_error(first, source))?;
+        reader.limits(limits());
+        let (width, height) = reader
             .into_dimensions()
             .map_err(|source| SourceError::Decode {
                 path: dir.to_path_buf(),
@@ -73,6 +90,7 @@ impl ImageDirSource {
                     source,
                 },
             })?;
+        check_frame_size(first, u64::from(width), u64::from(height))?;
         let codec = first
             .extension()
             .map(|extension| extension.to_string_lossy().to_ascii_lowercase())
@@ -116,15 +134,32 @@ impl ImageDirSource {
             source,
         };
         self.file_bytes.clear();
-        let read =
-            std::fs::File::open(path).and_then(|mut file| file.read_to_end(&mut self.file_bytes));
-        if let Err(error) = read {
-            return Err(self.decode_error(DecodeFailure::Io(error)));
+        let read = std::fs::File::open(path).and_then(|file| {
+            let len_bytes = file.metadata()?.len();
+            // `take` also bounds a file that grows while it is read.
+            let read = file
+                .take(MAX_IMAGE_FILE_BYTES + 1)
+                .read_to_end(&mut self.file_bytes);
+            read.map(|_| len_bytes)
+        });
+        match read {
+            Err(error) => return Err(self.decode_error(DecodeFailure::Io(error))),
+            Ok(len_bytes) if len_bytes.max(self.file_bytes.len() as u64) > MAX_IMAGE_FILE_BYTES => {
+                return Err(self.decode_error(DecodeFailure::FileTooLarge {
+                    path: path.clone(),
+                    size_bytes: len_bytes.max(self.file_bytes.len() as u64),
+                    max_bytes: MAX_IMAGE_FILE_BYTES,
+                }));
+            }
+            Ok(_) => {}
         }
         let decoder = ImageReader::new(Cursor::new(&self.file_bytes[..]))
             .with_guessed_format()
             .map_err(DecodeFailure::Io)
-            .and_then(|reader| reader.into_decoder().map_err(image_error));
+            .and_then(|mut reader| {
+                reader.limits(limits());
+                reader.into_decoder().map_err(image_error)
+            });
         let decoder = match decoder {
             Ok(decoder) => decoder,
             Err(failure) => return Err(self.decode_error(failure)),

@@ -44,6 +44,12 @@ use microcue_core::numeric::{EvenMedian, median};
 
 use crate::Frame;
 
+/// Largest frame read, in pixels: H.264 level 5.2's largest picture (4096x2304, 4K UHD fits),
+/// the most openh264 decodes. Every source checks a frame's size against it before allocating.
+pub const MAX_FRAME_PIXELS: u64 = 4096 * 2304;
+/// Longest frame side read, in pixels.
+pub const MAX_FRAME_SIDE: u32 = 8192;
+
 /// A sequence of decoded frames.
 pub trait FrameSource: Send {
     /// Decodes the next frame into `frame` (reusing its buffer). Returns `Ok(false)` at the end.
@@ -284,6 +290,20 @@ pub enum SourceError {
         /// ffmpeg's own error output (trimmed) or the spawn error.
         message: String,
     },
+    /// Frames larger than [`MAX_FRAME_PIXELS`] or [`MAX_FRAME_SIDE`].
+    #[error(
+        "`{path}` has {width}x{height} frames; microcue reads frames up to 4096x2304 pixels \
+         (8192 on a side)\nhint: scale it down first, e.g. \
+         `ffmpeg -i IN -vf scale=-2:1080 OUT.mp4`"
+    )]
+    FrameTooLarge {
+        /// The input.
+        path: PathBuf,
+        /// Declared frame width.
+        width: u64,
+        /// Declared frame height.
+        height: u64,
+    },
     /// A format microcue does not read natively, with ffmpeg unavailable or disallowed.
     #[error(
         "`{path}` is not a format microcue reads natively (MP4/MOV H.264, Y4M, image folders); \
@@ -364,6 +384,19 @@ pub enum DecodeFailure {
         /// The first frame's height.
         expected_height: u32,
     },
+    /// An image file larger than any frame image microcue reads.
+    #[error(
+        "image `{path}` is {size_bytes} bytes; a frame image is at most {max_bytes} bytes \
+         (is it a frame?)"
+    )]
+    FileTooLarge {
+        /// The image file.
+        path: PathBuf,
+        /// Its size.
+        size_bytes: u64,
+        /// The limit.
+        max_bytes: u64,
+    },
     /// An image pixel format microcue does not convert (floating point).
     #[error("image `{path}` has an unsupported pixel format {color_type:?}")]
     UnsupportedPixels {
@@ -421,6 +454,20 @@ fn io_error(path: &Path, source: std::io::Error) -> SourceError {
             source,
         }
     }
+}
+
+/// Checks a frame size against [`MAX_FRAME_PIXELS`] and [`MAX_FRAME_SIDE`] (zero sides are
+/// the caller's to reject with its own words).
+fn check_frame_size(path: &Path, width: u64, height: u64) -> Result<(), SourceError> {
+    let side = u64::from(MAX_FRAME_SIDE);
+    if width > side || height > side || width * height > MAX_FRAME_PIXELS {
+        return Err(SourceError::FrameTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+        });
+    }
+    Ok(())
 }
 
 fn check_fps(path: &Path, fps: f64) -> Result<f64, SourceError> {

@@ -15,6 +15,11 @@
 //! before `re_mp4` builds its sample list (whose indexing would panic on inconsistent tables),
 //! sample offsets are checked against the file length, and decoder errors become
 //! [`SourceError::Decode`] with the frame index.
+//!
+//! Nor can it exhaust memory: the index is read only when it is complete and at most
+//! [`MAX_MOOV_BYTES`]; tracks other than video are dropped before `re_mp4` lists their samples
+//! (an hour of PCM audio is 170 million samples); the samples listed are at most
+//! [`MAX_SAMPLES`]; frames are at most [`super::MAX_FRAME_PIXELS`].
 
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -24,16 +29,24 @@ use std::path::Path;
 use openh264::OpenH264API;
 use openh264::decoder::{Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
-use re_mp4::{BoxHeader, MoovBox, Mp4, ReadBox, StsdBoxContent, TrakBox};
+use re_mp4::{BoxHeader, MoofBox, MoovBox, Mp4, ReadBox, StsdBoxContent, TrakBox};
 
 use super::{
-    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, io_error,
-    median_rate,
+    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, check_frame_size,
+    io_error, median_rate,
 };
 use crate::Frame;
 
-/// The largest `moov` index read into memory (real files: kilobytes to a few megabytes).
-const MAX_MOOV_BYTES: u64 = 512 << 20;
+/// The largest `moov` index (or `moof` fragment header) read into memory. Real files: kilobytes
+/// to a few megabytes; ten hours of video with audio, about 60 MB.
+pub const MAX_MOOV_BYTES: u64 = 128 << 20;
+/// The most samples listed over the kept tracks: 18.5 hours at 30 fps. `re_mp4` keeps 56 bytes
+/// per sample, so this bounds its list at 112 MB, however few bytes declare the samples.
+pub const MAX_SAMPLES: u64 = 2_000_000;
+/// The most entries of an edit list (real files: one to three).
+pub const MAX_EDITS: usize = 1024;
+/// The `ftyp` box in front of the compact copy of `moov` that `re_mp4` parses.
+const COMPACT_FTYP: &[u8; 20] = b"\0\0\0\x14ftypqt  \0\0\0\0qt  ";
 
 /// An H.264 track in an MP4/MOV file (or in memory), decoded to RGB frames.
 pub struct Mp4Source {
@@ -188,6 +201,18 @@ impl Mp4Source {
         if media_timescale == 0 {
             return Err(container("the video track's timescale is 0".to_owned()));
         }
+        let edits = trak
+            .edts
+            .as_ref()
+            .and_then(|edts| edts.elst.as_ref())
+            .map_or(0, |elst| elst.entries.len());
+        if edits > MAX_EDITS {
+            // Each frame's time is looked up in the edit list: keep that lookup short.
+            return Err(container(format!(
+                "its edit list has {edits} entries, more than microcue reads ({MAX_EDITS}) \
+                 (corrupt file?)"
+            )));
+        }
 
         // Composition times in the track's media timescale, undoing re_mp4's shift (it moves
         // the earliest composition time to 0; edit lists refer to unshifted times). Its first
@@ -280,6 +305,7 @@ impl Mp4Source {
                 .map_or_else(|| "h264".to_owned(), |codec| format!("h264 ({codec})")),
             PtsOrigin::Container,
         );
+        check_frame_size(path, u64::from(avc1.width), u64::from(avc1.height))?;
         let rotation = Rotation::of(trak);
         (info.width, info.height) =
             rotation.display_size(u32::from(avc1.width), u32::from(avc1.height));
@@ -375,6 +401,7 @@ impl Mp4Source {
                     let pts = presentation_at(&self.presentation_s, ordinal, self.frame_interval_s);
                     if let Some(pts_s) = pts {
                         let (width, height) = picture.dimensions();
+                        check_frame_size(&self.info.path, width as u64, height as u64)?;
                         let (width, height) = (width as u32, height as u32);
                         if self.rotation == Rotation::None {
                             frame.resize(width, height);
@@ -408,6 +435,7 @@ impl Mp4Source {
             };
             for picture in remaining {
                 let (width, height) = picture.dimensions();
+                check_frame_size(&self.info.path, width as u64, height as u64)?;
                 let mut rgb = vec![0; width * height * 3];
                 picture.write_rgb8(&mut rgb);
                 self.flushed.push(FlushedPicture {
@@ -681,6 +709,8 @@ impl From<std::io::Error> for ParseFailure {
 struct TopLevel {
     moov: Option<(u64, u64)>,
     moov_cut_off: bool,
+    /// (offset, size) of each complete `moof` box.
+    fragments: Vec<(u64, u64)>,
     has_fragments: bool,
     truncated: bool,
 }
@@ -690,6 +720,7 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
     let mut top = TopLevel {
         moov: None,
         moov_cut_off: false,
+        fragments: Vec::new(),
         has_fragments: false,
         truncated: false,
     };
@@ -720,7 +751,12 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
         match &kind {
             b"moov" if complete => top.moov = Some((offset, size)),
             b"moov" => top.moov_cut_off = true,
-            b"moof" => top.has_fragments = true,
+            b"moof" => {
+                top.has_fragments = true;
+                if complete {
+                    top.fragments.push((offset, size));
+                }
+            }
             _ => {}
         }
         if !complete {
@@ -761,25 +797,54 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
     };
     if moov_size > MAX_MOOV_BYTES {
         return Err(ParseFailure::Invalid(format!(
-            "its `moov` index claims {moov_size} bytes (corrupt file?)"
+            "its `moov` index claims {moov_size} bytes, more than microcue reads \
+             ({MAX_MOOV_BYTES}) (corrupt file?)"
         )));
     }
-    let mut moov_bytes = vec![0u8; moov_size as usize];
-    bytes.read_exact_at(moov_offset, &mut moov_bytes)?;
+    // Everything re_mp4 needs is in `moov` (sample offsets are absolute): it parses a compact
+    // copy behind a synthetic `ftyp`. This also reads files whose `mdat` is cut off after a
+    // complete `moov` (the frames present decode, then the first missing one is an error) and
+    // QuickTime files without `ftyp`.
+    let mut compact = Vec::with_capacity(COMPACT_FTYP.len() + moov_size as usize);
+    compact.extend_from_slice(COMPACT_FTYP);
+    compact.resize(COMPACT_FTYP.len() + moov_size as usize, 0);
+    bytes.read_exact_at(moov_offset, &mut compact[COMPACT_FTYP.len()..])?;
+    let moov_bytes = &compact[COMPACT_FTYP.len()..];
     let moov = guarded(|| {
-        let mut cursor = Cursor::new(&moov_bytes[..]);
+        let mut cursor = Cursor::new(moov_bytes);
         let header = BoxHeader::read(&mut cursor)?;
         MoovBox::read_box(&mut cursor, header.size)
     })?;
-    for trak in &moov.traks {
-        check_sample_tables(trak).map_err(|problem| {
+    let fragmented = top.has_fragments && !top.truncated;
+    // Only the video tracks are kept, when the box walk agrees with re_mp4's track list.
+    let dropped = if fragmented {
+        None
+    } else {
+        non_video_traks(moov_bytes, &moov)
+    };
+    let mut sample_total = 0u64;
+    for (index, trak) in moov.traks.iter().enumerate() {
+        if dropped
+            .as_ref()
+            .is_some_and(|dropped| dropped.iter().any(|&(trak, _)| trak == index))
+        {
+            continue;
+        }
+        sample_total += check_sample_tables(trak).map_err(|problem| {
             ParseFailure::Invalid(format!(
                 "track {}: {problem} (corrupt file?)",
                 trak.tkhd.track_id
             ))
         })?;
     }
-    if top.has_fragments && !top.truncated {
+    if fragmented {
+        for &(offset, size) in &top.fragments {
+            sample_total += fragment_sample_count(bytes, offset, size)?;
+            check_sample_total(sample_total)?;
+        }
+    }
+    check_sample_total(sample_total)?;
+    if fragmented {
         // Fragmented MP4: samples live in `moof` boxes, which re_mp4 reads from the whole file.
         return match bytes {
             Bytes::File { file, len_bytes } => {
@@ -791,27 +856,132 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
             Bytes::Memory(memory) => guarded(|| Mp4::read_bytes(memory)),
         };
     }
-    // Everything re_mp4 needs is in `moov` (sample offsets are absolute): parse a compact copy
-    // behind a synthetic `ftyp`. This also reads files whose `mdat` is cut off after a complete
-    // `moov` (the frames present decode, then the first missing one is an error) and QuickTime
-    // files without `ftyp`.
-    let mut compact = Vec::with_capacity(moov_bytes.len() + 20);
-    compact.extend_from_slice(&20u32.to_be_bytes());
-    compact.extend_from_slice(b"ftypqt  \0\0\0\0qt  ");
-    compact.extend_from_slice(&moov_bytes);
+    if let Some(dropped) = dropped
+        && !dropped.is_empty()
+    {
+        for (_, range) in dropped.iter().rev() {
+            let start = COMPACT_FTYP.len() + range.start;
+            compact.drain(start..COMPACT_FTYP.len() + range.end);
+        }
+        let removed: usize = dropped.iter().map(|(_, range)| range.len()).sum();
+        set_box_size(
+            &mut compact[COMPACT_FTYP.len()..],
+            moov_size - removed as u64,
+        );
+    }
     guarded(|| Mp4::read_bytes(&compact))
 }
 
+fn check_sample_total(sample_total: u64) -> Result<(), ParseFailure> {
+    if sample_total > MAX_SAMPLES {
+        return Err(ParseFailure::Invalid(format!(
+            "it lists {sample_total} samples, more than microcue reads ({MAX_SAMPLES}, 18 hours \
+             at 30 fps) (corrupt file?)\nhint: split a longer recording, e.g. \
+             `ffmpeg -i IN -c copy -f segment -segment_time 3600 part%02d.mp4`"
+        )));
+    }
+    Ok(())
+}
+
+/// The samples a `moof` box lists (every run of every track), read before re_mp4 lists them.
+fn fragment_sample_count(bytes: &mut Bytes, offset: u64, size: u64) -> Result<u64, ParseFailure> {
+    if size > MAX_MOOV_BYTES {
+        return Err(ParseFailure::Invalid(format!(
+            "a `moof` fragment claims {size} bytes, more than microcue reads ({MAX_MOOV_BYTES}) \
+             (corrupt file?)"
+        )));
+    }
+    let mut moof_bytes = vec![0u8; size as usize];
+    bytes.read_exact_at(offset, &mut moof_bytes)?;
+    let moof = guarded(|| {
+        let mut cursor = Cursor::new(&moof_bytes[..]);
+        let header = BoxHeader::read(&mut cursor)?;
+        MoofBox::read_box(&mut cursor, header.size)
+    })?;
+    Ok(moof
+        .trafs
+        .iter()
+        .flat_map(|traf| &traf.truns)
+        .map(|trun| u64::from(trun.sample_count))
+        .sum())
+}
+
+/// The `trak` boxes of `moov_bytes` that are not video, as (index into `moov.traks`, byte
+/// range in `moov_bytes`); `None` when the boxes and re_mp4's track list do not line up.
+fn non_video_traks(
+    moov_bytes: &[u8],
+    moov: &MoovBox,
+) -> Option<Vec<(usize, std::ops::Range<usize>)>> {
+    let box_at = |at: usize| -> Option<(u64, usize, [u8; 4])> {
+        let header = moov_bytes.get(at..at.checked_add(8)?)?;
+        let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let kind = [header[4], header[5], header[6], header[7]];
+        match size32 {
+            0 => Some(((moov_bytes.len() - at) as u64, 8, kind)),
+            1 => {
+                let large = moov_bytes.get(at + 8..at.checked_add(16)?)?;
+                let large = u64::from_be_bytes(large.try_into().ok()?);
+                Some((large, 16, kind))
+            }
+            size => Some((u64::from(size), 8, kind)),
+        }
+    };
+    let (moov_size, header_len, _) = box_at(0)?;
+    let moov_end = usize::try_from(moov_size).ok()?.min(moov_bytes.len());
+    let mut at = header_len;
+    let mut trak_index = 0;
+    let mut dropped = Vec::new();
+    while at + 8 <= moov_end {
+        let (size, header_len, kind) = box_at(at)?;
+        let size = usize::try_from(size).ok()?;
+        if size < header_len || at.checked_add(size)? > moov_end {
+            return None;
+        }
+        if &kind == b"trak" {
+            let trak = moov.traks.get(trak_index)?;
+            if &trak.mdia.hdlr.handler_type.value != b"vide" {
+                dropped.push((trak_index, at..at + size));
+            }
+            trak_index += 1;
+        }
+        at += size;
+    }
+    (trak_index == moov.traks.len()).then_some(dropped)
+}
+
+/// Rewrites the size in the box header at the start of `box_bytes` (a size of 0, "to the end",
+/// stays as it is).
+fn set_box_size(box_bytes: &mut [u8], size: u64) {
+    match u32::from_be_bytes([box_bytes[0], box_bytes[1], box_bytes[2], box_bytes[3]]) {
+        0 => {}
+        1 => box_bytes[8..16].copy_from_slice(&size.to_be_bytes()),
+        _ => box_bytes[..4].copy_from_slice(&(size as u32).to_be_bytes()),
+    }
+}
+
 /// Checks that a track's sample tables are consistent, walking them exactly as
-/// `re_mp4`'s sample-list builder does (which indexes without bounds checks).
-fn check_sample_tables(trak: &TrakBox) -> Result<(), String> {
+/// `re_mp4`'s sample-list builder does (which indexes without bounds checks). Returns the
+/// number of samples it will list.
+fn check_sample_tables(trak: &TrakBox) -> Result<u64, String> {
     let stbl = &trak.mdia.minf.stbl;
-    let sample_count = stbl.stsz.sample_count as usize;
-    if stbl.stsz.sample_size == 0 && stbl.stsz.sample_sizes.len() < sample_count {
+    let declared = stbl.stsz.sample_count as usize;
+    if stbl.stsz.sample_size == 0 && stbl.stsz.sample_sizes.len() < declared {
         return Err("the sample size table (stsz) is short".to_owned());
     }
+    // re_mp4 lists every entry of a per-sample size table, even beyond the declared count.
+    let sample_count = if stbl.stsz.sample_size == 0 {
+        stbl.stsz.sample_sizes.len()
+    } else {
+        declared
+    };
+    if sample_count as u64 > MAX_SAMPLES {
+        return Err(format!(
+            "it lists {sample_count} samples, more than microcue reads ({MAX_SAMPLES}, 18 hours \
+             at 30 fps)"
+        ));
+    }
     if sample_count == 0 {
-        return Ok(());
+        return Ok(0);
     }
     let chunk_count = match (&stbl.stco, &stbl.co64) {
         (Some(stco), _) => stco.entries.len(),
@@ -891,5 +1061,5 @@ fn check_sample_tables(trak: &TrakBox) -> Result<(), String> {
     {
         return Err("the sync sample table (stss) refers to sample 0".to_owned());
     }
-    Ok(())
+    Ok(sample_count as u64)
 }

@@ -9,15 +9,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use super::yuv::{Chroma, YuvImage, YuvRange, rgb_to_yuv420, yuv_to_rgb};
-use super::{DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, io_error};
+use super::{
+    DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, check_frame_size,
+    io_error,
+};
 use crate::Frame;
 
 /// Longest header line accepted.
 const MAX_HEADER_BYTES: u64 = 4096;
 /// Longest per-frame header line accepted.
 const MAX_FRAME_HEADER_BYTES: u64 = 1024;
-/// Largest frame side accepted (a guard against corrupt headers, not a real limit).
-const MAX_SIDE_PIXELS: u32 = 16_384;
 
 /// The stream format declared by a Y4M header.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,6 +107,7 @@ impl Y4mSource {
             path: path.to_path_buf(),
             reason,
         })?;
+        check_frame_size(path, format.width as u64, format.height as u64)?;
         let (numerator, denominator) = format.frame_rate;
         let fps = f64::from(numerator) / f64::from(denominator);
         let codec = header_token(&line, b'C').unwrap_or_else(|| "420jpeg".to_owned());
@@ -153,20 +155,20 @@ impl Y4mSource {
             return Err(self.decode_error(DecodeFailure::BadFrameHeader { found }));
         }
         let frame_bytes = self.format.frame_bytes();
-        self.raw.resize(frame_bytes, 0);
-        let mut filled = 0;
-        while filled < frame_bytes {
-            match self.reader.read(&mut self.raw[filled..]) {
-                Ok(0) => {
-                    return Err(self.decode_error(DecodeFailure::ShortFrame {
-                        got_bytes: filled as u64,
-                        expected_bytes: frame_bytes as u64,
-                    }));
-                }
-                Ok(count) => filled += count,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(self.decode_error(DecodeFailure::Io(error))),
-            }
+        // The buffer grows with the bytes that arrive, not with what the header declares (a
+        // short hostile stream cannot make it allocate a whole frame); once full it is reused.
+        self.raw.clear();
+        if let Err(error) = (&mut self.reader)
+            .take(frame_bytes as u64)
+            .read_to_end(&mut self.raw)
+        {
+            return Err(self.decode_error(DecodeFailure::Io(error)));
+        }
+        if self.raw.len() < frame_bytes {
+            return Err(self.decode_error(DecodeFailure::ShortFrame {
+                got_bytes: self.raw.len() as u64,
+                expected_bytes: frame_bytes as u64,
+            }));
         }
         let format = self.format;
         let planes: &[u8] = if format.bit_depth > 8 {
@@ -288,7 +290,7 @@ fn parse_header(line: &[u8]) -> Result<Y4mFormat, String> {
     let (Some(width), Some(height)) = (width, height) else {
         return Err("the header lacks a valid width (`W`) or height (`H`)".to_owned());
     };
-    if width == 0 || height == 0 || width > MAX_SIDE_PIXELS || height > MAX_SIDE_PIXELS {
+    if width == 0 || height == 0 {
         return Err(format!("unusable frame size {width}x{height}"));
     }
     let Some(frame_rate) = frame_rate else {
