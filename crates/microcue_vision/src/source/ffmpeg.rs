@@ -7,12 +7,15 @@
 //! constant rate, so real per-frame times come from `ffprobe -show_entries frame=pts_time`,
 //! run alongside and read as frames arrive. Without ffprobe, frames are spaced at the nominal
 //! rate and [`PtsOrigin::NominalFallback`] says so.
+//!
+//! [`FfmpegSource::from_streams`] reads the same two outputs from given streams instead of
+//! child processes, so the pipe reader can be tested and fuzzed without ffmpeg.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 
 use super::{
@@ -22,6 +25,8 @@ use crate::Frame;
 
 /// How much of ffmpeg's error output is kept for messages.
 const MAX_STDERR_BYTES: u64 = 16 << 10;
+/// Longest line read from ffprobe (a `pts_time` line is ~20 bytes; the rest is skipped).
+const MAX_PROBE_LINE_BYTES: u64 = 4 << 10;
 
 fn tool_available(tool: &str) -> bool {
     Command::new(tool)
@@ -49,7 +54,8 @@ pub fn ffprobe_available() -> bool {
 pub struct FfmpegSource {
     info: SourceInfo,
     y4m: Y4mSource,
-    ffmpeg: Child,
+    /// The decoder process (`None` when reading given streams).
+    ffmpeg: Option<Child>,
     stderr: Option<JoinHandle<String>>,
     pts_feed: Option<PtsFeed>,
     /// The first frame's raw pts, subtracted so that pts start at 0.
@@ -62,7 +68,8 @@ pub struct FfmpegSource {
 
 /// Per-frame presentation times streamed from an `ffprobe` child.
 struct PtsFeed {
-    child: Child,
+    /// The ffprobe process (`None` when reading a given stream).
+    child: Option<Child>,
     receiver: Receiver<Option<f64>>,
     reader: Option<JoinHandle<()>>,
 }
@@ -111,6 +118,42 @@ impl FfmpegSource {
         } else {
             None
         };
+        Ok(Self::from_parts(
+            path,
+            y4m,
+            Some(ffmpeg),
+            Some(stderr),
+            probe,
+            pts_feed,
+        ))
+    }
+
+    /// Reads ffmpeg's Y4M output from `y4m` and, when given, the two ffprobe outputs `open`
+    /// asks for: `probe_output` (`key=value` lines of `-show_entries
+    /// stream=codec_name,nb_frames,avg_frame_rate:format=duration`) and `pts_output` (one
+    /// `pts_time` per line, `-show_entries frame=pts_time -of csv=p=0`). `path` names the input
+    /// in messages. This is the pipe reader without the processes, for tests and fuzzing.
+    pub fn from_streams(
+        path: impl AsRef<Path>,
+        y4m: impl Read + Send + 'static,
+        probe_output: &[u8],
+        pts_output: Option<Box<dyn Read + Send>>,
+    ) -> Result<Self, SourceError> {
+        let path = path.as_ref();
+        let y4m = Y4mSource::from_boxed(path, Box::new(y4m))?;
+        let probe = parse_probe(&String::from_utf8_lossy(probe_output));
+        let pts_feed = pts_output.map(|output| PtsFeed::read(None, output));
+        Ok(Self::from_parts(path, y4m, None, None, probe, pts_feed))
+    }
+
+    fn from_parts(
+        path: &Path,
+        y4m: Y4mSource,
+        ffmpeg: Option<Child>,
+        stderr: Option<JoinHandle<String>>,
+        probe: StreamProbe,
+        pts_feed: Option<PtsFeed>,
+    ) -> Self {
         let header_fps = y4m.info().nominal_fps;
         let nominal_fps = probe.average_fps.or(header_fps);
         let mut info = SourceInfo::new(
@@ -130,18 +173,18 @@ impl FfmpegSource {
         info.frame_count = probe.frame_count;
         info.duration_s = probe.duration_s;
         info.nominal_fps = nominal_fps;
-        Ok(Self {
+        Self {
             info,
             y4m,
             ffmpeg,
-            stderr: Some(stderr),
+            stderr,
             pts_feed,
             origin_s: None,
             last_pts_s: None,
             frame_interval_s: 1.0 / nominal_fps.unwrap_or(30.0),
             yielded: 0,
             finished: false,
-        })
+        }
     }
 
     /// ffmpeg's error output so far (waits for ffmpeg to exit).
@@ -168,8 +211,12 @@ impl FfmpegSource {
 
     fn stop_pts_feed(&mut self) {
         if let Some(mut feed) = self.pts_feed.take() {
-            let _ = feed.child.kill();
-            let _ = feed.child.wait();
+            if let Some(child) = feed.child.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            // Unblocks the reader thread's send when it is ahead of the frames.
+            drop(feed.receiver);
             if let Some(reader) = feed.reader.take() {
                 let _ = reader.join();
             }
@@ -180,8 +227,9 @@ impl FfmpegSource {
         match self.y4m.next_frame(frame) {
             Ok(true) => {}
             Ok(false) => {
-                let status = self.ffmpeg.wait();
-                let failed = !status.as_ref().is_ok_and(|status| status.success());
+                let failed = self.ffmpeg.as_mut().is_some_and(|ffmpeg| {
+                    !ffmpeg.wait().as_ref().is_ok_and(|status| status.success())
+                });
                 let message = self.stderr_text();
                 if failed {
                     return Err(SourceError::Decode {
@@ -195,8 +243,10 @@ impl FfmpegSource {
                 return Ok(false);
             }
             Err(error) => {
-                let _ = self.ffmpeg.kill();
-                let _ = self.ffmpeg.wait();
+                if let Some(ffmpeg) = self.ffmpeg.as_mut() {
+                    let _ = ffmpeg.kill();
+                    let _ = ffmpeg.wait();
+                }
                 let message = self.stderr_text();
                 if message.trim().is_empty() {
                     return Err(error);
@@ -248,8 +298,10 @@ impl FrameSource for FfmpegSource {
 
 impl Drop for FfmpegSource {
     fn drop(&mut self) {
-        let _ = self.ffmpeg.kill();
-        let _ = self.ffmpeg.wait();
+        if let Some(ffmpeg) = self.ffmpeg.as_mut() {
+            let _ = ffmpeg.kill();
+            let _ = ffmpeg.wait();
+        }
         self.stop_pts_feed();
         if let Some(handle) = self.stderr.take() {
             let _ = handle.join();
@@ -342,11 +394,16 @@ fn probe_stream(path: &Path) -> StreamProbe {
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output();
+    match output {
+        Ok(output) => parse_probe(&String::from_utf8_lossy(&output.stdout)),
+        Err(_) => StreamProbe::default(),
+    }
+}
+
+/// Reads `probe_stream`'s `key=value` lines; unknown keys and unreadable values are skipped.
+fn parse_probe(text: &str) -> StreamProbe {
     let mut probe = StreamProbe::default();
-    let Ok(output) = output else {
-        return probe;
-    };
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
+    for line in text.lines() {
         let Some((key, value)) = line.split_once('=') else {
             continue;
         };
@@ -357,10 +414,16 @@ fn probe_stream(path: &Path) -> StreamProbe {
                 probe.average_fps = value.split_once('/').and_then(|(numerator, denominator)| {
                     let numerator: f64 = numerator.parse().ok()?;
                     let denominator: f64 = denominator.parse().ok()?;
-                    (numerator > 0.0 && denominator > 0.0).then(|| numerator / denominator)
+                    let fps = numerator / denominator;
+                    (numerator > 0.0 && denominator > 0.0 && fps.is_finite()).then_some(fps)
                 });
             }
-            "duration" => probe.duration_s = value.parse().ok().filter(|d: &f64| *d > 0.0),
+            "duration" => {
+                probe.duration_s = value
+                    .parse()
+                    .ok()
+                    .filter(|d: &f64| d.is_finite() && *d > 0.0);
+            }
             _ => {}
         }
     }
@@ -381,30 +444,75 @@ fn start_pts_feed(path: &Path) -> std::io::Result<PtsFeed> {
         .stdout
         .take()
         .ok_or_else(|| std::io::Error::other("ffprobe's output pipe is missing"))?;
-    let (sender, receiver) = channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match lines.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+    Ok(PtsFeed::read(Some(child), Box::new(stdout)))
+}
+
+impl PtsFeed {
+    /// Reads `pts_time` lines from `output` on a thread, one message per frame line.
+    fn read(child: Option<Child>, output: Box<dyn Read + Send>) -> Self {
+        // Bounded: the thread waits for the frames instead of buffering a whole file's times.
+        let (sender, receiver) = sync_channel(PTS_QUEUE_LEN);
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut lines = std::io::BufReader::new(output);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match (&mut lines)
+                    .take(MAX_PROBE_LINE_BYTES)
+                    .read_until(b'\n', &mut line)
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if line.last() != Some(&b'\n') && line.len() as u64 == MAX_PROBE_LINE_BYTES {
+                    // Not a pts line: skip the rest of it.
+                    if skip_line(&mut lines).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                let Some(pts) = pts_field(&String::from_utf8_lossy(&line)) else {
+                    continue;
+                };
+                if sender.send(pts).is_err() {
+                    break;
+                }
             }
-            // Side-data sections print empty lines; a frame line is `pts_time[,]`.
-            let field = line.trim().split(',').next().unwrap_or("");
-            if field.is_empty() {
-                continue;
-            }
-            if sender.send(field.parse::<f64>().ok()).is_err() {
-                break;
-            }
+        });
+        Self {
+            child,
+            receiver,
+            reader: Some(reader),
         }
-    });
-    Ok(PtsFeed {
-        child,
-        receiver,
-        reader: Some(reader),
-    })
+    }
+}
+
+/// How many frame times the ffprobe reader may read ahead of the frames.
+const PTS_QUEUE_LEN: usize = 256;
+
+/// Consumes input up to and including the next newline.
+fn skip_line(reader: &mut impl std::io::BufRead) -> std::io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        if let Some(end) = buffer.iter().position(|&byte| byte == b'\n') {
+            reader.consume(end + 1);
+            return Ok(());
+        }
+        let len = buffer.len();
+        reader.consume(len);
+    }
+}
+
+/// One line of `-show_entries frame=pts_time -of csv=p=0`: `None` for a line that is not a
+/// frame (side-data sections print empty lines), else the frame's time (`None` for `N/A`).
+fn pts_field(line: &str) -> Option<Option<f64>> {
+    let field = line.trim().split(',').next().unwrap_or("");
+    if field.is_empty() {
+        return None;
+    }
+    Some(field.parse::<f64>().ok().filter(|pts| pts.is_finite()))
 }
