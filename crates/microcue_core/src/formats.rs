@@ -13,6 +13,9 @@
 //! These readers take any `Read`/`BufRead` and know no file names: the caller adds the path
 //! to the error it reports. The format is documented in `docs/formats.md`.
 //!
+//! A hostile file cannot exhaust memory: lines are at most [`MAX_LINE_BYTES`] (checked as they
+//! are read, not after) and an OpenFace import at most [`MAX_OPENFACE_ROWS`] rows.
+//!
 //! ```
 //! use microcue_core::formats::read_openface;
 //! let csv = "frame, face_id, timestamp, confidence, success, AU01_r, AU02_r, AU12_r\n\
@@ -24,6 +27,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
+
+/// Longest line read, in bytes: a signals line with 478 landmarks is about 16 KB, an OpenFace
+/// row with every column about 6 KB.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Most rows an OpenFace import holds in memory (each becomes a [`FaceSignals`] of about
+/// 400 bytes): 4.6 hours of one face at 30 fps.
+pub const MAX_OPENFACE_ROWS: usize = 500_000;
 
 use crate::cue::CueId;
 use crate::signals::{BlendshapeIndex as B, FaceSignals, HeadPose, TrackId};
@@ -48,6 +58,18 @@ pub enum FormatError {
         #[source]
         source: serde_json::Error,
     },
+    /// A line longer than [`MAX_LINE_BYTES`].
+    #[error(
+        "line {line} is longer than {max_bytes} bytes; is this the right file? (a signals line \
+         is ~16 KB, an OpenFace row ~6 KB)"
+    )]
+    LineTooLong { line: usize, max_bytes: usize },
+    /// An OpenFace CSV with more than [`MAX_OPENFACE_ROWS`] rows.
+    #[error(
+        "line {line}: more than {max_rows} rows; microcue imports at most {max_rows} (4.6 hours \
+         of one face at 30 fps)\nhint: split the CSV, repeating its header line in each part"
+    )]
+    TooManyRows { line: usize, max_rows: usize },
     /// A signals line parses but breaks an invariant of `FaceSignals`.
     #[error("line {line}: {problem}")]
     InvalidSignals { line: usize, problem: String },
@@ -91,8 +113,13 @@ pub enum FormatError {
 /// Parses and validates one line of face-signals JSON Lines. `line_number` (from 1) is only
 /// used in the error.
 pub fn parse_signals_line(line: &str, line_number: usize) -> Result<FaceSignals, FormatError> {
+    parse_signals_bytes(line.as_bytes(), line_number)
+}
+
+/// [`parse_signals_line`] on bytes (serde_json checks the UTF-8).
+fn parse_signals_bytes(line: &[u8], line_number: usize) -> Result<FaceSignals, FormatError> {
     let signals: FaceSignals =
-        serde_json::from_str(line.trim()).map_err(|source| FormatError::SignalsJson {
+        serde_json::from_slice(line.trim_ascii()).map_err(|source| FormatError::SignalsJson {
             line: line_number,
             source,
         })?;
@@ -106,11 +133,11 @@ pub fn parse_signals_line(line: &str, line_number: usize) -> Result<FaceSignals,
 }
 
 /// Reads face-signals JSON Lines from any [`BufRead`]: one `Result` per non-blank line.
-/// After an I/O error the iterator ends.
+/// After an I/O error or a line longer than [`MAX_LINE_BYTES`] the iterator ends.
 #[derive(Debug)]
 pub struct SignalsReader<R> {
     reader: R,
-    buffer: String,
+    buffer: Vec<u8>,
     line_number: usize,
     failed: bool,
 }
@@ -120,7 +147,7 @@ impl<R: BufRead> SignalsReader<R> {
     pub fn new(reader: R) -> Self {
         SignalsReader {
             reader,
-            buffer: String::new(),
+            buffer: Vec::new(),
             line_number: 0,
             failed: false,
         }
@@ -141,14 +168,26 @@ impl<R: BufRead> Iterator for SignalsReader<R> {
         }
         loop {
             self.buffer.clear();
-            match self.reader.read_line(&mut self.buffer) {
+            // At most one byte past the limit is read, so a line without end cannot fill memory.
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            match (&mut self.reader)
+                .take(limit)
+                .read_until(b'\n', &mut self.buffer)
+            {
                 Ok(0) => return None,
                 Ok(_) => {
                     self.line_number += 1;
-                    if self.buffer.trim().is_empty() {
+                    if self.buffer.len() > MAX_LINE_BYTES && self.buffer.last() != Some(&b'\n') {
+                        self.failed = true;
+                        return Some(Err(FormatError::LineTooLong {
+                            line: self.line_number,
+                            max_bytes: MAX_LINE_BYTES,
+                        }));
+                    }
+                    if self.buffer.trim_ascii().is_empty() {
                         continue;
                     }
-                    return Some(parse_signals_line(&self.buffer, self.line_number));
+                    return Some(parse_signals_bytes(&self.buffer, self.line_number));
                 }
                 Err(source) => {
                     self.failed = true;
@@ -272,11 +311,11 @@ pub fn read_openface_with(
         .trim(csv::Trim::All)
         .has_headers(true)
         .flexible(false)
-        .from_reader(reader);
-    let header = csv
-        .headers()
-        .map_err(|source| csv_error(source, 1))?
-        .clone();
+        .from_reader(LineLimit::new(reader));
+    let header = match csv.headers() {
+        Ok(header) => header.clone(),
+        Err(source) => return Err(csv_error(source, 1, csv.get_ref())),
+    };
     let find = |name: &str| header.iter().position(|h| h == name);
     let columns = Columns {
         frame: find("frame"),
@@ -336,10 +375,16 @@ pub fn read_openface_with(
             Ok(true) => {}
             Err(source) => {
                 let line = source.position().map_or(0, |p| p.line() as usize);
-                return Err(csv_error(source, line));
+                return Err(csv_error(source, line, csv.get_ref()));
             }
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
+        if signals.len() == MAX_OPENFACE_ROWS {
+            return Err(FormatError::TooManyRows {
+                line,
+                max_rows: MAX_OPENFACE_ROWS,
+            });
+        }
         let row = Row {
             record: &record,
             header: &header,
@@ -522,10 +567,60 @@ pub fn read_openface_with(
     })
 }
 
-fn csv_error(source: csv::Error, line: usize) -> FormatError {
+fn csv_error<R>(source: csv::Error, line: usize, reader: &LineLimit<R>) -> FormatError {
+    if let Some(line) = reader.overlong_line {
+        return FormatError::LineTooLong {
+            line,
+            max_bytes: MAX_LINE_BYTES,
+        };
+    }
     FormatError::Csv {
         line: source.position().map_or(line, |p| p.line() as usize),
         source,
+    }
+}
+
+/// Fails a read once a line runs past [`MAX_LINE_BYTES`] (the csv crate would grow its record
+/// without bound), remembering which line it was.
+struct LineLimit<R> {
+    inner: R,
+    /// Bytes of the current line so far.
+    line_bytes: usize,
+    /// Number of the current line, from 1.
+    line: usize,
+    overlong_line: Option<usize>,
+}
+
+impl<R> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            line_bytes: 0,
+            line: 1,
+            overlong_line: None,
+        }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        for &byte in &buffer[..count] {
+            if byte == b'\n' {
+                self.line += 1;
+                self.line_bytes = 0;
+            } else {
+                self.line_bytes += 1;
+                if self.line_bytes > MAX_LINE_BYTES {
+                    self.overlong_line = Some(self.line);
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("line {} is longer than {MAX_LINE_BYTES} bytes", self.line),
+                    ));
+                }
+            }
+        }
+        Ok(count)
     }
 }
 
