@@ -25,7 +25,7 @@
 //! database and its `-wal`/`-shm` side files (VACUUM would leave the file and the WAL behind).
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -1209,13 +1209,32 @@ fn validate_export(export: &JournalExport, source: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads a JSON export file.
+/// Largest export file read: years of daily drills are a few megabytes.
+pub const MAX_EXPORT_BYTES: u64 = 256 << 20;
+
+/// Reads a JSON export file (at most [`MAX_EXPORT_BYTES`]).
 pub fn read_export(path: &Path) -> Result<JournalExport> {
-    let text = fs::read_to_string(path).map_err(|source| TrainError::Io {
+    let io_error = |source| TrainError::Io {
         action: "read the export",
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = fs::File::open(path).map_err(io_error)?;
+    let len_bytes = file.metadata().map_err(io_error)?.len();
+    let mut text = String::new();
+    // `take` also bounds a file that grows while it is read.
+    file.take(MAX_EXPORT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io_error)?;
+    if len_bytes.max(text.len() as u64) > MAX_EXPORT_BYTES {
+        return Err(TrainError::BadExport {
+            detail: format!(
+                "{} bytes, more than an export holds ({MAX_EXPORT_BYTES})",
+                len_bytes.max(text.len() as u64)
+            ),
+            path: path.to_path_buf(),
+        });
+    }
     serde_json::from_str(&text).map_err(|source| TrainError::Json {
         action: "parse",
         path: path.to_path_buf(),
