@@ -711,6 +711,8 @@ struct TopLevel {
     moov_cut_off: bool,
     /// (offset, size) of each complete `moof` box.
     fragments: Vec<(u64, u64)>,
+    /// Number of top-level boxes.
+    boxes: u64,
     has_fragments: bool,
     truncated: bool,
 }
@@ -721,6 +723,7 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
         moov: None,
         moov_cut_off: false,
         fragments: Vec::new(),
+        boxes: 0,
         has_fragments: false,
         truncated: false,
     };
@@ -748,6 +751,7 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
             break;
         }
         let complete = offset.checked_add(size).is_some_and(|end| end <= len_bytes);
+        top.boxes += 1;
         match &kind {
             b"moov" if complete => top.moov = Some((offset, size)),
             b"moov" => top.moov_cut_off = true,
@@ -769,6 +773,128 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
         top.truncated = true;
     }
     Ok(top)
+}
+
+/// What `re_mp4` reads from: the file's bytes with some box types renamed to `free` (so that
+/// it skips them), and a budget of read and seek calls. re_mp4 steps from box to box by their
+/// declared sizes and never checks that a step moves forward: a box of size 0 inside a
+/// container sends it round in circles. Each call reads at least a byte or moves to the next
+/// field, so a budget of a few calls per byte ends such a circle with an error instead.
+struct Guarded<R> {
+    /// Read from its start.
+    inner: R,
+    position: u64,
+    /// (offset, new type): box types to rename.
+    renames: Vec<(u64, [u8; 4])>,
+    calls_left: u64,
+}
+
+impl<R> Guarded<R> {
+    /// A reader of `inner`, whose parse should take at most a few calls per byte of `parsed`.
+    fn new(inner: R, renames: Vec<(u64, [u8; 4])>, parsed_bytes: u64) -> Self {
+        Self {
+            inner,
+            position: 0,
+            renames,
+            calls_left: parsed_bytes.saturating_mul(8).saturating_add(10_000),
+        }
+    }
+
+    fn spend(&mut self) -> std::io::Result<()> {
+        if self.calls_left == 0 {
+            return Err(std::io::Error::other(
+                "its boxes do not add up: reading them went round in circles",
+            ));
+        }
+        self.calls_left -= 1;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Guarded<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.spend()?;
+        let start = self.position;
+        let count = self.inner.read(buffer)?;
+        self.position += count as u64;
+        for (offset, kind) in &self.renames {
+            for (at, byte) in (*offset..).zip(kind) {
+                if (start..self.position).contains(&at) {
+                    buffer[(at - start) as usize] = *byte;
+                }
+            }
+        }
+        Ok(count)
+    }
+}
+
+impl<R: Seek> Seek for Guarded<R> {
+    fn seek(&mut self, position: SeekFrom) -> std::io::Result<u64> {
+        self.spend()?;
+        self.position = self.inner.seek(position)?;
+        Ok(self.position)
+    }
+}
+
+/// The offsets of the type fields of the `udta` and `meta` boxes in `moov` and its `trak`s
+/// (relative to `moov_bytes`), found by stepping through the boxes as re_mp4 does. re_mp4
+/// parses their contents without checking declared sizes against what is there (a size
+/// becomes an allocation), and microcue needs none of it: renamed to `free`, they are skipped.
+fn metadata_boxes(moov_bytes: &[u8]) -> Vec<u64> {
+    let mut found = Vec::new();
+    for_each_child(moov_bytes, 0, &mut |at, kind| match &kind {
+        b"udta" | b"meta" => found.push(at as u64 + 4),
+        b"trak" => {
+            for_each_child(moov_bytes, at, &mut |at, kind| {
+                if matches!(&kind, b"udta" | b"meta") {
+                    found.push(at as u64 + 4);
+                }
+            });
+        }
+        _ => {}
+    });
+    found
+}
+
+/// A box header at `at`: (size, header length, type); `None` past the end of `bytes`. A
+/// 64-bit size is returned as such; a size of 0 ("to the end") as 0.
+fn box_header(bytes: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
+    let header = bytes.get(at..at.checked_add(8)?)?;
+    let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+    let kind = [header[4], header[5], header[6], header[7]];
+    if size32 == 1 {
+        let large = bytes.get(at + 8..at.checked_add(16)?)?;
+        Some((u64::from_be_bytes(large.try_into().ok()?), 16, kind))
+    } else {
+        Some((u64::from(size32), 8, kind))
+    }
+}
+
+/// Calls `visit(offset, type)` for each box inside the container box at
+/// `container`, stepping by the declared sizes as re_mp4 does; stops at a size that would not
+/// move forward or that exceeds the container's.
+fn for_each_child(bytes: &[u8], container: usize, visit: &mut dyn FnMut(usize, [u8; 4])) {
+    let Some((container_size, container_header, _)) = box_header(bytes, container) else {
+        return;
+    };
+    let end = (container as u64).saturating_add(container_size);
+    let mut at = container + container_header;
+    while (at as u64) < end {
+        let Some((size, header, kind)) = box_header(bytes, at) else {
+            return;
+        };
+        if size < header as u64 || size > container_size {
+            return;
+        }
+        visit(at, kind);
+        let Some(next) = usize::try_from(size)
+            .ok()
+            .and_then(|size| at.checked_add(size))
+        else {
+            return;
+        };
+        at = next;
+    }
 }
 
 /// Runs a `re_mp4` parse step, turning a panic on malformed tables into an error.
@@ -809,11 +935,19 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
     compact.extend_from_slice(COMPACT_FTYP);
     compact.resize(COMPACT_FTYP.len() + moov_size as usize, 0);
     bytes.read_exact_at(moov_offset, &mut compact[COMPACT_FTYP.len()..])?;
+    let renames: Vec<(u64, [u8; 4])> = metadata_boxes(&compact[COMPACT_FTYP.len()..])
+        .into_iter()
+        .map(|at| (at, *b"free"))
+        .collect();
+    for &(at, kind) in &renames {
+        let at = COMPACT_FTYP.len() + at as usize;
+        compact[at..at + 4].copy_from_slice(&kind);
+    }
     let moov_bytes = &compact[COMPACT_FTYP.len()..];
     let moov = guarded(|| {
-        let mut cursor = Cursor::new(moov_bytes);
-        let header = BoxHeader::read(&mut cursor)?;
-        MoovBox::read_box(&mut cursor, header.size)
+        let mut reader = Guarded::new(Cursor::new(moov_bytes), Vec::new(), moov_size);
+        let header = BoxHeader::read(&mut reader)?;
+        MoovBox::read_box(&mut reader, header.size)
     })?;
     let fragmented = top.has_fragments && !top.truncated;
     // Only the video tracks are kept, when the box walk agrees with re_mp4's track list.
@@ -845,15 +979,26 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
     }
     check_sample_total(sample_total)?;
     if fragmented {
-        // Fragmented MP4: samples live in `moof` boxes, which re_mp4 reads from the whole file.
+        // Fragmented MP4: samples live in `moof` boxes, which re_mp4 reads from the whole file
+        // (skipping `mdat`), with the same boxes renamed as in the compact copy.
+        let renames: Vec<(u64, [u8; 4])> = renames
+            .iter()
+            .map(|&(at, kind)| (moov_offset + at, kind))
+            .collect();
+        let fragment_bytes: u64 = top.fragments.iter().map(|&(_, size)| size).sum();
+        let parsed_bytes = moov_size + fragment_bytes + 64 * top.boxes;
         return match bytes {
             Bytes::File { file, len_bytes } => {
                 let len_bytes = *len_bytes;
                 file.seek(SeekFrom::Start(0))?;
-                let mut reader = std::io::BufReader::new(&mut *file);
-                guarded(|| Mp4::read(&mut reader, len_bytes))
+                let reader = std::io::BufReader::new(&mut *file);
+                guarded(|| Mp4::read(Guarded::new(reader, renames, parsed_bytes), len_bytes))
             }
-            Bytes::Memory(memory) => guarded(|| Mp4::read_bytes(memory)),
+            Bytes::Memory(memory) => {
+                let len_bytes = memory.len() as u64;
+                let reader = Guarded::new(Cursor::new(&memory[..]), renames, parsed_bytes);
+                guarded(|| Mp4::read(reader, len_bytes))
+            }
         };
     }
     if let Some(dropped) = dropped
@@ -869,7 +1014,9 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
             moov_size - removed as u64,
         );
     }
-    guarded(|| Mp4::read_bytes(&compact))
+    let len_bytes = compact.len() as u64;
+    let reader = Guarded::new(Cursor::new(&compact[..]), Vec::new(), len_bytes);
+    guarded(|| Mp4::read(reader, len_bytes))
 }
 
 fn check_sample_total(sample_total: u64) -> Result<(), ParseFailure> {
@@ -894,9 +1041,9 @@ fn fragment_sample_count(bytes: &mut Bytes, offset: u64, size: u64) -> Result<u6
     let mut moof_bytes = vec![0u8; size as usize];
     bytes.read_exact_at(offset, &mut moof_bytes)?;
     let moof = guarded(|| {
-        let mut cursor = Cursor::new(&moof_bytes[..]);
-        let header = BoxHeader::read(&mut cursor)?;
-        MoofBox::read_box(&mut cursor, header.size)
+        let mut reader = Guarded::new(Cursor::new(&moof_bytes[..]), Vec::new(), size);
+        let header = BoxHeader::read(&mut reader)?;
+        MoofBox::read_box(&mut reader, header.size)
     })?;
     Ok(moof
         .trafs
@@ -912,41 +1059,30 @@ fn non_video_traks(
     moov_bytes: &[u8],
     moov: &MoovBox,
 ) -> Option<Vec<(usize, std::ops::Range<usize>)>> {
-    let box_at = |at: usize| -> Option<(u64, usize, [u8; 4])> {
-        let header = moov_bytes.get(at..at.checked_add(8)?)?;
-        let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
-        let kind = [header[4], header[5], header[6], header[7]];
-        match size32 {
-            0 => Some(((moov_bytes.len() - at) as u64, 8, kind)),
-            1 => {
-                let large = moov_bytes.get(at + 8..at.checked_add(16)?)?;
-                let large = u64::from_be_bytes(large.try_into().ok()?);
-                Some((large, 16, kind))
-            }
-            size => Some((u64::from(size), 8, kind)),
-        }
-    };
-    let (moov_size, header_len, _) = box_at(0)?;
-    let moov_end = usize::try_from(moov_size).ok()?.min(moov_bytes.len());
-    let mut at = header_len;
-    let mut trak_index = 0;
-    let mut dropped = Vec::new();
-    while at + 8 <= moov_end {
-        let (size, header_len, kind) = box_at(at)?;
-        let size = usize::try_from(size).ok()?;
-        if size < header_len || at.checked_add(size)? > moov_end {
-            return None;
-        }
+    let mut traks = Vec::new();
+    let mut ends_inside = true;
+    for_each_child(moov_bytes, 0, &mut |at, kind| {
         if &kind == b"trak" {
-            let trak = moov.traks.get(trak_index)?;
-            if &trak.mdia.hdlr.handler_type.value != b"vide" {
-                dropped.push((trak_index, at..at + size));
+            let size = box_header(moov_bytes, at).map_or(0, |(size, _, _)| size);
+            match usize::try_from(size)
+                .ok()
+                .and_then(|size| at.checked_add(size))
+            {
+                Some(end) if end <= moov_bytes.len() => traks.push(at..end),
+                _ => ends_inside = false,
             }
-            trak_index += 1;
         }
-        at += size;
+    });
+    if !ends_inside || traks.len() != moov.traks.len() {
+        return None;
     }
-    (trak_index == moov.traks.len()).then_some(dropped)
+    Some(
+        traks
+            .into_iter()
+            .enumerate()
+            .filter(|(index, _)| &moov.traks[*index].mdia.hdlr.handler_type.value != b"vide")
+            .collect(),
+    )
 }
 
 /// Rewrites the size in the box header at the start of `box_bytes` (a size of 0, "to the end",
