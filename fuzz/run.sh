@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes one target for a million executions or SECONDS (default 1800), whichever comes first,
-# one process on one core, then merges what it found into the committed, minimised corpus
-# fuzz/corpus/TARGET/. A crash, a hang (> 20 s) or a memory blow-up (an allocation over
+# one process on one core, then merges what it found into the minimised corpus fuzz/corpus/TARGET/,
+# which is committed: inputs over 8 KiB stay in fuzz/corpus-work/ (read by the next run, not
+# committed), which keeps the corpora small and their replay quick. A crash, a hang (> 20 s) or a memory blow-up (an allocation over
 # 1 GiB, or 2 GiB resident) stops it and saves the input in fuzz/artifacts/TARGET/.
 #
 # usage: fuzz/run.sh TARGET [SECONDS [MORE LIBFUZZER FLAGS...]]
@@ -27,6 +28,7 @@ mkdir -p "corpus-merged/$target"
 "$binary" -merge=1 -timeout=20 -rss_limit_mb=2048 "corpus-merged/$target" "seeds/$target" \
     "corpus/$target" "corpus-work/$target" 2>"logs/$target.merge.log"
 rm -rf "corpus/$target"
+find "corpus-merged/$target" -type f -size +8k -exec mv -t "corpus-work/$target" {} +
 mv "corpus-merged/$target" "corpus/$target"
 echo "corpus/$target: $(find "corpus/$target" -type f | wc -l) inputs, $(du -sh "corpus/$target" | cut -f1)"
 exit "$status"
