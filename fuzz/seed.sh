@@ -3,7 +3,7 @@
 # repository (assets/single_face.mp4) cut, scaled and re-encoded by ffmpeg; the per-frame
 # signals and events `microcue analyze` writes for it; an OpenFace CSV derived from those
 # signals plus the examples of docs/formats.md; the spotter settings; a journal made with the
-# CLI and exported by it. fuzz/run.sh fuzzes from them and minimises into fuzz/corpus/.
+# CLI and exported by it; truth CSVs of the clip's events. fuzz/run.sh fuzzes from them and minimises into fuzz/corpus/.
 #
 # Needs ffmpeg and ffprobe (`apt-get install ffmpeg`) and python3; builds microcue (dev).
 # MICROCUE=path/to/microcue uses a binary already built.
@@ -24,7 +24,7 @@ seeds=$root/target/debug/examples/seeds
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rm -rf "$out"
-mkdir -p "$out"/{mp4,y4m,ffmpeg_pipe,image_frame,signals_jsonl,openface_csv,spotter_config,journal_import,face_stream}
+mkdir -p "$out"/{mp4,y4m,ffmpeg_pipe,image_frame,signals_jsonl,openface_csv,spotter_config,journal_import,truth_csv,face_stream}
 ff() { ffmpeg -nostdin -v error -y "$@"; }
 # Five frames from 0.8 s (the smile begins), at 64x36: small seeds decode fast.
 cut=(-ss 0.8 -i "$clip" -frames:v 5 -vf scale=64:36)
@@ -180,6 +180,20 @@ export.pop("reviewed_events", None)
 export["schema_version"] = 2
 json.dump(export, open(f"{sys.argv[2]}/schema2.json", "w"), indent=1)
 PY
+
+# --- truth_csv: the clip's events as reviewed truth and as injected truth, as microcue writes
+# them; and a review note, whose columns lack side and apex (an error) ---------------------------
+"$seeds" truth "$work/events.jsonl" "$out/truth_csv"
+cat >"$out/truth_csv/review_note.csv" <<'CSV'
+onset_s,offset_s,cue,verdict,seen
+0.92,3.93,genuine_smile,real,"a laugh, with eye creases"
+CSV
+cat >"$out/truth_csv/blank_side_amplitude.csv" <<'CSV'
+Cue, Side, Onset_S, Apex_S, Offset_S, amplitude_iod
+
+eyebrow_flash,,0.5,0.6,0.9,
+micro_frown,left,1.0,1.1,1.3,0.021
+CSV
 
 # --- face_stream: bytes `arbitrary` turns into a trace and its edits (fixed seeds) ---------------
 python3 - "$out/face_stream" <<'PY'

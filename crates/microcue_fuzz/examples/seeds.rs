@@ -4,7 +4,9 @@
 //!   `ffmpeg_pipe` input (`INTERRUPT` is `0` or `1`);
 //! - `spotter-config DIR`: the default spotter settings, in full, as `DIR/default.json`;
 //! - `journal-extras JOURNAL SIGNALS EVENTS`: adds to a journal the rows the CLI cannot make
-//!   without a terminal: a baseline measured on a signals file and verdicts on analysed events.
+//!   without a terminal: a baseline measured on a signals file and verdicts on analysed events;
+//! - `truth EVENTS DIR`: truth CSVs of analysed events as microcue writes them, reviewed
+//!   (`DIR/reviewed.csv`) and injected (`DIR/injected.csv`).
 
 use std::path::Path;
 
@@ -14,6 +16,7 @@ use microcue_train::dates::parse_date;
 use microcue_train::journal::Journal;
 use microcue_train::records::{ChannelBaseline, PersonBaseline};
 use microcue_train::review::ReviewedEvent;
+use microcue_vision::inject::{InjectedEvent, write_truth_csv};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -38,10 +41,11 @@ fn main() -> Result<()> {
         ["journal-extras", journal, signals, events] => {
             journal_extras(Path::new(journal), Path::new(signals), Path::new(events))?;
         }
+        ["truth", events, dir] => truth(Path::new(events), Path::new(dir))?,
         _ => {
             return Err(
                 "usage: seeds pipe CHUNK INTERRUPT PROBE PTS Y4M OUT | spotter-config \
-                        DIR | journal-extras JOURNAL SIGNALS EVENTS"
+                        DIR | journal-extras JOURNAL SIGNALS EVENTS | truth EVENTS DIR"
                     .into(),
             );
         }
@@ -75,13 +79,27 @@ fn journal_extras(journal_path: &Path, signals_path: &Path, events_path: &Path) 
         frames: frames.len() as u32,
         channels,
     })?;
-    let events: Vec<Event> = std::fs::read_to_string(events_path)?
+    for review in reviews(&read_events(events_path)?)? {
+        journal.save_review(&review)?;
+    }
+    Ok(())
+}
+
+fn read_events(path: &Path) -> Result<Vec<Event>> {
+    Ok(std::fs::read_to_string(path)?
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(serde_json::from_str)
-        .collect::<std::result::Result<_, _>>()?;
-    for (index, event) in events.iter().enumerate() {
-        let review = match index % 3 {
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+/// Verdicts on `events` in turn: confirmed, rejected, corrected to an eyebrow flash.
+fn reviews(events: &[Event]) -> Result<Vec<ReviewedEvent>> {
+    let date = parse_date("2026-01-05")?;
+    Ok(events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| match index % 3 {
             0 => ReviewedEvent::confirm(date, "single_face.mp4", event),
             1 => ReviewedEvent::reject(date, "single_face.mp4", event),
             _ => ReviewedEvent::correct(
@@ -91,9 +109,34 @@ fn journal_extras(journal_path: &Path, signals_path: &Path, events_path: &Path) 
                 microcue_core::CueId::EyebrowFlash,
                 microcue_core::Side::Both,
             ),
-        };
-        journal.save_review(&review)?;
-    }
+        })
+        .collect())
+}
+
+fn truth(events_path: &Path, dir: &Path) -> Result<()> {
+    let events = read_events(events_path)?;
+    let reviewed = dir.join("reviewed.csv");
+    microcue_train::review::write_truth_csv(
+        &reviews(&events)?,
+        "single_face.mp4",
+        std::fs::File::create(&reviewed)?,
+        &reviewed,
+    )?;
+    let injected: Vec<InjectedEvent> = events
+        .iter()
+        .map(|event| InjectedEvent {
+            cue: event.cue,
+            side: event.side,
+            onset_s: event.onset_s,
+            apex_s: event.apex_s,
+            offset_s: event.offset_s,
+            duration_ms: event.duration_ms,
+            amplitude_iod: 0.03,
+            first_frame: (event.onset_s * 30.0) as u64,
+            last_frame: (event.offset_s * 30.0) as u64,
+        })
+        .collect();
+    write_truth_csv(std::fs::File::create(dir.join("injected.csv"))?, &injected)?;
     Ok(())
 }
 
