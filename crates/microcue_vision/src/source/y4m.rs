@@ -259,7 +259,10 @@ fn parse_header(line: &[u8]) -> Result<Y4mFormat, String> {
         .skip(1)
         .filter(|token| !token.is_empty())
     {
-        let (tag, value) = token.split_at(1);
+        // A token that starts with a multi-byte character has no tag microcue knows.
+        let Some((tag, value)) = token.split_at_checked(1) else {
+            continue;
+        };
         match tag {
             "W" => width = value.parse::<u32>().ok(),
             "H" => height = value.parse::<u32>().ok(),
