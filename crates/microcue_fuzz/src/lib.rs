@@ -23,6 +23,7 @@
 //! | `openface_csv` | OpenFace 2.x CSV into the spotter: [`openface_csv`] |
 //! | `spotter_config` | spotter settings JSON, `validate()`, then a spotter run: [`spotter_config`] |
 //! | `journal_import` | a journal export imported into a fresh SQLite journal: [`journal_import`] |
+//! | `truth_csv` | a truth CSV (`microcue eval score`), scored against spotted events: [`truth_csv`] |
 //! | `face_stream` | random face-signal streams (`arbitrary`) through spotter, reader, coach: [`face_stream`] |
 //!
 //! ```
@@ -44,7 +45,7 @@ use std::sync::{Mutex, Once};
 
 pub use journal::journal_import;
 pub use stream::face_stream;
-pub use text::{openface_csv, signals_jsonl, spotter_config};
+pub use text::{openface_csv, signals_jsonl, spotter_config, truth_csv};
 pub use video::{encode_pipe_input, ffmpeg_pipe, image_frame, mp4, y4m};
 
 /// One fuzz target: its name (the folder of its corpus and regression inputs, and the name of
@@ -90,6 +91,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "journal_import",
         run: journal_import,
+    },
+    Target {
+        name: "truth_csv",
+        run: truth_csv,
     },
     Target {
         name: "face_stream",

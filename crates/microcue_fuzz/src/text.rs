@@ -1,10 +1,13 @@
-//! Text inputs: face-signals JSON Lines, OpenFace CSV, spotter settings.
+//! Text inputs: face-signals JSON Lines, OpenFace CSV, spotter settings, truth CSV.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
+use microcue_core::eval::{EvalConfig, evaluate};
 use microcue_core::formats::{OpenFaceOptions, read_openface_with, read_signals};
 use microcue_core::synth::{SynthConfig, generate, random_events};
-use microcue_core::{FaceSignals, Spotter, SpotterConfig, analyze_all};
+use microcue_core::{Event, FaceSignals, Spotter, SpotterConfig, analyze_all};
+use microcue_train::review::read_truth_csv;
 
 use crate::checks::{check_error, check_events};
 
@@ -89,4 +92,34 @@ fn trace() -> &'static [FaceSignals] {
         let events = random_events(&config, 4, 7).expect("four movements fit in twelve seconds");
         generate(&config, &events).expect("the trace settings are valid")
     })
+}
+
+/// A truth CSV as `microcue eval score` reads it, each row checked, then scored against the
+/// events spotted on [`trace`].
+pub fn truth_csv(data: &[u8]) {
+    let truth = match read_truth_csv(data, Path::new("truth.csv")) {
+        Ok(truth) => truth,
+        Err(error) => {
+            check_error(&error, "truth.csv");
+            return;
+        }
+    };
+    assert!(
+        truth.iter().all(|event| event.validate().is_ok()),
+        "the reader passed an invalid truth row"
+    );
+    let detections = trace_events();
+    let clean = &detections[..detections.len() / 2];
+    let report = evaluate(&truth, detections, Some(clean), &EvalConfig::default());
+    assert_eq!(report.overall.truths, truth.len(), "truths lost in scoring");
+    assert!(
+        report.overall.matched <= truth.len().min(detections.len()),
+        "more matches than truths or detections: {report:?}"
+    );
+}
+
+/// The events the default spotter finds in [`trace`], found once.
+fn trace_events() -> &'static [Event] {
+    static EVENTS: OnceLock<Vec<Event>> = OnceLock::new();
+    EVENTS.get_or_init(|| analyze_all(trace(), &SpotterConfig::default()))
 }
