@@ -102,7 +102,7 @@ struct Pipe {
 impl Read for Pipe {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         self.reads += 1;
-        if self.interrupt && self.reads % 2 == 0 {
+        if self.interrupt && self.reads.is_multiple_of(2) {
             return Err(std::io::ErrorKind::Interrupted.into());
         }
         let len = buffer.len().min(self.chunk);
