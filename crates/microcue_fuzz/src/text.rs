@@ -95,7 +95,7 @@ fn trace() -> &'static [FaceSignals] {
 }
 
 /// A truth CSV as `microcue eval score` reads it, each row checked, then scored against the
-/// events spotted on [`trace`].
+/// events the default spotter finds in a synthetic twelve-second face.
 pub fn truth_csv(data: &[u8]) {
     let truth = match read_truth_csv(data, Path::new("truth.csv")) {
         Ok(truth) => truth,
