@@ -6,7 +6,7 @@
 //! ([`microcue_core::suggest`]) and a hypothesis from the two-signal rule
 //! ([`microcue_core::hypothesize`]); a context button adds a [`ContextTag`]; "I responded"
 //! starts an [`OutcomeWatcher`] over the following frames and events, whose call becomes the
-//! journal entry `microcue log add` would write ([`LiveCoach::journal_entry`]).
+//! journal entry `microcue log add` would write ([`OutcomeCall::journal_entry`]).
 //!
 //! A context button pressed while a cue is on screen (up to the end of the guide's "respond"
 //! stage, 5 s after its apex) says what happened just before that cue, so its tag is placed at
