@@ -124,26 +124,23 @@ fn coach_rejects_an_unknown_cue_with_the_valid_ids() {
 // ---------------------------------------------------------------------------------------------
 // Signals in, events out
 
+/// Synthetic face signals (`microcue synth` with `args`) written to `trace.jsonl` in `dir`.
+fn synth_into(dir: &Path, args: &[&str]) -> PathBuf {
+    let trace = dir.join("trace.jsonl");
+    let mut command = vec!["synth", "--out", trace.to_str().unwrap()];
+    command.extend_from_slice(args);
+    let output = microcue(&command);
+    assert!(output.status.success(), "{}", stderr(&output));
+    trace
+}
+
 /// 40 s of synthetic face signals with 10 planted events (`microcue synth`), in `dir`.
 fn synth_trace(dir: &Path, seed: &str, truth: Option<&Path>) -> PathBuf {
-    let trace = dir.join("trace.jsonl");
-    let mut args = vec![
-        "synth",
-        "--seconds",
-        "40",
-        "--events",
-        "10",
-        "--seed",
-        seed,
-        "--out",
-        trace.to_str().unwrap(),
-    ];
+    let mut args = vec!["--seconds", "40", "--events", "10", "--seed", seed];
     if let Some(truth) = truth {
         args.extend(["--truth", truth.to_str().unwrap()]);
     }
-    let output = microcue(&args);
-    assert!(output.status.success(), "{}", stderr(&output));
-    trace
+    synth_into(dir, &args)
 }
 
 #[test]
@@ -272,17 +269,7 @@ fn malformed_signals_give_the_line_number_and_no_panic() {
 fn a_closed_stdout_pipe_ends_analyze_quietly_with_success() {
     use std::process::Stdio;
     let dir = tempfile::tempdir().expect("tempdir");
-    let trace = dir.path().join("trace.jsonl");
-    let output = microcue(&[
-        "synth",
-        "--seconds",
-        "20",
-        "--events",
-        "5",
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = synth_into(dir.path(), &["--seconds", "20", "--events", "5"]);
     for format in ["jsonl", "csv"] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_microcue"))
             .args([
@@ -1011,20 +998,11 @@ fn reviewed_events_become_truth_that_eval_score_reads_and_slowmo_items() {
     let work = tempfile::tempdir().expect("tempdir");
     let home = work.path().join("home");
     std::fs::create_dir(&home).expect("home");
-    let trace = work.path().join("trace.jsonl");
     let events = work.path().join("events.jsonl");
-    let output = microcue(&[
-        "synth",
-        "--seconds",
-        "40",
-        "--events",
-        "10",
-        "--seed",
-        "7",
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = synth_into(
+        work.path(),
+        &["--seconds", "40", "--events", "10", "--seed", "7"],
+    );
     let output = microcue(&[
         "analyze",
         "--signals",
@@ -1156,21 +1134,19 @@ fn records(output: &Output) -> Vec<serde_json::Value> {
 #[test]
 fn two_agreeing_cues_make_a_hypothesis_record_with_a_response() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let trace = dir.path().join("trace.jsonl");
-    let output = microcue(&[
-        "synth",
-        "--seconds",
-        "24",
-        "--events",
-        "12",
-        "--seed",
-        "3",
-        "--cues",
-        "genuine_smile,eyebrow_flash",
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = synth_into(
+        dir.path(),
+        &[
+            "--seconds",
+            "24",
+            "--events",
+            "12",
+            "--seed",
+            "3",
+            "--cues",
+            "genuine_smile,eyebrow_flash",
+        ],
+    );
     let output = microcue(&["analyze", "--signals", trace.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let records = records(&output);
@@ -1281,21 +1257,19 @@ fn two_agreeing_cues_make_a_hypothesis_record_with_a_response() {
 #[test]
 fn a_context_tag_before_a_single_cue_makes_a_hypothesis() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let trace = dir.path().join("trace.jsonl");
-    let output = microcue(&[
-        "synth",
-        "--seconds",
-        "40",
-        "--events",
-        "4",
-        "--seed",
-        "5",
-        "--cues",
-        "lip_compression,micro_frown",
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let trace = synth_into(
+        dir.path(),
+        &[
+            "--seconds",
+            "40",
+            "--events",
+            "4",
+            "--seed",
+            "5",
+            "--cues",
+            "lip_compression,micro_frown",
+        ],
+    );
     let plain = records(&microcue(&[
         "analyze",
         "--signals",
