@@ -581,8 +581,8 @@ fn csv_error<R>(source: csv::Error, line: usize, reader: &LineLimit<R>) -> Forma
 }
 
 /// Fails a read once a line runs past [`MAX_LINE_BYTES`] (the csv crate would grow its record
-/// without bound), remembering which line it was.
-struct LineLimit<R> {
+/// without bound), remembering which line it was. Wrap any reader handed to the csv crate in it.
+pub struct LineLimit<R> {
     inner: R,
     /// Bytes of the current line so far.
     line_bytes: usize,
@@ -592,13 +592,19 @@ struct LineLimit<R> {
 }
 
 impl<R> LineLimit<R> {
-    fn new(inner: R) -> Self {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
         Self {
             inner,
             line_bytes: 0,
             line: 1,
             overlong_line: None,
         }
+    }
+
+    /// The line (from 1) that ran past [`MAX_LINE_BYTES`], once a read has failed on it.
+    pub fn overlong_line(&self) -> Option<usize> {
+        self.overlong_line
     }
 }
 

@@ -364,6 +364,12 @@ pub enum ContextCsvError {
         value: String,
         problem: &'static str,
     },
+    /// A line longer than [`crate::formats::MAX_LINE_BYTES`].
+    #[error(
+        "line {line} is longer than {max_bytes} bytes\nhint: a context file has one short row \
+         per moment, `time_s,tag`"
+    )]
+    LineTooLong { line: usize, max_bytes: usize },
     /// More rows than any conversation needs.
     #[error("more than {limit} context tags\nhint: one row per moment of the conversation")]
     TooMany { limit: usize },
@@ -380,11 +386,11 @@ pub const MAX_CONTEXT_TAGS: usize = 100_000;
 pub fn read_context_csv<R: std::io::Read>(input: R) -> Result<Vec<ContextTag>, ContextCsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|source| ContextCsvError::Csv { line: 1, source })?
-        .clone();
+        .from_reader(crate::formats::LineLimit::new(input));
+    let header = match reader.headers() {
+        Ok(header) => header.clone(),
+        Err(source) => return Err(context_csv_error(source, 1, reader.get_ref())),
+    };
     let column = |name: &'static str| {
         header
             .iter()
@@ -393,11 +399,13 @@ pub fn read_context_csv<R: std::io::Read>(input: R) -> Result<Vec<ContextTag>, C
     };
     let (time_column, tag_column) = (column("time_s")?, column("tag")?);
     let mut tags = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|source| ContextCsvError::Csv {
-            line: source.position().map_or(0, |p| p.line()),
-            source,
-        })?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(source) => return Err(context_csv_error(source, 0, reader.get_ref())),
+        }
         let line = record.position().map_or(0, |p| p.line());
         if tags.len() == MAX_CONTEXT_TAGS {
             return Err(ContextCsvError::TooMany {
@@ -429,6 +437,25 @@ pub fn read_context_csv<R: std::io::Read>(input: R) -> Result<Vec<ContextTag>, C
     }
     tags.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     Ok(tags)
+}
+
+/// Names an over-long line as such rather than as malformed CSV.
+#[cfg(feature = "formats")]
+fn context_csv_error<R>(
+    source: csv::Error,
+    line: u64,
+    reader: &crate::formats::LineLimit<R>,
+) -> ContextCsvError {
+    match reader.overlong_line() {
+        Some(line) => ContextCsvError::LineTooLong {
+            line,
+            max_bytes: crate::formats::MAX_LINE_BYTES,
+        },
+        None => ContextCsvError::Csv {
+            line: source.position().map_or(line, |p| p.line()),
+            source,
+        },
+    }
 }
 
 fn watch(supporting: Vec<Support>, phrase: &str) -> Hypothesis {
@@ -556,5 +583,14 @@ mod tests {
         assert!(error.to_string().starts_with("line 3:"), "{error}");
         let error = read_context_csv("at,tag\n1,joke\n".as_bytes()).unwrap_err();
         assert!(error.to_string().contains("no `time_s` column"), "{error}");
+        let long = format!(
+            "time_s,tag\n1,{}\n",
+            "a".repeat(crate::formats::MAX_LINE_BYTES + 1)
+        );
+        let error = read_context_csv(long.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().starts_with("line 2 is longer than"),
+            "{error}"
+        );
     }
 }

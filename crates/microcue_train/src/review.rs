@@ -25,6 +25,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use microcue_core::eval::TruthEvent;
+use microcue_core::formats::{LineLimit, MAX_LINE_BYTES};
 use microcue_core::{CueId, Event, Evidence, Scale, Side, TrackId};
 use serde::{Deserialize, Serialize};
 
@@ -355,16 +356,12 @@ pub fn read_truth_csv(reader: impl Read, source: &Path) -> Result<Vec<TruthEvent
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(reader);
-    let read_error = |error: csv::Error| TrainError::CsvRead {
-        path: source.to_path_buf(),
-        source: error,
-    };
+        .from_reader(LineLimit::new(reader));
     // A line holding only blanks is one empty field.
     let blank = |record: &csv::StringRecord| record.len() == 1 && record[0].is_empty();
     let mut record = csv::StringRecord::new();
     let columns: Vec<String> = loop {
-        if !csv.read_record(&mut record).map_err(read_error)? {
+        if !next_truth_record(&mut csv, &mut record, source)? {
             return Err(TrainError::TruthCsvHeader {
                 path: source.to_path_buf(),
                 detail: "is empty: expected a header `cue,side,onset_s,apex_s,offset_s`".into(),
@@ -397,11 +394,21 @@ pub fn read_truth_csv(reader: impl Read, source: &Path) -> Result<Vec<TruthEvent
     // Injected truth records each movement's size (inter-ocular distances); other truth may not.
     let amplitude_col = columns.iter().position(|c| c == "amplitude_iod");
     let mut truth = Vec::new();
-    while csv.read_record(&mut record).map_err(read_error)? {
+    while next_truth_record(&mut csv, &mut record, source)? {
         if blank(&record) {
             continue;
         }
         let line = record.position().map_or(0, csv::Position::line);
+        if truth.len() == MAX_TRUTH_EVENTS {
+            return Err(TrainError::TruthCsvRow {
+                path: source.to_path_buf(),
+                line,
+                detail: format!(
+                    "more than {MAX_TRUTH_EVENTS} events\nhint: split the truth into one file \
+                     per video"
+                ),
+            });
+        }
         let row_error = |detail: String| TrainError::TruthCsvRow {
             path: source.to_path_buf(),
             line,
@@ -453,6 +460,32 @@ pub fn read_truth_csv(reader: impl Read, source: &Path) -> Result<Vec<TruthEvent
         truth.push(event);
     }
     Ok(truth)
+}
+
+/// Most events a truth CSV may hold: a day of video with an event every tenth of a second.
+pub const MAX_TRUTH_EVENTS: usize = 1_000_000;
+
+/// Reads the next record of a truth CSV; an over-long line is named as such, not as bad CSV.
+fn next_truth_record<R: Read>(
+    csv: &mut csv::Reader<LineLimit<R>>,
+    record: &mut csv::StringRecord,
+    source: &Path,
+) -> Result<bool> {
+    csv.read_record(record)
+        .map_err(|error| match csv.get_ref().overlong_line() {
+            Some(line) => TrainError::TruthCsvRow {
+                path: source.to_path_buf(),
+                line: line as u64,
+                detail: format!(
+                    "longer than {MAX_LINE_BYTES} bytes\nhint: a truth CSV has one short \
+                     row per event (cue,side,onset_s,apex_s,offset_s)"
+                ),
+            },
+            None => TrainError::CsvRead {
+                path: source.to_path_buf(),
+                source: error,
+            },
+        })
 }
 
 #[cfg(test)]
@@ -577,6 +610,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("`side`"), "{error}");
+    }
+
+    #[test]
+    fn a_truth_line_longer_than_the_limit_is_refused_with_its_number() {
+        let mut text =
+            String::from("cue,side,onset_s,apex_s,offset_s\neyebrow_flash,both,1,1.1,1.2\n");
+        text.push_str(&"9".repeat(MAX_LINE_BYTES + 1));
+        let error = read_truth_csv(text.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`t.csv` line 3") && error.contains("longer than"),
+            "{error}"
+        );
     }
 
     #[test]
