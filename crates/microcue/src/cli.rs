@@ -22,6 +22,8 @@ pub enum Command {
     Demo(commands::demo::DemoArgs),
     /// Spot and label brief facial movements in a video, a signals file or an OpenFace CSV.
     Analyze(commands::analyze::AnalyzeArgs),
+    /// Analyse a corpus of recordings with N workers into Parquet and CSV tables (resumable).
+    Batch(commands::batch::BatchArgs),
     /// Print the lexicon of twelve cues.
     Lexicon(commands::lexicon::LexiconArgs),
     /// Print the response playbook entry for one cue.

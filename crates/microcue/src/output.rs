@@ -256,7 +256,7 @@ impl<'a> HypothesisRecord<'a> {
     }
 }
 
-const CSV_HEADER: &str = "track,onset_s,apex_s,offset_s,duration_ms,scale,cue,side,intensity,confidence,valence,evidence,kind,state,phrase,response";
+pub(crate) const CSV_HEADER: &str = "track,onset_s,apex_s,offset_s,duration_ms,scale,cue,side,intensity,confidence,valence,evidence,kind,state,phrase,response";
 
 /// One CSV line (without its newline), quoted where a cell needs it.
 fn csv_line(fields: &[String]) -> anyhow::Result<String> {
@@ -271,6 +271,22 @@ fn csv_line(fields: &[String]) -> anyhow::Result<String> {
 
 /// An event's cells in the order of [`CSV_HEADER`].
 fn event_csv_fields(event: &Event, state: HypothesisState) -> Vec<String> {
+    let mut fields = event_cells(event);
+    fields.extend([
+        "event".to_string(),
+        enum_name(&state),
+        String::new(),
+        String::new(),
+    ]);
+    fields
+}
+
+/// How many of [`CSV_HEADER`]'s columns are the event's own ([`event_cells`]); `microcue
+/// batch` writes these after its own columns.
+pub(crate) const EVENT_CSV_COLUMNS: usize = 12;
+
+/// The event's own cells, the first [`EVENT_CSV_COLUMNS`] of [`CSV_HEADER`].
+pub(crate) fn event_cells(event: &Event) -> Vec<String> {
     let evidence: Vec<String> = event
         .evidence
         .iter()
@@ -289,10 +305,6 @@ fn event_csv_fields(event: &Event, state: HypothesisState) -> Vec<String> {
         format!("{:.3}", event.confidence),
         enum_name(&event.valence),
         evidence.join(";"),
-        "event".to_string(),
-        enum_name(&state),
-        String::new(),
-        String::new(),
     ]
 }
 
@@ -327,7 +339,7 @@ fn vtt_time(seconds: f64) -> String {
 }
 
 /// The serde (snake_case) name of a unit enum variant.
-fn enum_name<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn enum_name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(String::from))

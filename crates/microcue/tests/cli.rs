@@ -59,14 +59,19 @@ fn architecture_table_matches_workspace() {
         }
     }
     let crates_dir = root.join("crates");
-    let mut workspace: Vec<(String, Vec<String>)> = Vec::new();
+    let mut members: Vec<(PathBuf, String)> = Vec::new();
     for entry in std::fs::read_dir(&crates_dir).expect("crates/") {
         let dir = entry.expect("entry").path();
-        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        members.push((dir, name));
+    }
+    let mut workspace: Vec<(String, Vec<String>)> = Vec::new();
+    for (dir, name) in members {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
         assert!(
             manifest.contains(&format!("name = \"{name}\"")),
-            "folder name = package name for {name}"
+            "package name of {}: {name}",
+            dir.display()
         );
         let deps_section = manifest.split("[dependencies]").nth(1).unwrap_or("");
         let deps_section = deps_section.split("\n[").next().unwrap_or("");

@@ -27,6 +27,7 @@ pub mod flow;
 pub mod inject;
 pub mod inject_au;
 pub mod pipeline;
+pub mod recording;
 pub mod source;
 #[cfg(test)]
 mod test_support;

@@ -11,10 +11,9 @@ use microcue_core::hypothesis::read_context_csv;
 use microcue_core::lexicon::LIMITS;
 use microcue_core::spotter::{Spotter, SpotterConfig};
 use microcue_core::{ContextTag, CueId, Event, FaceSignals};
-use microcue_vision::analysis::AnalysisOptions;
-use microcue_vision::pipeline::{Pipeline, RunError, RunSettings, Step};
+use microcue_vision::pipeline::{Pipeline, Step};
+use microcue_vision::recording::{RecordingError, RecordingSettings, analyze_recording};
 use microcue_vision::source::{FrameSource, SourceSpec, open_source};
-use microcue_vision::tracker::TrackerConfig;
 
 use crate::output::{EventFormat, EventWriter};
 use crate::progress::Progress;
@@ -177,7 +176,7 @@ fn run_with(
     let Some(input) = &args.input else {
         bail!("give a VIDEO, --signals FILE or --openface FILE")
     };
-    confirm_consent(args.consent, input)?;
+    confirm_consent(args.consent, ConsentSubject::Recording(input))?;
     let mut spec = SourceSpec::new(input).with_ffmpeg(!args.no_ffmpeg);
     if let Some(fps) = args.fps {
         spec = spec.with_fps(fps);
@@ -233,17 +232,12 @@ pub fn analyze_video(
     options: &VideoOptions,
     on_event: &mut dyn FnMut(&Event) -> anyhow::Result<()>,
 ) -> anyhow::Result<VideoSummary> {
-    let settings = RunSettings {
-        analysis: AnalysisOptions {
-            tracker: TrackerConfig {
-                max_faces: options.max_faces.max(1),
-                ..TrackerConfig::default()
-            },
-            spotter: options.spotter.clone(),
-            region_motion: options.region_motion,
-        },
-        ..RunSettings::default()
-    };
+    let settings = RecordingSettings {
+        max_faces: options.max_faces,
+        region_motion: options.region_motion,
+        spotter: options.spotter.clone(),
+    }
+    .run_settings();
     let mut signals_out = match &options.signals_out {
         Some(path) => {
             Some(BufWriter::new(File::create(path).with_context(|| {
@@ -252,60 +246,41 @@ pub fn analyze_video(
         }
         None => None,
     };
-    let info = source.info().clone();
-    let mut progress = Progress::new(options.progress, info.frame_count, name);
-    let run = pipeline.run(source, &settings, &mut |step| {
-        let events = match step {
-            Step::Frame(report) => {
-                if let Some(out) = &mut signals_out {
-                    write_signals(out, report.faces, options.signals_out.as_deref())?;
-                }
-                progress.tick(report.frame.pts_s);
-                report.events
+    let mut progress = Progress::new(options.progress, source.info().frame_count, name);
+    let run = analyze_recording(pipeline, source, name, &settings, &mut |step| {
+        if let Step::Frame(report) = &step {
+            if let Some(out) = &mut signals_out {
+                write_signals(out, report.faces, options.signals_out.as_deref())?;
             }
-            Step::End { events } => events,
-        };
-        events.iter().try_for_each(&mut *on_event)
-    });
-    let run = match run {
-        Ok(run) => run,
-        Err(RunError::Setup(error)) => return Err(error.into()),
-        Err(RunError::Analysis {
-            frame_index,
-            source,
-        }) => {
-            return Err(anyhow::Error::new(source).context(format!(
-                "face analysis failed on frame {frame_index} of `{name}`"
-            )));
+            progress.tick(report.frame.pts_s);
         }
-        Err(RunError::Caller(error)) => return Err(error),
-    };
-    if let Some(out) = &mut signals_out {
-        out.flush().context("cannot write the signals file")?;
-    }
+        step.events().iter().try_for_each(&mut *on_event)
+    });
     progress.finish();
+    let flushed = match &mut signals_out {
+        Some(out) => out.flush().context("cannot write the signals file"),
+        None => Ok(()),
+    };
+    let run = match run.map_err(RecordingError::into_caller) {
+        Ok(run) => run,
+        Err(Ok(own)) => return Err(own),
+        Err(Err(error)) => {
+            flushed?;
+            if let Some(note) = error.kept_note() {
+                eprintln!("{note}");
+            }
+            return Err(error.into());
+        }
+    };
+    flushed?;
     let (frame_count, event_count) = (run.frames, run.events);
-    if let Some(error) = run.decode_error {
-        eprintln!(
-            "kept {event_count} event(s) from the {frame_count} frame(s) decoded before the error"
-        );
-        return Err(anyhow::Error::new(error));
-    }
-    if frame_count == 0 {
-        bail!(
-            "`{name}` has no frames; hint: is it a video microcue can read (see `microcue analyze --help`)?"
-        );
-    }
     let summary = VideoSummary {
         frames: frame_count,
         frames_with_face: run.frames_with_face,
         events: event_count,
     };
-    if run.frames_with_face == 0 {
-        eprintln!(
-            "no face found in `{name}` ({frame_count} frames): no events. \
-             hint: the face must be visible, lit and at least ~10% of the frame height"
-        );
+    if !run.found_face() {
+        eprintln!("{}", run.no_face_message(name));
         return Ok(summary);
     }
     eprintln!(
@@ -349,23 +324,47 @@ fn open(path: &Path) -> anyhow::Result<File> {
     File::open(path).with_context(|| format!("cannot open `{}`", path.display()))
 }
 
+/// What a consent question is about.
+pub enum ConsentSubject<'a> {
+    /// One recording (`-`: stdin, which then cannot also carry the answer).
+    Recording(&'a Path),
+    /// The recordings of a batch, confirmed once for all of them.
+    Batch {
+        /// How many recordings.
+        files: usize,
+    },
+}
+
 /// Asks for consent unless `--consent` was given; refuses without a terminal to ask on.
-fn confirm_consent(consent: Option<Consent>, input: &Path) -> anyhow::Result<()> {
+pub fn confirm_consent(consent: Option<Consent>, subject: ConsentSubject<'_>) -> anyhow::Result<()> {
     if consent.is_some() {
         return Ok(());
     }
+    let (whose, question, stdin_is_input) = match subject {
+        ConsentSubject::Recording(input) => (
+            format!("whose recording is `{}`?", input.display()),
+            format!(
+                "Is `{}` a recording of you, or has everyone on it agreed to this analysis?",
+                input.display()
+            ),
+            input.as_os_str() == "-",
+        ),
+        ConsentSubject::Batch { files } => (
+            format!("whose recordings are the {files} file(s) of this batch?"),
+            format!(
+                "Are the {files} file(s) of this batch recordings of you, or has everyone on them agreed to this analysis?"
+            ),
+            false,
+        ),
+    };
     let stdin = std::io::stdin();
-    if input.as_os_str() == "-" || !stdin.is_terminal() {
+    if stdin_is_input || !stdin.is_terminal() {
         bail!(
-            "whose recording is `{}`? microcue analyses other people only with their consent.\n\
-             hint: add `--consent self` (only you are on it) or `--consent given` (everyone on it agreed)",
-            input.display()
+            "{whose} microcue analyses other people only with their consent.\n\
+             hint: add `--consent self` (only you are on it) or `--consent given` (everyone on it agreed)"
         );
     }
-    eprint!(
-        "Is `{}` a recording of you, or has everyone on it agreed to this analysis? [y/N] ",
-        input.display()
-    );
+    eprint!("{question} [y/N] ");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     stdin

@@ -1,6 +1,7 @@
 //! One module per subcommand; each receives its parsed arguments and does the work.
 
 pub mod analyze;
+pub mod batch;
 pub mod bench;
 pub mod coach;
 pub mod demo;
@@ -25,6 +26,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Batch(args) => batch::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Stimuli(args) => stimuli::run(args),
