@@ -41,6 +41,15 @@ for entry in "${TOOLS[@]}"; do
     command -v "$command" >/dev/null 2>&1 || die "$command is still missing after installing $package ($why)"
 done
 
+# The Python package's tests (scripts/python-tests.sh) make a virtual environment.
+if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 ||
+        die "python3 cannot make virtual environments; install python3-venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null ||
+        die "apt-get install python3-venv failed"
+    python3 -c "import venv, ensurepip" >/dev/null 2>&1 || die "python3 still cannot make virtual environments"
+fi
+
 # ONNX Runtime's shared library for the `ort` feature's tests (benches/.ort, gitignored): the
 # tests find it there; setup.sh skips the download when it is already in place.
 library="$(bash benches/ort/setup.sh)" || die "benches/ort/setup.sh could not install ONNX Runtime's library (the ort backend's tests need it)"

@@ -65,6 +65,8 @@ fn architecture_table_matches_workspace() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         members.push((dir, name));
     }
+    // The Python package's extension crate lives in python/ (next to its pyproject.toml).
+    members.push((root.join("python"), "microcue_python".to_string()));
     let mut workspace: Vec<(String, Vec<String>)> = Vec::new();
     for (dir, name) in members {
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");

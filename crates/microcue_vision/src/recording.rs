@@ -147,7 +147,7 @@ pub enum RecordingError<E = Infallible> {
     /// Decoding stopped at a broken frame; the frames before it were analysed and their events
     /// handed over.
     #[error(transparent)]
-    Decode(BrokenRecording),
+    Decode(Box<BrokenRecording>),
     /// The source yielded no frame at all.
     #[error(
         "`{name}` has no frames; hint: is it a video microcue can read (see `microcue analyze --help`)?"
@@ -249,12 +249,12 @@ pub fn analyze_recording<E>(
             RunError::Caller(error) => RecordingError::Caller(error),
         })?;
     if let Some(error) = run.decode_error {
-        return Err(RecordingError::Decode(BrokenRecording {
+        return Err(RecordingError::Decode(Box::new(BrokenRecording {
             error,
             frames: run.frames,
             frames_with_face: run.frames_with_face,
             events: run.events,
-        }));
+        })));
     }
     if run.frames == 0 {
         return Err(RecordingError::NoFrames {

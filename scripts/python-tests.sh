@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The Python package's tests (python/tests, pytest), as CI runs them: builds the wheel in the dev
+# profile (the team rule for test wheels: the Rust build is shared with `cargo test`), installs it
+# into a fresh virtual environment with what the tests need (python/tests/requirements.txt) and
+# runs pytest, which compares the package with the `microcue` binary of the same checkout
+# (target/debug/microcue; `cargo build -p microcue` first). VENV=dir picks the environment's
+# folder (default target/python-tests-venv, recreated on every run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+die() {
+    echo "python-tests: error: $*" >&2
+    exit 1
+}
+
+venv="${VENV:-target/python-tests-venv}"
+python="${PYTHON:-python3}"
+[ -x target/debug/microcue ] || die "target/debug/microcue is missing; build it first: cargo build -p microcue"
+rm -rf "$venv"
+"$python" -m venv "$venv" || die "cannot create a virtual environment with $python (Debian: apt-get install python3-venv)"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -r python/tests/requirements.txt ||
+    die "cannot install python/tests/requirements.txt (PyPI must be reachable)"
+rm -rf target/python-wheels
+"$venv/bin/maturin" build --quiet --profile dev --manifest-path python/Cargo.toml --out target/python-wheels ||
+    die "maturin could not build the wheel"
+"$venv/bin/python" -m pip install --quiet target/python-wheels/microcue-*.whl
+MICROCUE_BIN="$PWD/target/debug/microcue" "$venv/bin/python" -m pytest -q python/tests
