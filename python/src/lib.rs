@@ -72,8 +72,8 @@ impl std::fmt::Display for Chain<'_> {
 fn jsonl(events: &[Event]) -> PyResult<String> {
     let mut text = String::new();
     for event in events {
-        let line = serde_json::to_string(event)
-            .map_err(|error| MicrocueError::new_err(message(error)))?;
+        let line =
+            serde_json::to_string(event).map_err(|error| MicrocueError::new_err(message(error)))?;
         text.push_str(&line);
         text.push('\n');
     }
@@ -144,7 +144,8 @@ impl Columns {
         dict.set_item("track", PyArray1::from_vec(py, self.track))?;
         dict.set_item("presence", PyArray1::from_vec(py, self.presence))?;
         if self.any_landmarks {
-            let array = PyArray1::from_vec(py, self.landmarks).reshape([rows, LANDMARK_COUNT, 3])?;
+            let array =
+                PyArray1::from_vec(py, self.landmarks).reshape([rows, LANDMARK_COUNT, 3])?;
             dict.set_item("landmarks", array)?;
         } else {
             dict.set_item("landmarks", py.None())?;
@@ -209,7 +210,13 @@ struct Analyzer {
 
 impl Analyzer {
     /// Analyses a video as `microcue analyze` does; the GIL is released meanwhile.
-    fn run(&self, py: Python<'_>, path: &Path, fps: Option<f64>, keep_signals: bool) -> PyResult<Outcome> {
+    fn run(
+        &self,
+        py: Python<'_>,
+        path: &Path,
+        fps: Option<f64>,
+        keep_signals: bool,
+    ) -> PyResult<Outcome> {
         py.detach(|| {
             let mut spec = SourceSpec::new(path).with_ffmpeg(self.allow_ffmpeg);
             if let Some(fps) = fps {
@@ -222,11 +229,9 @@ impl Analyzer {
             let mut columns = Columns::default();
             let settings = self.settings.run_settings();
             let run = analyze_recording(&self.pipeline, source, &name, &settings, &mut |step| {
-                if keep_signals {
-                    if let Step::Frame(report) = &step {
-                        for face in report.faces {
-                            columns.push(report.frame.index, face);
-                        }
+                if keep_signals && let Step::Frame(report) = &step {
+                    for face in report.faces {
+                        columns.push(report.frame.index, face);
                     }
                 }
                 events.extend_from_slice(step.events());
@@ -342,7 +347,10 @@ impl Analyzer {
     /// Events (JSON Lines) of signals given as contiguous arrays, as `microcue analyze
     /// --signals` finds them.
     #[pyo3(signature = (times, track, presence, blendshapes, landmarks, head_pose, region_motion, region_motion_lag_s, unavailable_cues))]
-    #[expect(clippy::too_many_arguments, reason = "one array per signal, named as in Python")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one array per signal, named as in Python"
+    )]
     fn analyze_signals(
         &self,
         py: Python<'_>,
@@ -476,9 +484,7 @@ fn read_openface<'py>(
         let file = File::open(&path).map_err(|error| {
             InputError::new_err(format!("cannot open `{}`: {error}", path.display()))
         })?;
-        let options = OpenFaceOptions {
-            frame_rate_hz: fps,
-        };
+        let options = OpenFaceOptions { frame_rate_hz: fps };
         read_openface_with(file, &options).map_err(|error| {
             InputError::new_err(format!("in `{}`: {}", path.display(), message(error)))
         })

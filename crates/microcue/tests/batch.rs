@@ -116,7 +116,13 @@ fn parquet_events(path: &Path) -> (Vec<String>, Vec<(String, Event)>) {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let text = |name: &str| batch.column_by_name(name).unwrap().as_string::<i32>().clone();
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
+                .unwrap()
+                .as_string::<i32>()
+                .clone()
+        };
         let float = |name: &str| {
             batch
                 .column_by_name(name)
@@ -205,7 +211,10 @@ fn batch_tables_hold_the_events_of_analyze_and_a_rerun_skips_finished_files() {
     let err = stderr(&first);
     assert_eq!(first.status.code(), Some(2), "a failed file: exit 2\n{err}");
     assert!(!err.contains("panicked"), "{err}");
-    assert!(err.contains("4 file(s): 2 ok, 1 without a face, 1 failed"), "{err}");
+    assert!(
+        err.contains("4 file(s): 2 ok, 1 without a face, 1 failed"),
+        "{err}"
+    );
 
     // Status: one row per file, in path order, with the failure's message naming the file.
     let status = read_csv(&out.join("status.csv"));
@@ -216,7 +225,11 @@ fn batch_tables_hold_the_events_of_analyze_and_a_rerun_skips_finished_files() {
     assert_eq!(statuses, ["ok", "ok", "no_face", "error"]);
     assert_eq!(status[0]["frames"], "72");
     assert_eq!(status[0]["fps"], "30.000");
-    assert!(status[2]["message"].contains("no face found"), "{:?}", status[2]);
+    assert!(
+        status[2]["message"].contains("no face found"),
+        "{:?}",
+        status[2]
+    );
     assert!(
         status[3]["message"].contains("z_garbage.mp4"),
         "{:?}",
@@ -355,7 +368,10 @@ fn a_killed_batch_keeps_its_finished_files_and_the_rerun_skips_them() {
     child.kill().unwrap();
     child.wait().unwrap();
     let kept = finished();
-    assert!(kept >= 1, "the first finished file was saved before the kill");
+    assert!(
+        kept >= 1,
+        "the first finished file was saved before the kill"
+    );
 
     let rerun = microcue(&args("2").iter().map(String::as_str).collect::<Vec<_>>());
     let err = stderr(&rerun);
@@ -409,10 +425,17 @@ fn a_manifest_carries_its_columns_into_every_table() {
     assert_eq!(status[0]["path"], "clips/s1.mp4");
     assert_eq!(status[0]["status"], "ok");
     assert_eq!(status[1]["status"], "error");
-    assert!(status[1]["message"].contains("does not exist"), "{status:?}");
+    assert!(
+        status[1]["message"].contains("does not exist"),
+        "{status:?}"
+    );
     let events = read_csv(&out.join("events.csv"));
     assert!(!events.is_empty());
-    assert!(events.iter().all(|e| e["subject"] == "Smith, J" && e["session"] == "2"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["subject"] == "Smith, J" && e["session"] == "2")
+    );
     let (columns, _) = parquet_events(&out.join("events.parquet"));
     assert_eq!(&columns[..4], ["path", "subject", "session", "track"]);
 

@@ -336,7 +336,10 @@ pub enum ConsentSubject<'a> {
 }
 
 /// Asks for consent unless `--consent` was given; refuses without a terminal to ask on.
-pub fn confirm_consent(consent: Option<Consent>, subject: ConsentSubject<'_>) -> anyhow::Result<()> {
+pub fn confirm_consent(
+    consent: Option<Consent>,
+    subject: ConsentSubject<'_>,
+) -> anyhow::Result<()> {
     if consent.is_some() {
         return Ok(());
     }

@@ -37,20 +37,31 @@ const SOME_FILES_FAILED: u8 = 2;
 
 /// Arguments of `microcue batch`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit status: 0 when every file was analysed (with or without a face), \
+#[command(
+    after_help = "Exit status: 0 when every file was analysed (with or without a face), \
     2 when the batch ran to its end but some files failed (status.csv says why), 1 when the \
-    batch could not run.")]
+    batch could not run."
+)]
 pub struct BatchArgs {
     /// Videos, folders (searched recursively for .mp4, .mov, .y4m, .mkv, ...) or glob patterns
     /// in quotes (`'corpus/**/*.mp4'`).
-    #[arg(value_name = "INPUT", required_unless_present = "manifest", conflicts_with = "manifest")]
+    #[arg(
+        value_name = "INPUT",
+        required_unless_present = "manifest",
+        conflicts_with = "manifest"
+    )]
     pub inputs: Vec<PathBuf>,
     /// A CSV with a column of video paths (relative to the CSV's folder) and any other columns
     /// (subject, session, ...), which are carried into the outputs.
     #[arg(long, value_name = "FILE.csv")]
     pub manifest: Option<PathBuf>,
     /// The manifest's column of video paths.
-    #[arg(long, value_name = "NAME", default_value = "path", requires = "manifest")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "path",
+        requires = "manifest"
+    )]
     pub path_column: String,
     /// Output folder: events.parquet, events.csv, status.csv (and the finished files' records,
     /// which let a rerun skip them).
@@ -206,11 +217,8 @@ impl Work<'_> {
                 let spawned = std::thread::Builder::new()
                     .name(format!("microcue-batch-{worker}"))
                     .spawn_scoped(scope, move || {
-                        loop {
-                            let Some(&index) = self.todo.get(next.fetch_add(1, Ordering::Relaxed))
-                            else {
-                                break;
-                            };
+                        while let Some(&index) = self.todo.get(next.fetch_add(1, Ordering::Relaxed))
+                        {
                             let record = self.analyze_guarded(&self.jobs[index], frames);
                             let unsaved = self.ledger.save(&record).err().map(|e| format!("{e:#}"));
                             if done.send((index, record, unsaved)).is_err() {
@@ -358,10 +366,11 @@ struct BatchProgress {
 impl BatchProgress {
     fn new(show: bool, total: usize) -> Self {
         let bar = show.then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template(
-                "[{bar:30}] {pos}/{len} files · {msg} · ETA {eta}",
-            ) {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("[{bar:30}] {pos}/{len} files · {msg} · ETA {eta}")
+            {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar

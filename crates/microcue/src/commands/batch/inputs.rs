@@ -224,16 +224,25 @@ mod tests {
         let manifest = dir.path().join("m.csv");
         std::fs::write(&manifest, "video,subject\na.mp4,S1\n").unwrap();
         let error = from_manifest(&manifest, "path").unwrap_err().to_string();
-        assert!(error.contains("no `path` column (its columns: video, subject)"), "{error}");
+        assert!(
+            error.contains("no `path` column (its columns: video, subject)"),
+            "{error}"
+        );
         assert!(error.contains("--path-column"), "{error}");
 
         std::fs::write(&manifest, "path,subject\na.mp4,S1\nb.mp4,S2\na.mp4,S3\n").unwrap();
         let error = from_manifest(&manifest, "path").unwrap_err().to_string();
-        assert!(error.contains("line 4: `a.mp4` is listed again (first on line 2)"), "{error}");
+        assert!(
+            error.contains("line 4: `a.mp4` is listed again (first on line 2)"),
+            "{error}"
+        );
 
         std::fs::write(&manifest, "path,subject\n,S1\n").unwrap();
         let error = from_manifest(&manifest, "path").unwrap_err().to_string();
-        assert!(error.contains("line 2: the `path` cell is empty"), "{error}");
+        assert!(
+            error.contains("line 2: the `path` cell is empty"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -271,7 +280,10 @@ mod tests {
         let again = from_inputs(&[pattern, root.join("b.mp4")], &root.join("out")).unwrap();
         let names: Vec<&str> = again.jobs.iter().map(|job| job.name.as_str()).collect();
         assert_eq!(names.len(), 2, "each file once: {names:?}");
-        assert!(names.iter().any(|name| name.ends_with("out/x.mp4")), "{names:?}");
+        assert!(
+            names.iter().any(|name| name.ends_with("out/x.mp4")),
+            "{names:?}"
+        );
 
         let empty = root.join("a/deeper/none*.mp4");
         let error = from_inputs(&[empty], &root.join("out")).unwrap_err();

@@ -103,13 +103,14 @@ impl Ledger {
         let settings_path = state.join("settings.json");
         match std::fs::read_to_string(&settings_path) {
             Ok(text) => {
-                let earlier: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-                    format!(
-                        "`{}` is damaged; hint: delete `{}` to start over",
-                        settings_path.display(),
-                        out.display()
-                    )
-                })?;
+                let earlier: serde_json::Value =
+                    serde_json::from_str(&text).with_context(|| {
+                        format!(
+                            "`{}` is damaged; hint: delete `{}` to start over",
+                            settings_path.display(),
+                            out.display()
+                        )
+                    })?;
                 if &earlier != settings {
                     bail!(
                         "`{}` holds results made with other settings ({}); their events would not compare with new ones\n\

@@ -58,7 +58,11 @@ pub fn check_columns(carried: &[String]) -> anyhow::Result<()> {
 }
 
 /// Writes the three tables (each atomically) for `rows`: every file's job and record, in order.
-pub fn write_all(out: &Path, columns: &[String], rows: &[(&Job, &FileRecord)]) -> anyhow::Result<()> {
+pub fn write_all(
+    out: &Path,
+    columns: &[String],
+    rows: &[(&Job, &FileRecord)],
+) -> anyhow::Result<()> {
     write_atomically(&out.join(EVENTS_PARQUET), |file| {
         let batch = events_batch(columns, rows)?;
         let properties = WriterProperties::builder()
