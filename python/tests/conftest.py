@@ -35,11 +35,22 @@ def run_cli(cli: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(cli), *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
+def event_records(stdout: str) -> List[dict]:
+    """The event records of `microcue analyze`'s JSON Lines, without the record's `kind` and the
+    reader's `state` (the package returns the events themselves; hypotheses are the CLI's)."""
+    records = [json.loads(line) for line in stdout.splitlines()]
+    events = [record for record in records if record.get("kind") == "event"]
+    for event in events:
+        del event["kind"]
+        event.pop("state", None)
+    return events
+
+
 def cli_events(cli: Path, *args: str) -> List[dict]:
     """The events `microcue analyze ARGS` writes (JSON Lines), parsed."""
     result = run_cli(cli, "analyze", *args)
     assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    return event_records(result.stdout)
 
 
 @pytest.fixture(scope="session")

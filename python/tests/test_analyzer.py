@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import microcue
-from conftest import cli_events, repo_file, run_cli
+from conftest import cli_events, event_records, repo_file, run_cli
 
 
 def test_analyze_gives_the_events_of_the_cli(analyzer, cli, clips):
@@ -100,7 +100,7 @@ def test_openface_import_gives_the_events_and_notes_of_the_cli(analyzer, cli, tm
     events = analyzer.analyze_signals(signals)
     assert [event["cue"] for event in events] == ["eyebrow_flash"]
     result = run_cli(cli, "analyze", "--openface", str(csv))
-    assert list(events) == [json.loads(line) for line in result.stdout.splitlines()]
+    assert list(events) == event_records(result.stdout)
     notes = [line[len("note: ") :] for line in result.stderr.splitlines() if line.startswith("note: ")]
     assert signals.notes == notes
 
@@ -153,7 +153,7 @@ def test_a_broken_video_keeps_the_events_found_before_the_break(analyzer, cli, t
         analyzer.analyze(cut, consent="self")
     kept, cli_error = result.stderr.strip().splitlines()[-2:]
     assert str(error.value) == f"{cli_error[len('error: '):]}; {kept}"
-    partial = [json.loads(line) for line in result.stdout.splitlines()]
+    partial = event_records(result.stdout)
     assert len(partial) > 0, "events before the cut"
     assert list(error.value.events) == partial
 

@@ -1,9 +1,9 @@
 //! The tables of a batch: every event as Parquet and CSV, and one status row per file.
 //!
 //! Each table starts with the file (`path`) and the manifest's carried columns. The event
-//! columns are those of `microcue analyze` (docs/formats.md): in CSV exactly its CSV cells, in
-//! Parquet typed (`intensity` and `confidence` as the f32 the spotter computed, `evidence` as a
-//! list of `{channel, delta}`).
+//! columns are those of `microcue analyze` (docs/formats.md): in CSV exactly the event cells of
+//! its CSV, in Parquet typed (`intensity` and `confidence` as the f32 the spotter computed,
+//! `evidence` as a list of `{channel, delta}`).
 
 use std::path::Path;
 use std::sync::Arc;
