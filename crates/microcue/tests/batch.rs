@@ -256,7 +256,13 @@ fn batch_tables_hold_the_events_of_analyze_and_a_rerun_skips_finished_files() {
             .records()
             .map(|record| record.unwrap())
             .filter(|record| &record[event_columns] == "event")
-            .map(|record| record.iter().take(event_columns).collect::<Vec<_>>().join(","))
+            .map(|record| {
+                record
+                    .iter()
+                    .take(event_columns)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .collect();
         let batch_rows: Vec<String> = csv_text
             .lines()
