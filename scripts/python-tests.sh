@@ -16,6 +16,8 @@ die() {
 venv="${VENV:-target/python-tests-venv}"
 python="${PYTHON:-python3}"
 [ -x target/debug/microcue ] || die "target/debug/microcue is missing; build it first: cargo build -p microcue"
+# Before anything slow: the wheel must reuse the workspace build's dependencies, not rebuild tract.
+"$python" scripts/python-features.py
 rm -rf "$venv"
 "$python" -m venv "$venv" || die "cannot create a virtual environment with $python (Debian: apt-get install python3-venv)"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
