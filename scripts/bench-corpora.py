@@ -5,9 +5,10 @@
    (wall time; both load the models and analyse the file);
 3. the Ray Data recipe with 2 workers against 1 worker on a local Ray of 2 CPUs.
 
-Run from the repository root with the package installed (scripts/python-tests.sh's venv):
+Run it with a release build of the CLI and a release wheel installed in the running Python (the
+commands are in docs/benchmarks.md, "Corpora", "Run"):
 
-    VENV/bin/python scripts/bench-corpora.py --bin target/debug/microcue --rounds 3
+    VENV/bin/python scripts/bench-corpora.py --bin target/release/microcue --rounds 3
 
 The corpus is made from the repository's clips (tests/data/faces, assets/) by ffmpeg stream copy
 into a temporary folder: the 40 s talking-face clip and 20 s of cap13_edit2 cut at their
@@ -70,10 +71,15 @@ def timed(command: List[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin", default=str(REPO / "target" / "debug" / "microcue"))
+    parser.add_argument("--bin", default=str(REPO / "target" / "release" / "microcue"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["batch", "python", "ray"], action="append")
     args = parser.parse_args()
+    if not os.access(args.bin, os.X_OK):
+        sys.exit(f"bench-corpora: error: no microcue binary at {args.bin}\n"
+                 "hint: cargo build --release -p microcue -p microcue_python --bin microcue (docs/benchmarks.md, Corpora)")
+    if shutil.which("ffmpeg") is None:
+        sys.exit("bench-corpora: error: ffmpeg is missing (it cuts the corpus)\nhint: scripts/ci-deps.sh, or apt-get install ffmpeg")
     only = set(args.only or ["batch", "python", "ray"])
     work = Path(tempfile.mkdtemp(prefix="microcue-bench-"))
     (work / "corpus").mkdir()
