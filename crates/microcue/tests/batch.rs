@@ -41,6 +41,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The run was refused before any file (exit 1) with `message` on stderr; returns stderr.
+fn assert_refused(output: &Output, message: &str) -> String {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains(message), "{err}");
+    err
+}
+
 /// `microcue analyze CLIP --consent self --format FORMAT`: its stdout.
 fn analyze(clip: &Path, format: &str) -> String {
     let output = microcue(&[
@@ -318,12 +326,7 @@ fn batch_tables_hold_the_events_of_analyze_and_a_rerun_skips_finished_files() {
         "--max-faces",
         "2",
     ]);
-    assert_eq!(other.status.code(), Some(1));
-    assert!(
-        stderr(&other).contains("other settings (`max_faces`)"),
-        "{}",
-        stderr(&other)
-    );
+    assert_refused(&other, "other settings (`max_faces`)");
 }
 
 #[test]
@@ -455,12 +458,7 @@ fn a_manifest_carries_its_columns_into_every_table() {
         "--consent",
         "given",
     ]);
-    assert_eq!(clash.status.code(), Some(1));
-    assert!(
-        stderr(&clash).contains("column `cue` has the name of an output column"),
-        "{}",
-        stderr(&clash)
-    );
+    assert_refused(&clash, "column `cue` has the name of an output column");
 }
 
 #[test]
@@ -472,11 +470,6 @@ fn a_batch_asks_consent_once_and_refuses_without_a_terminal_to_ask_on() {
         "--out",
         dir.path().join("out").to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(
-        err.contains("whose recordings are the 1 file(s) of this batch?"),
-        "{err}"
-    );
+    let err = assert_refused(&output, "whose recordings are the 1 file(s) of this batch?");
     assert!(err.contains("--consent self"), "{err}");
 }
