@@ -13,6 +13,7 @@ use microcue_core::spotter::{Spotter, SpotterConfig};
 use microcue_core::{Event, FaceSignals};
 
 use crate::Frame;
+use crate::blendshapes::BlendshapeModel;
 use crate::error::VisionError;
 use crate::flow::{RegionMotionConfig, RegionMotionEstimator};
 use crate::models::FaceModels;
@@ -101,13 +102,72 @@ pub struct AnalysisOptions {
 
 /// Frames in, face signals and labelled events out: one stream's session of the
 /// [`crate::Pipeline`]. Push frames in time order; `Frame::pts_s` is the capture time.
+///
+/// Two halves: the tracker (detection, crop, landmark model, head pose), whose next crop
+/// depends on this frame's landmarks, and [`AfterTracking`] (blendshape model, region motion,
+/// spotting), which only reads them. [`FrameAnalyzer::process`] runs both in turn;
+/// [`crate::Pipeline::run`] runs them on two threads when there are two cores.
 pub struct FrameAnalyzer {
     tracker: FaceTracker,
+    after: AfterTracking,
+    faces: Vec<FaceSignals>,
+    last_timings: StageTimings,
+}
+
+/// The half of a [`FrameAnalyzer`] after the tracker: blendshapes from each face's landmarks,
+/// region motion, spotting.
+pub(crate) struct AfterTracking {
+    blendshapes: BlendshapeModel,
     motion: Option<RegionMotionEstimator>,
     spotter: Spotter,
-    faces: Vec<FaceSignals>,
     frames_with_face: u64,
-    last_timings: StageTimings,
+}
+
+impl AfterTracking {
+    /// Completes the tracked `faces` of `frame` (blendshapes, region motion) and spots them;
+    /// fills in the blendshape, region-motion and spotting times of `timings`.
+    pub(crate) fn process(
+        &mut self,
+        frame: &Frame,
+        faces: &mut [FaceSignals],
+        timings: &mut StageTimings,
+        events_out: &mut Vec<Event>,
+    ) -> Result<(), VisionError> {
+        let start = Instant::now();
+        for face in faces.iter_mut() {
+            self.blendshapes
+                .run(&face.landmarks_in_image, &mut face.blendshapes)?;
+        }
+        let scored = Instant::now();
+        if !faces.is_empty() {
+            self.frames_with_face += 1;
+        }
+        if let Some(motion) = &mut self.motion {
+            for face in faces.iter_mut() {
+                motion.update(frame, face);
+            }
+        }
+        let moved = Instant::now();
+        for face in faces.iter() {
+            self.spotter.push(face, events_out);
+        }
+        let spotted = Instant::now();
+        timings.tracker.blendshapes = scored - start;
+        timings.tracking += scored - start;
+        timings.region_motion = moved - scored;
+        timings.spotting = spotted - moved;
+        Ok(())
+    }
+
+    /// Ends the stream: closes open movements.
+    pub(crate) fn finish(&mut self, events_out: &mut Vec<Event>) {
+        self.spotter.finish(events_out);
+    }
+
+    /// Frames in which at least one face was tracked.
+    pub(crate) fn frames_with_face(&self) -> u64 {
+        self.frames_with_face
+    }
 }
 
 /// Time spent in each stage of [`FrameAnalyzer::process`] for the last frame.
@@ -126,14 +186,19 @@ pub struct StageTimings {
 impl FrameAnalyzer {
     /// A new analyzer using the loaded models.
     pub fn new(models: &FaceModels, options: &AnalysisOptions) -> Result<Self, VisionError> {
+        let mut tracker = FaceTracker::new(models, options.tracker)?;
+        tracker.set_blendshapes(false);
         Ok(FrameAnalyzer {
-            tracker: FaceTracker::new(models, options.tracker)?,
-            motion: options
-                .region_motion
-                .then(|| RegionMotionEstimator::new(RegionMotionConfig::default())),
-            spotter: Spotter::new(options.spotter.clone()),
+            tracker,
+            after: AfterTracking {
+                blendshapes: BlendshapeModel::new(models)?,
+                motion: options
+                    .region_motion
+                    .then(|| RegionMotionEstimator::new(RegionMotionConfig::default())),
+                spotter: Spotter::new(options.spotter.clone()),
+                frames_with_face: 0,
+            },
             faces: Vec::new(),
-            frames_with_face: 0,
             last_timings: StageTimings::default(),
         })
     }
@@ -145,34 +210,21 @@ impl FrameAnalyzer {
         frame: &Frame,
         events_out: &mut Vec<Event>,
     ) -> Result<&[FaceSignals], VisionError> {
-        let start = Instant::now();
-        self.tracker.process(frame, &mut self.faces)?;
-        let tracked = Instant::now();
-        if !self.faces.is_empty() {
-            self.frames_with_face += 1;
-        }
-        if let Some(motion) = &mut self.motion {
-            for face in &mut self.faces {
-                motion.update(frame, face);
-            }
-        }
-        let moved = Instant::now();
-        for face in &self.faces {
-            self.spotter.push(face, events_out);
-        }
-        let spotted = Instant::now();
-        self.last_timings = StageTimings {
-            tracking: tracked - start,
-            tracker: self.tracker.last_timings(),
-            region_motion: moved - tracked,
-            spotting: spotted - moved,
-        };
+        let mut timings = track(&mut self.tracker, frame, &mut self.faces)?;
+        self.after
+            .process(frame, &mut self.faces, &mut timings, events_out)?;
+        self.last_timings = timings;
         Ok(&self.faces)
+    }
+
+    /// The two halves, for running them on two threads.
+    pub(crate) fn split(&mut self) -> (&mut FaceTracker, &mut AfterTracking) {
+        (&mut self.tracker, &mut self.after)
     }
 
     /// Ends the stream: closes open movements.
     pub fn finish(&mut self, events_out: &mut Vec<Event>) {
-        self.spotter.finish(events_out);
+        self.after.finish(events_out);
     }
 
     /// The faces of the last frame processed.
@@ -182,7 +234,7 @@ impl FrameAnalyzer {
 
     /// Frames in which at least one face was tracked.
     pub fn frames_with_face(&self) -> u64 {
-        self.frames_with_face
+        self.after.frames_with_face()
     }
 
     /// Stage timings of the last [`FrameAnalyzer::process`] call.
@@ -197,6 +249,21 @@ impl FrameAnalyzer {
 
     /// The spotter (its settings, counters and each track's warm-up).
     pub fn spotter(&self) -> &Spotter {
-        &self.spotter
+        &self.after.spotter
     }
+}
+
+/// Runs the tracker on `frame` into `faces`; returns its stage timings (the rest zero).
+pub(crate) fn track(
+    tracker: &mut FaceTracker,
+    frame: &Frame,
+    faces: &mut Vec<FaceSignals>,
+) -> Result<StageTimings, VisionError> {
+    let start = Instant::now();
+    tracker.process(frame, faces)?;
+    Ok(StageTimings {
+        tracking: start.elapsed(),
+        tracker: tracker.last_timings(),
+        ..StageTimings::default()
+    })
 }

@@ -79,6 +79,18 @@ pub enum VisionError {
         /// `width * height * 3`.
         expected_len: usize,
     },
+
+    /// The operating system refused a new thread.
+    #[error(
+        "could not start the `{name}` thread: {source}\n\
+         hint: the system is short of memory or of threads; close other programs and retry"
+    )]
+    Thread {
+        /// The thread's name.
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl VisionError {

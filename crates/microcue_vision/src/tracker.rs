@@ -498,6 +498,8 @@ pub struct FaceTracker {
     detector: FaceDetector,
     landmarks: LandmarkDetector,
     blendshapes: BlendshapeModel,
+    /// Whether [`FaceTracker::process`] runs the blendshape model itself.
+    run_blendshapes: bool,
     tracks: Vec<Track>,
     spare_tracks: Vec<Track>,
     lost: Vec<LostTrack>,
@@ -529,6 +531,7 @@ impl FaceTracker {
             detector: FaceDetector::new(models, range, options)?,
             landmarks,
             blendshapes: BlendshapeModel::new(models)?,
+            run_blendshapes: true,
             tracks: Vec::with_capacity(max_faces),
             spare_tracks: (0..max_faces + 1).map(|_| Track::empty()).collect(),
             lost: Vec::with_capacity(max_faces * 2),
@@ -538,6 +541,13 @@ impl FaceTracker {
             stats: TrackerStats::default(),
             timings: TrackerTimings::default(),
         })
+    }
+
+    /// Turns the blendshape model off (`false`) or on (the default). Off, the signals' blendshapes
+    /// are left as they were, for a caller that scores each face's `landmarks_in_image` with a
+    /// [`BlendshapeModel`] of its own (the pipeline does, on another thread).
+    pub fn set_blendshapes(&mut self, on: bool) {
+        self.run_blendshapes = on;
     }
 
     /// The settings in use.
@@ -756,9 +766,11 @@ impl FaceTracker {
                 &track.landmarks_in_image
             };
             signals.landmarks_in_image.clone_from(landmarks);
-            let start = Instant::now();
-            self.blendshapes.run(landmarks, &mut signals.blendshapes)?;
-            self.timings.blendshapes += start.elapsed();
+            if self.run_blendshapes {
+                let start = Instant::now();
+                self.blendshapes.run(landmarks, &mut signals.blendshapes)?;
+                self.timings.blendshapes += start.elapsed();
+            }
             signals.head_pose = head_pose(landmarks).unwrap_or_default();
             signals.region_motion = None;
         }
