@@ -2,13 +2,16 @@
 """Runs MediaPipe's own FaceLandmarker (Python `mediapipe`, VIDEO mode) on a clip: the peer side of
 the microcue benchmark.
 
-Decoding: PyAV (FFmpeg's libavcodec, bundled in the `av` wheel), one decoder thread, frames in
-presentation order, pts from the container (edit lists applied by FFmpeg). Every decoded frame is
+Decoding (--decoder): `pyav` (the default; FFmpeg's libavcodec, bundled in the `av` wheel, one
+decoder thread, frames in presentation order, pts from the container with edit lists applied) or
+`opencv` (`cv2.VideoCapture` with its own defaults, as most MediaPipe examples decode; pts from
+CAP_PROP_POS_MSEC; needs the opencv wheel that mediapipe 1.x depends on). Every decoded frame is
 converted to RGB24 and passed to `FaceLandmarker.detect_for_video` with the timestamp
 round(pts_s * 1000) ms (bumped by 1 ms if two frames round to the same millisecond, which MediaPipe
 rejects).
 
-Output (--out): one JSON object per decoded frame:
+Output (--out, optional: without it nothing is written, for whole-process timing): one JSON object
+per decoded frame:
   {"pts_s": float, "landmarks_in_image": [[x, y, z] * 478], "blendshapes": [52 floats]}
 x, y in image pixels (normalized x * width, y * height), z * width (MediaPipe's z is in the scale of
 x); blendshapes in MediaPipe order (index 0 `_neutral`). Both lists are empty when no face was found.
@@ -20,7 +23,8 @@ can run on different cores. For a one-core comparison run this script under `tas
 does); the script prints the CPU affinity, the process's thread count and CPU time / wall time over
 the inference calls so the setting can be checked.
 
-Usage: mediapipe_run.py VIDEO --out mp.jsonl [--model benches/.venv/face_landmarker_v2.task]
+Usage: mediapipe_run.py VIDEO [--out mp.jsonl] [--decoder pyav|opencv]
+                         [--model benches/.venv/face_landmarker_v2.task]
 """
 
 from __future__ import annotations
@@ -50,10 +54,65 @@ def thread_count() -> int:
         return -1
 
 
+def decode_pyav(video: Path):
+    """Yields the decoder's name, then (RGB24 array, pts in seconds) per frame in presentation
+    order: PyAV, one decoder thread."""
+    try:
+        import av
+    except ImportError as err:
+        fail(f"{err}; --decoder pyav needs the `av` wheel (benches/mediapipe_peer/setup.sh installs it)")
+    try:
+        container = av.open(str(video))
+    except av.error.FFmpegError as err:
+        fail(f"{video}: FFmpeg cannot open it: {err}")
+    if not container.streams.video:
+        fail(f"{video}: no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "NONE"
+    stream.codec_context.thread_count = 1
+    fps_guess = float(stream.average_rate or stream.guessed_rate or 30)
+    yield f"PyAV {av.__version__} / FFmpeg, 1 thread"
+    index = 0
+    try:
+        for frame in container.decode(stream):
+            pts_s = float(frame.time) if frame.time is not None else index / fps_guess
+            yield frame.to_ndarray(format="rgb24"), pts_s
+            index += 1
+    except av.error.FFmpegError as err:
+        fail(f"{video}: decoding failed after frame {index}: {err}")
+    finally:
+        container.close()
+
+
+def decode_opencv(video: Path):
+    """Yields the decoder's name, then (RGB24 array, pts in seconds) per frame: cv2.VideoCapture
+    with OpenCV's default settings, as users of MediaPipe decode."""
+    try:
+        import cv2
+    except ImportError as err:
+        fail(f"{err}; --decoder opencv needs opencv (a dependency of mediapipe 1.x; setup.sh 1.2.3)")
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        fail(f"{video}: OpenCV cannot open it")
+    yield f"OpenCV {cv2.__version__} VideoCapture ({capture.getBackendName()})"
+    rgb = None
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            pts_s = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=rgb if rgb is not None and rgb.shape == bgr.shape else None)
+            yield rgb, pts_s
+    finally:
+        capture.release()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("video", type=Path, help="video file (anything FFmpeg decodes)")
-    parser.add_argument("--out", type=Path, required=True, help="JSONL output, one line per frame")
+    parser.add_argument("--out", type=Path, help="JSONL output, one line per frame (default: none)")
+    parser.add_argument("--decoder", choices=("pyav", "opencv"), default="pyav", help="video decoder")
     parser.add_argument(
         "--model",
         type=Path,
@@ -71,7 +130,6 @@ def main() -> int:
         fail(f"{args.model}: model bundle not found; run benches/mediapipe_peer/setup.sh first")
 
     try:
-        import av
         import mediapipe as mp
         import numpy as np
 
@@ -101,16 +159,8 @@ def main() -> int:
         fail(f"{args.model}: MediaPipe could not load the bundle: {err}")
     create_ms = (time.perf_counter() - t0) * 1000.0
 
-    try:
-        container = av.open(str(args.video))
-    except av.error.FFmpegError as err:
-        fail(f"{args.video}: FFmpeg cannot open it: {err}")
-    if not container.streams.video:
-        fail(f"{args.video}: no video stream")
-    stream = container.streams.video[0]
-    stream.thread_type = "NONE"
-    stream.codec_context.thread_count = 1
-    fps_guess = float(stream.average_rate or stream.guessed_rate or 30)
+    frames = decode_pyav(args.video) if args.decoder == "pyav" else decode_opencv(args.video)
+    decoder_name = next(frames)
 
     decode_ms: list[float] = []
     infer_ms: list[float] = []
@@ -121,30 +171,29 @@ def main() -> int:
     width = height = 0
     threads_during = 0
     rgb_buf = None
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    out = open(args.out, "w", encoding="utf-8")
+    out = None
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        out = open(args.out, "w", encoding="utf-8")
 
-    frames = container.decode(stream)
     while True:
         t_dec = time.perf_counter()
         try:
-            frame = next(frames)
+            rgb, pts_s = next(frames)
         except StopIteration:
             break
-        except av.error.FFmpegError as err:
-            fail(f"{args.video}: decoding failed after frame {frame_index}: {err}")
-        rgb = frame.to_ndarray(format="rgb24")
         # PyAV returns a strided view when a row is padded (e.g. 360 px wide: 1080 bytes of RGB in
         # 1104-byte rows), and mediapipe 0.10.31's ctypes Image ignores strides: copy into one
         # reused contiguous buffer.
-        if rgb_buf is None or rgb_buf.shape != rgb.shape:
-            rgb_buf = np.empty(rgb.shape, dtype=np.uint8)
-        np.copyto(rgb_buf, rgb)
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb_buf)
+        if not rgb.flags.c_contiguous:
+            if rgb_buf is None or rgb_buf.shape != rgb.shape:
+                rgb_buf = np.empty(rgb.shape, dtype=np.uint8)
+            np.copyto(rgb_buf, rgb)
+            rgb = rgb_buf
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         t_inf = time.perf_counter()
         decode_ms.append((t_inf - t_dec) * 1000.0)
 
-        pts_s = float(frame.time) if frame.time is not None else frame_index / fps_guess
         ts_ms = max(int(round(pts_s * 1000.0)), last_ts_ms + 1)
         last_ts_ms = ts_ms
 
@@ -181,14 +230,16 @@ def main() -> int:
                         bad = next(k for k, (a, b) in enumerate(zip(names, BLENDSHAPE_NAMES)) if a != b)
                         fail(f"MediaPipe's blendshape {bad} is {names[bad]!r}, expected {BLENDSHAPE_NAMES[bad]!r}: "
                              "the order differs from microcue's (signals.rs BLENDSHAPE_NAMES)")
-        out.write(json.dumps(record, separators=(",", ":")))
-        out.write("\n")
+        if out is not None:
+            out.write(json.dumps(record, separators=(",", ":")))
+            out.write("\n")
         frame_index += 1
         if args.max_frames and frame_index >= args.max_frames:
             break
 
-    out.close()
-    container.close()
+    if out is not None:
+        out.close()
+    frames.close()
     landmarker.close()
 
     n = len(infer_ms)
@@ -196,8 +247,7 @@ def main() -> int:
         fail(f"{args.video}: no frames decoded")
     infer_total_s = sum(infer_ms) / 1000.0
     e2e_total_s = (sum(infer_ms) + sum(decode_ms)) / 1000.0
-    print(f"video: {args.video} ({width}x{height}, {n} frames, decoder: PyAV {av.__version__} / "
-          f"FFmpeg, 1 thread)")
+    print(f"video: {args.video} ({width}x{height}, {n} frames, decoder: {decoder_name})")
     print(f"mediapipe: {mp.__version__}, model: {args.model}, create: {create_ms:.0f} ms")
     print(f"frames_with_face: {frames_with_face}/{n}")
     print(f"cpu_affinity: {','.join(map(str, affinity))} | threads: {threads_before} before create, "
@@ -213,7 +263,8 @@ def main() -> int:
     if len(affinity) > 1 and infer_cpu_s / infer_total_s > 1.1:
         print(f"warning: inference used {infer_cpu_s / infer_total_s:.2f} cores on average; "
               f"pin to one core with `taskset -c 0` for a one-thread comparison", file=sys.stderr)
-    print(f"wrote {args.out}")
+    if out is not None:
+        print(f"wrote {args.out}")
     return 0
 
 
