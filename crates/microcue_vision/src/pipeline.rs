@@ -281,7 +281,10 @@ enum Tracked {
         decode: Option<Duration>,
     },
     /// The tracker failed on this frame.
-    AnalysisError { frame_index: u64, error: VisionError },
+    AnalysisError {
+        frame_index: u64,
+        error: VisionError,
+    },
     /// Decoding failed: the stream ends here.
     DecodeError(SourceError),
 }
@@ -356,7 +359,8 @@ impl TrackedFrames for TrackHere<'_> {
             Ok(frame) => frame,
             Err(error) => return Some(Tracked::DecodeError(error)),
         };
-        let decode = matches!(self.frames, Frames::SameThread { .. }).then(|| decode_start.elapsed());
+        let decode =
+            matches!(self.frames, Frames::SameThread { .. }).then(|| decode_start.elapsed());
         let faces = std::mem::take(&mut self.spare_faces);
         Some(track_one(self.tracker, frame, faces, decode))
     }
@@ -399,7 +403,10 @@ impl<E> Stage<'_, E> {
     /// hands each frame's buffers back when done with them; then closes the stream.
     fn run(&mut self, frames: &mut dyn TrackedFrames) -> Result<(), RunError<E>> {
         loop {
-            if self.max_frames.is_some_and(|max| self.summary.frames >= max) {
+            if self
+                .max_frames
+                .is_some_and(|max| self.summary.frames >= max)
+            {
                 break;
             }
             let (mut buffers, mut timings, decode) = match frames.next() {
