@@ -17,7 +17,8 @@ that MediaPipe 1.x's usage logging cannot reach anything. Pinned runs add `tasks
 Runs are paired: per clip and setting, round after round of (microcue, 1.2.3, 0.10.31), the order
 rotated each round, so load that comes and goes hits all three alike. The table gives medians of
 `--rounds` runs and ratio = MediaPipe's median wall time / microcue's (above 1: microcue is
-faster), with the range of the per-round ratios. Printed as Markdown rows for docs/benchmarks.md,
+faster), with the range of the per-round ratios, and the same ratio of CPU times (steadier than
+wall time when other work shares the machine). Printed as Markdown rows for docs/benchmarks.md,
 with the load average before and after; every run is kept in OUT/whole_process.json.
 
 Usage: whole_process.py [--rounds 3] [--clips talking_face_part1.mp4,WolfgangLanger_Pexels.mp4]
@@ -183,8 +184,8 @@ def run(args) -> int:
     print()
     print(f"| clip | cores | microcue wall s (ms/frame) | MediaPipe {NEWEST} wall s (ms/frame) | ratio | "
           "MediaPipe 0.10.31 wall s (ms/frame) | ratio | CPU s: microcue / "
-          f"{NEWEST} / 0.10.31 | peak RSS MB: microcue / {NEWEST} / 0.10.31 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"{NEWEST} / 0.10.31 | CPU ratio {NEWEST} / 0.10.31 | peak RSS MB: microcue / {NEWEST} / 0.10.31 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for result in results:
         runs = result["runs"]
         ours = runs["microcue"]
@@ -199,10 +200,13 @@ def run(args) -> int:
             per_round = [theirs["wall_s"] / mine["wall_s"] for theirs, mine in zip(runs[name], ours)]
             ratios.append(f"**{ratio:.2f}** ({min(per_round):.2f}-{max(per_round):.2f})")
         cpu = " / ".join(f"{median([r['cpu_s'] for r in runs[name]]):.1f}" for name in runs)
+        cpu_ratio = " / ".join(
+            f"{median([r['cpu_s'] for r in runs[name]]) / median([r['cpu_s'] for r in ours]):.2f}"
+            for name in list(runs)[1:])
         rss = " / ".join(f"{median([r['rss_mb'] for r in runs[name]]):.0f}" for name in runs)
         cores = "1 (`taskset -c 0`)" if result["setting"] == "pinned" else "2 (unpinned)"
         print(f"| {result['clip']} | {cores} | {cells[0]} | {cells[1]} | {ratios[0]} | {cells[2]} | "
-              f"{ratios[1]} | {cpu} | {rss} |")
+              f"{ratios[1]} | {cpu} | {cpu_ratio} | {rss} |")
     print()
     print(f"runs and logs: {args.out}")
     return 0
