@@ -66,6 +66,8 @@ pub enum Decoding {
     Background {
         /// Frames decoded ahead at most.
         ahead: usize,
+        /// Whether the tracker gets a thread of its own.
+        tracker_thread: TrackerThread,
     },
     /// On the calling thread, frame after frame, with the decode time of each frame reported
     /// (to compare with a single-threaded peer).
@@ -76,8 +78,21 @@ impl Default for Decoding {
     fn default() -> Self {
         Decoding::Background {
             ahead: DECODE_AHEAD,
+            tracker_thread: TrackerThread::Auto,
         }
     }
+}
+
+/// Whether [`Pipeline::run`] tracks on a thread of its own ([`Decoding::Background`] only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrackerThread {
+    /// When the process may use two cores or more.
+    #[default]
+    Auto,
+    /// Always (e.g. to test that it gives the same results).
+    Always,
+    /// Never: everything but decoding on the calling thread.
+    Never,
 }
 
 /// Settings of one [`Pipeline::run`].
@@ -212,7 +227,10 @@ impl Pipeline {
             on_step,
         };
         match settings.decoding {
-            Decoding::Background { ahead } if usable_cores() >= 2 => {
+            Decoding::Background {
+                ahead,
+                tracker_thread,
+            } if own_tracker_thread(tracker_thread) => {
                 let ahead = ahead.max(1);
                 std::thread::scope(|scope| {
                     let (sender, tracked) = sync_channel::<Tracked>(TRACK_AHEAD);
@@ -234,7 +252,7 @@ impl Pipeline {
             }
             decoding => {
                 let frames = match decoding {
-                    Decoding::Background { ahead } => {
+                    Decoding::Background { ahead, .. } => {
                         Frames::Background(BackgroundSource::spawn(source, ahead.max(1)))
                     }
                     Decoding::SameThread => Frames::SameThread {
@@ -261,9 +279,14 @@ const TRACK_AHEAD: usize = 2;
 /// Name of the tracker thread.
 const TRACK_THREAD: &str = "microcue-track";
 
-/// Cores this process may run on (1 when pinned to one core, e.g. by `taskset -c 0`).
-fn usable_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+/// Whether to track on a thread of its own: with `Auto`, when the process may use two cores
+/// (not when pinned to one, e.g. by `taskset -c 0`).
+fn own_tracker_thread(setting: TrackerThread) -> bool {
+    match setting {
+        TrackerThread::Auto => std::thread::available_parallelism().map_or(1, usize::from) >= 2,
+        TrackerThread::Always => true,
+        TrackerThread::Never => false,
+    }
 }
 
 /// A frame and its faces' signals, handed back for reuse.
