@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use microcue_vision::Pipeline;
-use microcue_vision::pipeline::{RunSettings, Step};
+use microcue_vision::pipeline::{Decoding, RunSettings, Step, TrackerThread};
 use microcue_vision::recording::{RecordingError, RecordingSettings, analyze_recording};
 use microcue_vision::source::{SourceSpec, open_source};
 
@@ -148,9 +148,16 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             todo.len(),
             args.out.display()
         );
+        let mut run_settings = settings.run_settings();
+        if let Decoding::Background { tracker_thread, .. } = &mut run_settings.decoding
+            && workers > 1
+        {
+            // The workers fill the cores already: a tracker thread per file would only contend.
+            *tracker_thread = TrackerThread::Never;
+        }
         let work = Work {
             pipeline: &pipeline,
-            run_settings: settings.run_settings(),
+            run_settings,
             allow_ffmpeg: !args.no_ffmpeg,
             ledger: &ledger,
             jobs: &corpus.jobs,
