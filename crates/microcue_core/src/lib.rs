@@ -20,6 +20,8 @@ pub use signals::{
 
 pub mod coach;
 #[cfg(feature = "formats")]
+pub mod export;
+#[cfg(feature = "formats")]
 pub mod formats;
 pub mod lexicon;
 pub mod numeric;
