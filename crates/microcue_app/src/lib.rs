@@ -34,13 +34,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod charts;
 pub mod coach;
 mod error;
 mod frames;
 mod journal;
+mod journal_page;
 mod live;
 pub mod pages;
 pub mod protocol;
+mod review;
 pub mod security;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -49,7 +52,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use microcue_train::dates::Date;
 use microcue_vision::Pipeline;
 
@@ -91,6 +94,8 @@ pub(crate) struct AppState {
     pub pipeline: Pipeline,
     pub journal: Arc<JournalStore>,
     pub access: Arc<Access>,
+    /// The recording under review (one at a time).
+    pub review: Arc<review::ReviewStore>,
     /// Set while a live session runs: one camera at a time (inference takes a core).
     pub live_busy: Arc<AtomicBool>,
 }
@@ -125,6 +130,7 @@ impl Server {
             journal: Arc::new(JournalStore::new(options.journal_path, options.today)),
             access: Arc::new(access),
             live_busy: Arc::new(AtomicBool::new(false)),
+            review: Arc::default(),
         };
         Ok(Server {
             listener,
@@ -179,6 +185,21 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::welcome))
         .route("/live", get(pages::live))
+        .route("/review", get(review::page))
+        .route("/review/open", post(review::open))
+        .route("/review/cancel", post(review::cancel))
+        .route("/review/status", get(review::status))
+        .route("/review/video", get(review::video))
+        .route("/review/export/{format}", get(review::export))
+        .route("/review/verdict", post(review::verdict))
+        .route("/journal", get(journal_page::page))
+        .route("/journal/log", post(journal_page::add_log))
+        .route("/journal/plan/start", post(journal_page::start_plan))
+        .route("/journal/plan/done", post(journal_page::mark_done))
+        .route("/journal/export.json", get(journal_page::export_json))
+        .route("/journal/export.csv", get(journal_page::export_csv))
+        .route("/journal/import", post(journal_page::import))
+        .route("/journal/forget", post(journal_page::forget))
         .route("/assets/{name}", get(pages::asset))
         .route("/ws/live", get(live::upgrade))
         .layer(axum::middleware::from_fn_with_state(

@@ -28,6 +28,14 @@ pub const NAV: &[NavItem] = &[
         path: "/live",
         title: "Live",
     },
+    NavItem {
+        path: "/review",
+        title: "Review",
+    },
+    NavItem {
+        path: "/journal",
+        title: "Journal",
+    },
 ];
 
 /// Assets embedded in the binary: name, content type, bytes.
@@ -41,6 +49,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "live.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/live.js"),
+    ),
+    (
+        "review.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/review.js"),
     ),
 ];
 
@@ -117,6 +130,32 @@ pub fn shell(active: &str, title: &str, body: &str, script: Option<&str>) -> Htm
         title = escape(title),
         limits = limits_html(),
     ))
+}
+
+/// An error page: what went wrong (the error and its causes), what to do (`hint:`), and a
+/// link back to `back`.
+pub fn problem(
+    status: StatusCode,
+    message: &str,
+    error: &dyn std::error::Error,
+    hint: &str,
+    back: &str,
+) -> Response {
+    let mut causes = format!("<li>{}</li>", escape(&error.to_string()));
+    let mut source = error.source();
+    while let Some(cause) = source {
+        causes.push_str(&format!("<li>{}</li>", escape(&cause.to_string())));
+        source = cause.source();
+    }
+    let body = format!(
+        "<h1>{message}</h1><div class=\"card problem\" role=\"alert\" id=\"problem\">\
+         <ul class=\"error\">{causes}</ul><p><b>hint:</b> {hint}</p></div>\
+         <p><a href=\"{back}\" id=\"back\">Back</a></p>",
+        message = escape(message),
+        back = escape(back),
+        hint = escape(hint),
+    );
+    (status, shell("", message, &body, None)).into_response()
 }
 
 /// `GET /`: the first-run page: what microcue can and cannot do, the guide's ethics, whose face

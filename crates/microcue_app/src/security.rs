@@ -10,7 +10,7 @@
 //! - **Token.** Listening on any address other than 127.0.0.1 or ::1 makes a random token, which
 //!   the printed URL carries (`?token=`, as Jupyter does). A request with the right token gets
 //!   it as a cookie (`HttpOnly`, `SameSite=Strict`), so links within the app work without it.
-//! - Every response says: no framing, no sniffing, no referrer, no caching, scripts and
+//! - Every response says: no framing, no sniffing, no referrer to other sites, no caching, scripts and
 //!   connections to this origin only.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -150,7 +150,9 @@ fn harden(headers: &mut HeaderMap) {
              base-uri 'none'; form-action 'self'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with a
+        // form POST, which the Origin check must refuse; other sites still get no referrer.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::CACHE_CONTROL, "no-store"),
     ];

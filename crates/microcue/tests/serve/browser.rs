@@ -24,10 +24,10 @@ use microcue_vision::Frame;
 use microcue_vision::source::{FrameSource, Y4mSource, Y4mWriter};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_microcue");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_microcue");
 
 /// Ends a child process when dropped (a failing test leaves no browser or server behind).
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -105,7 +105,7 @@ fn make_camera_clip(dir: &Path, neutral_ms: u32) -> PathBuf {
 }
 
 /// Starts `microcue serve --port 0` and returns it with the URL it printed.
-fn start_server(home: &Path, cwd: &Path) -> (Running, String) {
+pub(crate) fn start_server(home: &Path, cwd: &Path) -> (Running, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--port", "0", "--date", "2026-03-02", "--home"])
         .arg(home)
@@ -133,8 +133,9 @@ fn start_server(home: &Path, cwd: &Path) -> (Running, String) {
     (running, url)
 }
 
-/// Starts chromedriver and a headless Chromium session whose camera is `camera`.
-async fn start_browser(camera: &Path) -> (Running, Client) {
+/// Starts chromedriver and a headless Chromium session whose camera is `camera` (none: the
+/// fake device's test pattern).
+pub(crate) async fn start_browser(camera: Option<&Path>) -> (Running, Client) {
     let chromium = require(&["chromium", "chromium-browser", "google-chrome"]);
     let chromedriver = require(&["chromedriver"]);
     let port = free_port();
@@ -146,20 +147,23 @@ async fn start_browser(camera: &Path) -> (Running, Client) {
             .spawn()
             .expect("chromedriver starts"),
     );
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--window-size=1280,1500".to_owned(),
+        "--use-fake-ui-for-media-stream".to_owned(),
+        "--use-fake-device-for-media-stream".to_owned(),
+        "--autoplay-policy=no-user-gesture-required".to_owned(),
+    ];
+    if let Some(camera) = camera {
+        args.push(format!(
+            "--use-file-for-fake-video-capture={}",
+            camera.display()
+        ));
+    }
     let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-dev-shm-usage",
-                "--window-size=1280,1500",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                format!("--use-file-for-fake-video-capture={}", camera.display()),
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        }
+        "goog:chromeOptions": { "binary": chromium, "args": args }
     });
     let Value::Object(capabilities) = capabilities else {
         unreachable!()
@@ -184,7 +188,7 @@ async fn start_browser(camera: &Path) -> (Running, Client) {
 }
 
 /// Polls `script` (returning a value) until `done` accepts it or `timeout` passes.
-async fn wait_for(
+pub(crate) async fn wait_for(
     client: &Client,
     script: &str,
     timeout: Duration,
@@ -208,15 +212,15 @@ async fn wait_for(
     }
 }
 
-async fn click(client: &Client, locator: Locator<'_>) {
+pub(crate) async fn click(client: &Client, locator: Locator<'_>) {
     client.find(locator).await.unwrap().click().await.unwrap();
 }
 
-async fn text_of(client: &Client, locator: Locator<'_>) -> String {
+pub(crate) async fn text_of(client: &Client, locator: Locator<'_>) -> String {
     client.find(locator).await.unwrap().text().await.unwrap()
 }
 
-async fn screenshot(client: &Client, name: &str) {
+pub(crate) async fn screenshot(client: &Client, name: &str) {
     if let Some(dir) = std::env::var_os("MICROCUE_SCREENSHOTS") {
         let png = client.screenshot().await.expect("screenshot");
         std::fs::create_dir_all(&dir).unwrap();
@@ -225,7 +229,7 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 /// Files under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -247,7 +251,7 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
     std::fs::create_dir_all(&cwd).unwrap();
     let camera = make_camera_clip(dir.path(), 2500);
     let (_server, url) = start_server(&home, &cwd);
-    let (_driver, client) = start_browser(&camera).await;
+    let (_driver, client) = start_browser(Some(&camera)).await;
 
     // The camera is gated: the live page without a consent choice sends the browser back to the
     // first page, which has no video element and so never asks for the camera.
@@ -449,7 +453,7 @@ async fn live_latency_benchmark() {
     std::fs::create_dir_all(&cwd).unwrap();
     let camera = make_camera_clip(dir.path(), 2500);
     let (_server, url) = start_server(&home, &cwd);
-    let (_driver, client) = start_browser(&camera).await;
+    let (_driver, client) = start_browser(Some(&camera)).await;
     let seconds = std::env::var("MICROCUE_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

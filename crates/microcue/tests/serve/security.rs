@@ -109,7 +109,7 @@ fn pages_answer_on_loopback_with_the_lexicon_limits_and_hardened_headers() {
         "content-security-policy: default-src 'self'",
         "x-frame-options: deny",
         "x-content-type-options: nosniff",
-        "referrer-policy: no-referrer",
+        "referrer-policy: same-origin",
     ] {
         assert!(lower.contains(header), "missing `{header}`");
     }
