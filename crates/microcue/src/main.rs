@@ -4,7 +4,6 @@ mod cli;
 mod commands;
 mod output;
 mod progress;
-mod render;
 mod stdout;
 mod terminal;
 

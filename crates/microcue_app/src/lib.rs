@@ -36,6 +36,7 @@
 
 mod charts;
 pub mod coach;
+mod drills;
 mod error;
 mod frames;
 mod journal;
@@ -43,6 +44,7 @@ mod journal_page;
 mod live;
 pub mod pages;
 pub mod protocol;
+pub mod render;
 mod review;
 pub mod security;
 
@@ -94,6 +96,8 @@ pub(crate) struct AppState {
     pub pipeline: Pipeline,
     pub journal: Arc<JournalStore>,
     pub access: Arc<Access>,
+    /// The flash drill in progress and the drills' neutral face.
+    pub drills: drills::Drills,
     /// The recording under review (one at a time).
     pub review: Arc<review::ReviewStore>,
     /// Set while a live session runs: one camera at a time (inference takes a core).
@@ -131,6 +135,7 @@ impl Server {
             access: Arc::new(access),
             live_busy: Arc::new(AtomicBool::new(false)),
             review: Arc::default(),
+            drills: Arc::default(),
         };
         Ok(Server {
             listener,
@@ -192,6 +197,11 @@ fn router(state: AppState) -> Router {
         .route("/review/video", get(review::video))
         .route("/review/export/{format}", get(review::export))
         .route("/review/verdict", post(review::verdict))
+        .route("/drills", get(drills::page))
+        .route("/drills/flash/start", post(drills::start))
+        .route("/drills/flash/learned", post(drills::learned))
+        .route("/drills/flash/answer", post(drills::answer))
+        .route("/drills/flash/picture/{which}", get(drills::picture))
         .route("/journal", get(journal_page::page))
         .route("/journal/log", post(journal_page::add_log))
         .route("/journal/plan/start", post(journal_page::start_plan))

@@ -33,6 +33,10 @@ pub const NAV: &[NavItem] = &[
         title: "Review",
     },
     NavItem {
+        path: "/drills",
+        title: "Drills",
+    },
+    NavItem {
         path: "/journal",
         title: "Journal",
     },
@@ -49,6 +53,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "live.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/live.js"),
+    ),
+    (
+        "drills.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/drills.js"),
     ),
     (
         "review.js",

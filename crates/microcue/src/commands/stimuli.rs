@@ -1,6 +1,6 @@
 //! `microcue stimuli make`: renders a flash-drill stimulus (a brief cue between neutral frames)
 //! to a Y4M clip, by warping a neutral face with the injection engine (through
-//! [`crate::render::WarpRenderer`], the renderer the terminal flash drill uses too).
+//! [`microcue_app::render::WarpRenderer`], the renderer the terminal flash drill uses too).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -15,7 +15,7 @@ use microcue_vision::warp::{INJECTABLE_CUES, is_injectable};
 
 use crate::commands::analyze::Consent;
 use crate::commands::demo::DEMO_CLIP;
-use crate::render::{FlashShape, NeutralFace, RenderSettings, WarpRenderer};
+use microcue_app::render::{FlashShape, NeutralFace, RenderSettings, WarpRenderer};
 
 /// Arguments of `microcue stimuli`.
 #[derive(Debug, clap::Args)]

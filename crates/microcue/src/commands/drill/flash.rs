@@ -21,11 +21,11 @@ use microcue_vision::warp::INJECTABLE_CUES;
 use super::{DRILL_INTENSITY, FlashArgs, summary_table};
 use crate::commands::demo::DEMO_CLIP;
 use crate::commands::journal::JournalLocation;
-use crate::render::{FaceView, FlashShape, NeutralFace, RenderSettings, WarpRenderer};
 use crate::terminal::{
     CLEAR, Input, Origin, Reply, Screen, encode_change, encode_clear_below, encode_picture,
     encode_text, terminal_size, text_width, wait_until, wrap,
 };
+use microcue_app::render::{FaceView, FlashShape, NeutralFace, RenderSettings, WarpRenderer};
 
 /// Rows of text under the picture.
 const TEXT_ROWS: u16 = 12;

@@ -28,11 +28,11 @@ use microcue_vision::{FaceTracker, Frame, TrackerConfig};
 use crate::commands::analyze::{Consent, load_pipeline};
 use crate::commands::eval::read_events;
 use crate::commands::journal::JournalLocation;
-use crate::render::FaceView;
 use crate::terminal::{
     CLEAR, Input, Origin, Reply, Screen, encode_change, encode_picture, encode_text, terminal_size,
     text_width, wait_until, wrap,
 };
+use microcue_app::render::FaceView;
 
 /// Playback speed of an event under review.
 const REVIEW_SPEED: f64 = 0.25;

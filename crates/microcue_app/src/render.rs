@@ -13,12 +13,52 @@
 
 use std::fmt;
 
-use anyhow::{Context, bail};
 use microcue_core::CueId;
 use microcue_train::{Stimulus, StimulusRenderer};
-use microcue_vision::source::FrameSource;
+use microcue_vision::source::{FrameSource, SourceError};
 use microcue_vision::warp::{Envelope, MAX_AMPLITUDE_IOD, WarpSpec, is_injectable, warp_frame};
-use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig};
+use microcue_vision::{FaceModels, FaceTracker, Frame, TrackerConfig, VisionError};
+
+/// The bundled real-face clip (MIT, assets/README.md): the neutral face of the drills when the
+/// user gives no video of their own, and the clip of `microcue demo`.
+pub const BUNDLED_CLIP: &[u8] = include_bytes!("../../../assets/single_face.mp4");
+/// Its name in messages.
+pub const BUNDLED_CLIP_NAME: &str = "single_face.mp4 (bundled)";
+
+/// Why no neutral face could be taken from a video.
+#[derive(Debug, thiserror::Error)]
+pub enum NeutralFaceError {
+    /// The models or the tracker could not start.
+    #[error("cannot load the embedded face models")]
+    Models(#[source] VisionError),
+    /// The video could not be read.
+    #[error("cannot read `{name}`")]
+    Read {
+        name: String,
+        #[source]
+        source: SourceError,
+    },
+    /// Tracking failed on a frame.
+    #[error("face tracking failed on frame {frame} of `{name}`")]
+    Tracking {
+        frame: u64,
+        name: String,
+        #[source]
+        source: VisionError,
+    },
+    /// The video has no frames.
+    #[error("`{name}` has no frames; hint: is it a video microcue can read?")]
+    NoFrames { name: String },
+    /// No face at or after the time asked for.
+    #[error(
+        "no face found at or after {at_s:.2} s in `{name}`; hint: choose another --at or a video \
+         where the face is visible, lit and at least ~10% of the frame height"
+    )]
+    NoFace { at_s: f64, name: String },
+    /// The face is too small to crop.
+    #[error("the face is too small to show; hint: use a video where the face is larger")]
+    TooSmall,
+}
 
 /// A neutral frame with a face and that face's 478 landmarks (image pixels).
 #[derive(Debug, Clone)]
@@ -29,23 +69,35 @@ pub struct NeutralFace {
 
 impl NeutralFace {
     /// The first frame at or after `at_s` with a face in `source` (named `name` in errors).
-    pub fn find(source: &mut dyn FrameSource, at_s: f64, name: &str) -> anyhow::Result<Self> {
-        let models = FaceModels::load().context("cannot load the embedded face models")?;
-        let mut tracker = FaceTracker::new(&models, TrackerConfig::default())?;
+    pub fn find(
+        source: &mut dyn FrameSource,
+        at_s: f64,
+        name: &str,
+    ) -> Result<Self, NeutralFaceError> {
+        let models = FaceModels::load().map_err(NeutralFaceError::Models)?;
+        let mut tracker = FaceTracker::new(&models, TrackerConfig::default())
+            .map_err(NeutralFaceError::Models)?;
         let mut frame = Frame::default();
         let mut faces = Vec::new();
         let mut frames_read = 0_u64;
         while source
             .next_frame(&mut frame)
-            .with_context(|| format!("cannot read `{name}`"))?
+            .map_err(|source| NeutralFaceError::Read {
+                name: name.to_owned(),
+                source,
+            })?
         {
             frames_read += 1;
             if frame.pts_s + 1e-9 < at_s {
                 continue;
             }
-            tracker.process(&frame, &mut faces).with_context(|| {
-                format!("face tracking failed on frame {} of `{name}`", frame.index)
-            })?;
+            tracker
+                .process(&frame, &mut faces)
+                .map_err(|source| NeutralFaceError::Tracking {
+                    frame: frame.index,
+                    name: name.to_owned(),
+                    source,
+                })?;
             if let Some(face) = faces.first() {
                 return Ok(NeutralFace {
                     landmarks_in_image: face.landmarks_in_image.clone(),
@@ -54,12 +106,14 @@ impl NeutralFace {
             }
         }
         if frames_read == 0 {
-            bail!("`{name}` has no frames; hint: is it a video microcue can read?");
+            return Err(NeutralFaceError::NoFrames {
+                name: name.to_owned(),
+            });
         }
-        bail!(
-            "no face found at or after {at_s:.2} s in `{name}`; hint: choose another --at or a video \
-             where the face is visible, lit and at least ~10% of the frame height"
-        )
+        Err(NeutralFaceError::NoFace {
+            at_s,
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -298,14 +352,14 @@ impl WarpRenderer {
         face: &NeutralFace,
         out_width_px: u32,
         settings: RenderSettings,
-    ) -> anyhow::Result<WarpRenderer> {
+    ) -> Result<WarpRenderer, NeutralFaceError> {
         let Some(view) = FaceView::around(
             &face.landmarks_in_image,
             face.frame.width,
             face.frame.height,
             out_width_px,
         ) else {
-            bail!("the face is too small to show; hint: use a video where the face is larger");
+            return Err(NeutralFaceError::TooSmall);
         };
         let mut source = Frame::default();
         view.crop(&face.frame, &mut source);
