@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::pages::shell;
 use crate::render::{
-    BUNDLED_CLIP, BUNDLED_CLIP_NAME, FlashShape, NeutralFace, RenderSettings, WarpRenderer,
+    BUNDLED_CLIP, BUNDLED_CLIP_NAME, DRILL_INTENSITY, FlashShape, NeutralFace, RenderSettings,
+    WarpRenderer,
 };
 
 /// The cues of a browser session: one per face region (brows, nose, mouth), as the terminal
@@ -40,8 +41,6 @@ const TRIALS_PER_PHASE: u32 = 6;
 const NEUTRAL_MS: f64 = 600.0;
 /// Width of the face picture, pixels.
 const PICTURE_WIDTH_PX: u32 = 320;
-/// Strength of the flashes (the terminal drill's).
-const INTENSITY: f32 = 1.0;
 
 /// The trial on screen and its pictures.
 struct Current {
@@ -194,7 +193,7 @@ pub async fn start(State(state): State<AppState>) -> Response {
             pre_test_trials: TRIALS_PER_PHASE,
             practice_trials: TRIALS_PER_PHASE,
             post_test_trials: TRIALS_PER_PHASE,
-            intensity: INTENSITY,
+            intensity: DRILL_INTENSITY,
             sources: vec![BUNDLED_CLIP_NAME.to_owned()],
             ..FlashConfig::default()
         };
@@ -273,11 +272,12 @@ pub async fn answer(State(state): State<AppState>, body: Bytes) -> Response {
             None => return failure(StatusCode::BAD_REQUEST, format!("unknown cue `{text}`")),
         },
     };
-    if !(answer.achieved_ms.is_finite()
+    let plausible = answer.achieved_ms.is_finite()
         && answer.achieved_ms > 0.0
-        && answer.achieved_ms < 10_000.0)
-        || !(answer.reaction_ms.is_finite() && answer.reaction_ms >= 0.0)
-    {
+        && answer.achieved_ms < 10_000.0
+        && answer.reaction_ms.is_finite()
+        && answer.reaction_ms >= 0.0;
+    if !plausible {
         return failure(
             StatusCode::BAD_REQUEST,
             "the exposure and reaction times must be positive milliseconds".to_owned(),

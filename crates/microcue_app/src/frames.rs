@@ -65,6 +65,32 @@ pub fn decode_into(
     Ok(())
 }
 
+/// The face box of a face's landmarks, as fractions of the frame.
+pub(crate) fn face_rect(landmarks: &[[f32; 3]], width: u32, height: u32) -> Option<[f32; 4]> {
+    let mut rect = [
+        f32::INFINITY,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    for point in landmarks {
+        rect[0] = rect[0].min(point[0]);
+        rect[1] = rect[1].min(point[1]);
+        rect[2] = rect[2].max(point[0]);
+        rect[3] = rect[3].max(point[1]);
+    }
+    if !rect.iter().all(|v| v.is_finite()) || width == 0 || height == 0 {
+        return None;
+    }
+    let (w, h) = (width as f32, height as f32);
+    Some([
+        (rect[0] / w).clamp(0.0, 1.0),
+        (rect[1] / h).clamp(0.0, 1.0),
+        (rect[2] / w).clamp(0.0, 1.0),
+        (rect[3] / h).clamp(0.0, 1.0),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,8 +118,11 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<JournalQuer
         escape(&path)
     );
     body.push_str(&saved_note(&query));
-    match snapshot {
-        None => body.push_str(&empty_dashboard(None, 0, 0)),
+    let log = match &snapshot {
+        None => {
+            body.push_str(&empty_dashboard(None, 0, 0));
+            &[][..]
+        }
         Some(snapshot) => {
             match (&snapshot.report, snapshot.plan_start) {
                 (Some(report), Some(_)) => body.push_str(&dashboard(report, &snapshot.log)),
@@ -132,13 +135,11 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<JournalQuer
             if let Some(day) = &snapshot.day {
                 body.push_str(&plan_today(day));
             }
-            body.push_str(&log_form(today));
-            body.push_str(&recent(&snapshot.log));
+            &snapshot.log[..]
         }
-    }
-    if !body.contains("id=\"log-form\"") {
-        body.push_str(&log_form(today));
-    }
+    };
+    body.push_str(&log_form(today));
+    body.push_str(&recent(log));
     body.push_str(&data_section());
     shell("/journal", "Journal", &body, None).into_response()
 }

@@ -509,29 +509,8 @@ impl Worker {
 
 /// The face's box from its landmarks, as fractions of the frame.
 fn face_box(face: &FaceSignals, width: u32, height: u32) -> Option<FaceBox> {
-    let mut rect = [
-        f32::INFINITY,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::NEG_INFINITY,
-    ];
-    for point in &face.landmarks_in_image {
-        rect[0] = rect[0].min(point[0]);
-        rect[1] = rect[1].min(point[1]);
-        rect[2] = rect[2].max(point[0]);
-        rect[3] = rect[3].max(point[1]);
-    }
-    if !rect.iter().all(|v| v.is_finite()) || width == 0 || height == 0 {
-        return None;
-    }
-    let (w, h) = (width as f32, height as f32);
-    Some(FaceBox {
-        rect: [
-            (rect[0] / w).clamp(0.0, 1.0),
-            (rect[1] / h).clamp(0.0, 1.0),
-            (rect[2] / w).clamp(0.0, 1.0),
-            (rect[3] / h).clamp(0.0, 1.0),
-        ],
+    crate::frames::face_rect(&face.landmarks_in_image, width, height).map(|rect| FaceBox {
+        rect,
         presence: face.presence,
     })
 }

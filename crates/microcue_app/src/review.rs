@@ -34,6 +34,7 @@ use microcue_vision::source::{SourceSpec, open_source};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::frames::face_rect;
 use crate::journal_page::{blocking, download};
 use crate::pages::{escape, problem, shell};
 
@@ -145,32 +146,6 @@ fn status_of(job: &ReviewJob) -> Status {
             found.wall_s
         },
     }
-}
-
-/// The face box of a face's landmarks, as fractions of the frame.
-fn face_rect(landmarks: &[[f32; 3]], width: u32, height: u32) -> Option<[f32; 4]> {
-    let mut rect = [
-        f32::INFINITY,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::NEG_INFINITY,
-    ];
-    for point in landmarks {
-        rect[0] = rect[0].min(point[0]);
-        rect[1] = rect[1].min(point[1]);
-        rect[2] = rect[2].max(point[0]);
-        rect[3] = rect[3].max(point[1]);
-    }
-    if !rect.iter().all(|v| v.is_finite()) || width == 0 || height == 0 {
-        return None;
-    }
-    let (w, h) = (width as f32, height as f32);
-    Some([
-        (rect[0] / w).clamp(0.0, 1.0),
-        (rect[1] / h).clamp(0.0, 1.0),
-        (rect[2] / w).clamp(0.0, 1.0),
-        (rect[3] / h).clamp(0.0, 1.0),
-    ])
 }
 
 /// The part of the face box where `cue` shows (its main region, and the subject's side: the

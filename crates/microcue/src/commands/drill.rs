@@ -24,11 +24,7 @@ use crate::stdout::print;
 
 pub use review::{ReviewArgs, SlowmoArgs};
 
-/// Peak strength of the terminal flash drill's expressions: the warp's largest fold-free
-/// amplitude (10 % of the inter-ocular distance). At an 80-pixel-wide face that moves a brow or
-/// a mouth corner by about 2.5 terminal pixels; at the engine's default 0.6 the movement is
-/// about 1.5 pixels, which the downscaling blurs below what a 40 ms glance can see.
-pub(crate) const DRILL_INTENSITY: f32 = 1.0;
+pub(crate) use microcue_app::render::DRILL_INTENSITY;
 
 /// Appends one line to the output buffer (printed at the end, tolerating a closed pipe).
 macro_rules! say {

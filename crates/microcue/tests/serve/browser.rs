@@ -212,6 +212,60 @@ pub(crate) async fn wait_for(
     }
 }
 
+/// Waits for the element `id` (on the page a click led to) and returns its text.
+pub(crate) async fn text_when_shown(client: &Client, id: &str, what: &str) -> String {
+    let text = wait_for(
+        client,
+        &format!("const e = document.getElementById('{id}'); return e && e.textContent"),
+        Duration::from_secs(10),
+        what,
+        Value::is_string,
+    )
+    .await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Fetches `path` from the page (same origin, as following a link would) as text.
+pub(crate) async fn fetch_text(client: &Client, path: &str) -> String {
+    let value = client
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1]; \
+                 fetch('{path}').then(r => r.text()).then(done, e => done('ERROR ' + e))"
+            ),
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Runs `microcue ARGS` on the journal in `home` on the tests' date, with `stdin` as its input;
+/// fails the test unless it succeeds.
+pub(crate) fn microcue(home: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("MICROCUE_HOME", home)
+        .env("MICROCUE_TODAY", "2026-03-02")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("microcue runs");
+    let mut input = child.stdin.take().expect("stdin");
+    // A command may stop reading early: a closed pipe is fine.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    let output = child.wait_with_output().expect("microcue finishes");
+    assert!(
+        output.status.success(),
+        "microcue {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 pub(crate) async fn click(client: &Client, locator: Locator<'_>) {
     client.find(locator).await.unwrap().click().await.unwrap();
 }
@@ -348,6 +402,10 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
     )
     .await;
     screenshot(&client, "4-outcome.png").await;
+    if std::env::var_os("MICROCUE_SCREENSHOTS").is_some() {
+        client.set_window_rect(0, 0, 390, 844).await.unwrap();
+        screenshot(&client, "5-live-390.png").await;
+    }
     let stats = client
         .execute("return window.microcue.stats()", vec![])
         .await

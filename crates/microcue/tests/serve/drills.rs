@@ -4,28 +4,18 @@
 //! Prints the distribution of achieved minus requested exposure (docs/benchmarks.md).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::Locator;
 use serde_json::Value;
 
-use crate::browser::{BIN, click, screenshot, start_browser, start_server, wait_for};
+use crate::browser::{
+    click, microcue, screenshot, start_browser, start_server, text_when_shown, wait_for,
+};
 
-fn microcue_json(home: &Path, args: &[&str]) -> Value {
-    let output = Command::new(BIN)
-        .args(args)
-        .arg("--home")
-        .arg(home)
-        .args(["--date", "2026-03-02"])
-        .output()
-        .expect("microcue runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+/// `microcue ARGS --json`-style output of the journal in `home`, parsed.
+fn cli_json(home: &Path, args: &[&str]) -> Value {
+    serde_json::from_slice(&microcue(home, args, "").stdout).unwrap_or(Value::Null)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +24,7 @@ async fn a_flash_drill_runs_to_the_end_and_shows_on_the_dashboard() {
     let home = dir.path().join("home");
     let cwd = dir.path().join("cwd");
     std::fs::create_dir_all(&cwd).unwrap();
-    microcue_json(&home, &["plan", "today", "--json"]);
+    cli_json(&home, &["plan", "today", "--json"]);
     let (_server, url) = start_server(&home, &cwd);
     let (_driver, client) = start_browser(None).await;
     let base = url.trim_end_matches('/');
@@ -73,6 +63,11 @@ async fn a_flash_drill_runs_to_the_end_and_shows_on_the_dashboard() {
     .await;
     assert!(state["error"].is_null(), "{state}");
     screenshot(&client, "drills-1280-finished.png").await;
+    if std::env::var_os("MICROCUE_SCREENSHOTS").is_some() {
+        client.set_window_rect(0, 0, 390, 844).await.unwrap();
+        screenshot(&client, "drills-390-finished.png").await;
+        client.set_window_rect(0, 0, 1280, 1500).await.unwrap();
+    }
     let trials = client
         .execute("return window.microcueFlash.trials", vec![])
         .await
@@ -113,7 +108,7 @@ async fn a_flash_drill_runs_to_the_end_and_shows_on_the_dashboard() {
     assert!(result.contains("18 answers saved"), "{result}");
 
     // The journal has the trials with the exposure the page measured.
-    let export = microcue_json(&home, &["journal", "export", "--format", "json"]);
+    let export = cli_json(&home, &["journal", "export", "--format", "json"]);
     let stored = export["trials"].as_array().unwrap();
     assert_eq!(stored.len(), 18);
     for (page, row) in trials.iter().zip(stored) {
@@ -130,15 +125,7 @@ async fn a_flash_drill_runs_to_the_end_and_shows_on_the_dashboard() {
 
     // The Journal page counts them: the week's flash accuracy over the test trials.
     click(&client, Locator::Id("flash-journal")).await;
-    let week = wait_for(
-        &client,
-        "const w = document.getElementById('week-kpis'); return w && w.textContent",
-        Duration::from_secs(10),
-        "the Journal page",
-        Value::is_string,
-    )
-    .await;
-    let week = week.as_str().unwrap();
+    let week = text_when_shown(&client, "week-kpis", "the Journal page").await;
     assert!(
         week.contains(&format!("/{flash_tests})")) && week.contains("flash"),
         "the flash test trials are on the dashboard: {week}"

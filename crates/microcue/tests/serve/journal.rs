@@ -4,35 +4,24 @@
 //! The records are compared with the ones the CLI writes for the same answers.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
-use crate::browser::{BIN, click, files_under, screenshot, start_browser, start_server, wait_for};
+use crate::browser::{
+    click, fetch_text, files_under, microcue, screenshot, start_browser, start_server,
+    text_when_shown, wait_for,
+};
 
-const TODAY: &str = "2026-03-02";
-
-fn microcue(home: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new(BIN)
-        .args(args)
-        .arg("--home")
-        .arg(home)
-        .args(["--date", TODAY])
-        .output()
-        .expect("microcue runs");
-    assert!(
-        output.status.success(),
-        "microcue {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+/// `microcue ARGS` on the journal in `home`.
+fn cli(home: &Path, args: &[&str]) -> std::process::Output {
+    microcue(home, args, "")
 }
 
 /// The log entries of a journal as `microcue log list --json` prints them, without their uids.
 fn log_records(home: &Path) -> Value {
-    let listed = microcue(home, &["log", "list", "--json"]);
+    let listed = cli(home, &["log", "list", "--json"]);
     let mut entries: Value = serde_json::from_slice(&listed.stdout).unwrap();
     for entry in entries.as_array_mut().unwrap() {
         entry.as_object_mut().unwrap().remove("uid");
@@ -48,21 +37,6 @@ async fn dashboard(client: &Client, key: &str) -> Value {
         )
         .await
         .unwrap()
-}
-
-/// Fetches `path` from the page (same origin, as a click on the link would) as text.
-async fn fetch_text(client: &Client, path: &str) -> String {
-    let value = client
-        .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1]; \
-                 fetch('{path}').then(r => r.text()).then(done, e => done('ERROR ' + e))"
-            ),
-            vec![],
-        )
-        .await
-        .unwrap();
-    value.as_str().unwrap().to_owned()
 }
 
 async fn fill(client: &Client, id: &str, text: &str) {
@@ -131,6 +105,11 @@ async fn the_journal_logs_an_outcome_from_the_form_and_forgets_everything() {
         "the page and the log form fit a phone screen: {widths}"
     );
     screenshot(&client, "journal-390-empty.png").await;
+    if std::env::var_os("MICROCUE_SCREENSHOTS").is_some() {
+        client.goto(&format!("{base}/")).await.unwrap();
+        screenshot(&client, "start-390.png").await;
+        client.goto(&format!("{base}/journal")).await.unwrap();
+    }
     choose(&client, "log-cue", "eyebrow_flash").await;
     fill(&client, "log-context", "I asked about her trip").await;
     fill(&client, "log-hypothesis", "positive").await;
@@ -178,7 +157,7 @@ async fn the_journal_logs_an_outcome_from_the_form_and_forgets_everything() {
 
     // The same record `microcue log add` writes for the same answers.
     let cli_home = dir.path().join("cli-home");
-    microcue(
+    cli(
         &cli_home,
         &[
             "log",
@@ -222,10 +201,10 @@ async fn the_journal_logs_an_outcome_from_the_form_and_forgets_everything() {
 
     // Export: the bytes `microcue journal export --format json` writes.
     let exported = fetch_text(&client, "/journal/export.json").await;
-    let cli_export = microcue(&home, &["journal", "export", "--format", "json"]);
+    let cli_export = cli(&home, &["journal", "export", "--format", "json"]);
     assert_eq!(exported, String::from_utf8(cli_export.stdout).unwrap());
     let csv = fetch_text(&client, "/journal/export.csv?table=log").await;
-    let cli_csv = microcue(
+    let cli_csv = cli(
         &home,
         &["journal", "export", "--format", "csv", "--table", "log"],
     );
@@ -289,15 +268,7 @@ async fn the_journal_logs_an_outcome_from_the_form_and_forgets_everything() {
     // A path that is not an export: a clear error naming it, nothing lost.
     fill(&client, "import-path", "/nonexistent/journal.json").await;
     click(&client, Locator::Id("import")).await;
-    let problem = wait_for(
-        &client,
-        "const p = document.getElementById('problem'); return p && p.textContent",
-        Duration::from_secs(10),
-        "the error page",
-        Value::is_string,
-    )
-    .await;
-    let problem = problem.as_str().unwrap();
+    let problem = text_when_shown(&client, "problem", "the error page").await;
     assert!(
         problem.contains("/nonexistent/journal.json") && problem.contains("hint:"),
         "{problem}"

@@ -4,65 +4,30 @@
 //! byte with what `microcue analyze --format` writes for the same file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use serde_json::Value;
 
-use crate::browser::{BIN, click, files_under, screenshot, start_browser, start_server, wait_for};
+use crate::browser::{
+    click, fetch_text, files_under, microcue, screenshot, start_browser, start_server,
+    text_when_shown, wait_for,
+};
 
 /// The bundled clip (MIT, assets/README.md): a man, neutral, then a broad smile.
 fn clip() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/single_face.mp4")
 }
 
-fn run(home: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("MICROCUE_HOME", home)
-        .env("MICROCUE_TODAY", "2026-03-02")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("microcue runs");
-    let mut input = child.stdin.take().unwrap();
-    let _ = input.write_all(stdin.as_bytes());
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "microcue {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 /// The reviewed events of a journal, without their uids.
 fn reviews(home: &Path) -> Value {
-    let output = run(home, &["journal", "export", "--format", "json"], "");
+    let output = microcue(home, &["journal", "export", "--format", "json"], "");
     let mut export: Value = serde_json::from_slice(&output.stdout).unwrap();
     let mut reviews = export["reviewed_events"].take();
     for review in reviews.as_array_mut().unwrap() {
         review.as_object_mut().unwrap().remove("uid");
     }
     reviews
-}
-
-async fn fetch_text(client: &Client, path: &str) -> String {
-    let value = client
-        .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1]; \
-                 fetch('{path}').then(r => r.text()).then(done, e => done('ERROR ' + e))"
-            ),
-            vec![],
-        )
-        .await
-        .unwrap();
-    value.as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +75,7 @@ async fn a_clip_is_reviewed_in_the_browser_and_exported_as_the_cli_writes_it() {
     let jsonl = dir.path().join("events.jsonl");
     for format in ["jsonl", "csv", "vtt"] {
         let out = dir.path().join(format!("cli.{format}"));
-        run(
+        microcue(
             &cli_home,
             &[
                 "analyze",
@@ -231,7 +196,7 @@ async fn a_clip_is_reviewed_in_the_browser_and_exported_as_the_cli_writes_it() {
     client.set_window_rect(0, 0, 390, 844).await.unwrap();
     screenshot(&client, "review-390.png").await;
     // The CLI, same events, same answer (c, the cue, the default side, then quit).
-    run(
+    microcue(
         &cli_home,
         &[
             "drill",
@@ -260,15 +225,7 @@ async fn a_clip_is_reviewed_in_the_browser_and_exported_as_the_cli_writes_it() {
     field.send_keys("/nonexistent/clip.mp4").await.unwrap();
     click(&client, Locator::Css("input[name=consent][value=self]")).await;
     click(&client, Locator::Id("review-open")).await;
-    let problem = wait_for(
-        &client,
-        "const p = document.getElementById('problem'); return p && p.textContent",
-        Duration::from_secs(10),
-        "the error page",
-        Value::is_string,
-    )
-    .await;
-    let problem = problem.as_str().unwrap();
+    let problem = text_when_shown(&client, "problem", "the error page").await;
     assert!(
         problem.contains("/nonexistent/clip.mp4") && problem.contains("hint:"),
         "{problem}"
