@@ -28,8 +28,8 @@ use microcue_core::lexicon::{self, CueRegion};
 use microcue_core::{CueId, Event, Scale, Side};
 use microcue_train::ReviewedEvent;
 use microcue_train::review::parse_side;
-use microcue_vision::analysis::AnalysisOptions;
-use microcue_vision::pipeline::{RunError, RunSettings, Step};
+use microcue_vision::pipeline::{RunError, Step};
+use microcue_vision::recording::RecordingSettings;
 use microcue_vision::source::{SourceSpec, open_source};
 use serde::{Deserialize, Serialize};
 
@@ -40,15 +40,6 @@ use crate::pages::{escape, problem, shell};
 
 /// Most bytes of the video sent in one response (an open-ended range gets this much).
 pub const MAX_RANGE_BYTES: u64 = 4 << 20;
-
-/// The settings `microcue analyze VIDEO` uses by default: one face, region motion, the
-/// default spotter. The same settings give the same events, so the exports match.
-pub fn review_analysis_options() -> AnalysisOptions {
-    AnalysisOptions {
-        region_motion: true,
-        ..AnalysisOptions::default()
-    }
-}
 
 /// Where an analysis stands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -199,10 +190,9 @@ fn analyse(
     job: &ReviewJob,
     source: Box<dyn microcue_vision::source::FrameSource>,
 ) {
-    let settings = RunSettings {
-        analysis: review_analysis_options(),
-        ..RunSettings::default()
-    };
+    // The settings of `microcue analyze VIDEO`: the same settings give the same events, so the
+    // exports match.
+    let settings = RecordingSettings::default().run_settings();
     let (width, height) = (job.width, job.height);
     let run = state.pipeline.run(source, &settings, &mut |step| {
         if job.cancel.load(Ordering::Relaxed) {
