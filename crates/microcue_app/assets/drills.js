@@ -128,6 +128,7 @@
 
   function showFinished(step) {
     state.finished = true;
+    choices.hidden = true;
     const summary = step.summary;
     const percent = (value) => (value == null ? '–' : `${Math.round(value * 100)}%`);
     const within = trials.filter((t) => Math.abs(t.achieved_ms - t.requested_ms) <= t.frame_ms).length;

@@ -35,7 +35,7 @@ pub struct WeekChart<'a> {
 
 const WIDTH: f64 = 320.0;
 const HEIGHT: f64 = 150.0;
-const LEFT: f64 = 34.0;
+const LEFT: f64 = 42.0;
 const BOTTOM: f64 = 20.0;
 const TOP: f64 = 8.0;
 
