@@ -286,6 +286,12 @@ pub(crate) struct PulseCandidate {
     pub peak_z: f32,
     /// The same peak against the baseline's spread alone, without the local noise level.
     pub baseline_peak_z: f32,
+    /// Peak of the return pulse (locally normalised, positive).
+    pub return_peak_z: f32,
+    /// Fastest head turn during the movement, degrees per lag.
+    pub head_turn_deg: f32,
+    /// Largest `jawOpen` change over the lag during the movement.
+    pub jaw_change: f32,
     /// Channel deltas at the rise's peak.
     pub apex_deltas: ChannelValues,
     /// Largest delta of each channel during the rise.
@@ -696,6 +702,9 @@ impl PulseChannel {
             offset_s,
             peak_z: self.rise_peak_z,
             baseline_peak_z: self.rise_peak_z * self.rise_peak_scale,
+            return_peak_z: self.return_peak_z,
+            head_turn_deg: self.head_turn_deg,
+            jaw_change: self.jaw_change,
             apex_deltas: self.apex_deltas,
             segment_max: self.segment_max,
         })

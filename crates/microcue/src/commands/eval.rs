@@ -58,6 +58,12 @@ pub enum EvalCommand {
     /// OUT_DIR/report.json, and deletes the two videos unless --keep-video. Pool several runs
     /// with `microcue eval score --run DIR --run DIR ...`.
     Run(RunArgs),
+    /// Every candidate movement of the learned decision in one signals file, with its
+    /// features and label, as CSV (the decision's training data; docs/evaluation.md).
+    Candidates(crate::commands::decision::CandidatesArgs),
+    /// Train the learned decision on candidates CSV (tuning rows only), or cross-validate it
+    /// by person (--cv).
+    TrainDecision(crate::commands::decision::TrainArgs),
 }
 
 /// Arguments of `microcue eval run`.
@@ -168,6 +174,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         EvalCommand::Inject(args) => run_inject(args),
         EvalCommand::Score(args) => run_score(args),
         EvalCommand::Run(args) => run_run(args),
+        EvalCommand::Candidates(args) => crate::commands::decision::run_candidates(args),
+        EvalCommand::TrainDecision(args) => crate::commands::decision::run_train(args),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod batch;
 pub mod bench;
 pub mod coach;
+pub mod decision;
 pub mod demo;
 pub mod drill;
 pub mod eval;

@@ -3,6 +3,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use super::decision::{Decision, DecisionModel, candidate_settings};
 use crate::baseline::BaselineConfig;
 use crate::cue::CueId;
 use crate::pulse::PulseConfig;
@@ -172,8 +173,16 @@ pub struct SpotterConfig {
     /// detectors can still tell from noise); 0.5 is the settings as they are. The one number
     /// for users: it scales every detector's decision threshold together (see
     /// [`SpotterConfig::decision_scale`]), trading found movements against natural false
-    /// alarms along the operating curve of docs/evaluation.md.
+    /// alarms along the operating curve of docs/evaluation.md. With the learned decision it
+    /// sets the probability a candidate needs instead
+    /// ([`DecisionModel::threshold_at`](super::DecisionModel::threshold_at)).
     pub sensitivity: f32,
+    /// What turns the detectors' candidates into events: the hand-set rules, or the learned
+    /// model over candidates found with the gates off (see [`super::decision`]).
+    pub decision: Decision,
+    /// A model to use instead of the built-in one (trained by `microcue eval
+    /// train-decision --json`; for cross-validation). Only read with the learned decision.
+    pub decision_model: Option<DecisionModel>,
 }
 
 impl Default for SpotterConfig {
@@ -193,6 +202,8 @@ impl Default for SpotterConfig {
             reader: ReaderConfig::default(),
             unavailable_cues: Vec::new(),
             sensitivity: DEFAULT_SENSITIVITY,
+            decision: Decision::Rules,
+            decision_model: None,
         }
     }
 }
@@ -215,6 +226,13 @@ impl SpotterConfig {
     /// expression, a glance or a pulse counts) scaled by [`Self::decision_scale`], never below
     /// the level at which their segments open.
     pub fn applied(&self) -> SpotterConfig {
+        if self.decision == Decision::Learned {
+            // The model's threshold takes the sensitivity; only the glance threshold scales.
+            let mut config = candidate_settings(self);
+            let gaze = &mut config.gaze;
+            gaze.z_high = (gaze.z_high * self.decision_scale()).max(gaze.z_low);
+            return config;
+        }
         let mut config = self.clone();
         let scale = self.decision_scale();
         if scale == 1.0 {
@@ -238,6 +256,9 @@ impl SpotterConfig {
         self.baseline.validate()?;
         self.reader.validate()?;
         self.pulse.validate()?;
+        if let Some(model) = &self.decision_model {
+            model.validate()?;
+        }
         if !(0.0..=1.0).contains(&self.sensitivity) {
             return Err(format!(
                 "sensitivity must be in [0, 1] (0.5 is the default), got {}",

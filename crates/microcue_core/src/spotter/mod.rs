@@ -71,6 +71,7 @@
 
 mod blink;
 mod config;
+pub mod decision;
 mod segment;
 mod track;
 
@@ -78,6 +79,7 @@ mod track;
 use serde::{Deserialize, Serialize};
 
 pub use config::{BlinkConfig, DEFAULT_SENSITIVITY, ExpressionConfig, GazeConfig, SpotterConfig};
+pub use decision::{Candidate, Decision, DecisionModel};
 use track::TrackState;
 
 use crate::event::Event;
@@ -111,6 +113,9 @@ pub struct SpotterStats {
     pub events_overlapped: u64,
     /// Events emitted.
     pub events: u64,
+    /// Candidates the learned decision rejected.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub candidates_rejected: u64,
 }
 
 /// Streaming spotter over any number of tracks. See the module documentation.
@@ -121,6 +126,10 @@ pub struct Spotter {
     applied: SpotterConfig,
     tracks: Vec<TrackState>,
     stats: SpotterStats,
+    /// Whether every candidate is kept for [`Spotter::take_candidates`].
+    record: bool,
+    /// Candidates of tracks that have finished.
+    recorded: Vec<Candidate>,
 }
 
 impl Spotter {
@@ -131,7 +140,29 @@ impl Spotter {
             config,
             tracks: Vec::new(),
             stats: SpotterStats::default(),
+            record: false,
+            recorded: Vec::new(),
         }
+    }
+
+    /// Keeps every candidate the learned decision judges, accepted or not, with its features
+    /// and probability, for [`Spotter::take_candidates`] (training data and evaluation; off
+    /// by default: it allocates per candidate).
+    pub fn record_candidates(&mut self, record: bool) {
+        self.record = record;
+        for track in &mut self.tracks {
+            track.record = record;
+        }
+    }
+
+    /// The candidates recorded so far (see [`Spotter::record_candidates`]), in decision order
+    /// per track.
+    pub fn take_candidates(&mut self) -> Vec<Candidate> {
+        let mut all = std::mem::take(&mut self.recorded);
+        for track in &mut self.tracks {
+            all.append(&mut track.recorded);
+        }
+        all
     }
 
     /// The settings.
@@ -160,8 +191,9 @@ impl Spotter {
         let index = match self.tracks.iter().position(|t| t.track == signals.track) {
             Some(index) => index,
             None => {
-                self.tracks
-                    .push(TrackState::new(signals.track, &self.applied));
+                let mut track = TrackState::new(signals.track, &self.applied);
+                track.record = self.record;
+                self.tracks.push(track);
                 self.tracks.len() - 1
             }
         };
@@ -180,6 +212,7 @@ impl Spotter {
     pub fn finish(&mut self, events_out: &mut Vec<Event>) {
         for track in self.tracks.iter_mut() {
             track.finish(&self.applied, &mut self.stats, events_out);
+            self.recorded.append(&mut track.recorded);
         }
         self.tracks.clear();
     }
@@ -192,4 +225,16 @@ pub fn analyze_all(signals: &[FaceSignals], config: &SpotterConfig) -> Vec<Event
     spotter.push_all(signals, &mut events);
     spotter.finish(&mut events);
     events
+}
+
+/// Runs a fresh [`Spotter`] over all `signals` and returns every candidate its decision
+/// judged (see [`Spotter::record_candidates`]): with the learned decision, every movement the
+/// open detectors found; with the rules, none.
+pub fn candidates_all(signals: &[FaceSignals], config: &SpotterConfig) -> Vec<Candidate> {
+    let mut spotter = Spotter::new(config.clone());
+    spotter.record_candidates(true);
+    let mut events = Vec::new();
+    spotter.push_all(signals, &mut events);
+    spotter.finish(&mut events);
+    spotter.take_candidates()
 }

@@ -6,6 +6,9 @@ use std::collections::VecDeque;
 use super::SpotterStats;
 use super::blink::BlinkDetector;
 use super::config::SpotterConfig;
+use super::decision::{
+    Candidate, CandidateInput, Decision, DecisionModel, Features, PulseShape,
+};
 use super::segment::{EXPRESSION, GAZE, Phase, ScoreHistory, Segment, bounds};
 use crate::baseline::Baseline;
 use crate::channels::{
@@ -77,12 +80,16 @@ pub(super) struct TrackState {
     expression: Segment,
     gaze: Segment,
     blinks: BlinkDetector,
-    pending: Vec<(Priority, Event)>,
+    /// Finished events not released yet, with their priority and the key that breaks ties
+    /// within it (a pulse's confidence, or a learned candidate's probability).
+    pending: Vec<(Priority, f32, Event)>,
     /// Last time the eyelids were closed well over the baseline.
     eyes_closed_s: f64,
     /// Running mean of the jaw opening and the mean absolute deviation from it (speech).
     jaw_mean: f32,
     speech_activity: f32,
+    /// How much the person talks (0..1), from `speech_activity`.
+    talking: f32,
     /// Rise of each trigger channel held since a long expression was closed (0: none); deltas
     /// are measured over it until the channel is back near its baseline.
     held: ChannelValues,
@@ -100,6 +107,11 @@ pub(super) struct TrackState {
     pulses: PulseDetector,
     /// The person's region-motion covariance, for the whitened channels.
     whitener: MotionWhitener,
+    /// The learned decision's model and the probability a candidate needs (`None`: rules).
+    judge: Option<(DecisionModel, f64)>,
+    /// Whether judged candidates are kept in `recorded`.
+    pub(super) record: bool,
+    pub(super) recorded: Vec<Candidate>,
 }
 
 /// A frame kept during the baseline warm-up.
@@ -142,6 +154,7 @@ impl TrackState {
             eyes_closed_s: f64::NEG_INFINITY,
             jaw_mean: 0.0,
             speech_activity: 0.0,
+            talking: 0.0,
             held: [0.0; CHANNEL_COUNT],
             holding: false,
             held_since_s: f64::NEG_INFINITY,
@@ -151,6 +164,16 @@ impl TrackState {
             warmup: VecDeque::with_capacity(warmup_capacity),
             pulses: PulseDetector::new(&config.pulse, config.max_fps),
             whitener: MotionWhitener::new(&config.pulse.whitened),
+            judge: (config.decision == Decision::Learned).then(|| {
+                let model = config
+                    .decision_model
+                    .clone()
+                    .unwrap_or_else(DecisionModel::builtin);
+                let threshold = model.threshold_at(config.sensitivity);
+                (model, threshold)
+            }),
+            record: false,
+            recorded: Vec::new(),
         }
     }
 
@@ -308,6 +331,7 @@ impl TrackState {
         let talking = ((self.speech_activity - config.expression.speech_quiet)
             / (config.expression.speech_talking - config.expression.speech_quiet).max(1e-6))
         .clamp(0.0, 1.0);
+        self.talking = talking;
         let speech_factor = 1.0 + (config.expression.speech_gain - 1.0) * talking;
 
         self.holding = false;
@@ -385,7 +409,7 @@ impl TrackState {
         ) {
             let reading = read_blink_cluster(&summary, &config.reader);
             let event = self.make_event(first.onset_s, last.peak_s, last.offset_s, reading);
-            self.offer(Priority::BlinkCluster, event, config, stats);
+            self.offer(Priority::BlinkCluster, 0.0, event, config, stats);
         }
 
         if may_open {
@@ -464,7 +488,66 @@ impl TrackState {
             candidate.offset_s,
             reading,
         );
-        self.offer(Priority::Pulse, event, config, stats);
+        if self.judge.is_none() {
+            let confidence = event.confidence;
+            self.offer(Priority::Pulse, confidence, event, config, stats);
+            return;
+        }
+        let features = CandidateInput {
+            pulse: Some(PulseShape {
+                channel: candidate.channel,
+                baseline_peak_z: candidate.baseline_peak_z,
+                return_peak_z: candidate.return_peak_z,
+                head_turn_deg: candidate.head_turn_deg,
+                jaw_change: candidate.jaw_change,
+            }),
+            peak_z: candidate.peak_z,
+            onset_s: event.onset_s,
+            apex_s: event.apex_s,
+            offset_s: event.offset_s,
+            apex_deltas: &candidate.apex_deltas,
+            spreads: self.baseline.spread(),
+            talking: self.talking,
+            since_blink_s: event.onset_s - self.eyes_closed_s,
+            cue: event.cue,
+            confidence: event.confidence,
+            intensity: event.intensity,
+        }
+        .features();
+        self.judge_and_offer(features, event, "pulse", candidate.channel.name(), config, stats);
+    }
+
+    /// The learned decision: offers the candidate if the model finds it probable enough
+    /// (keeping it for the recording either way).
+    fn judge_and_offer(
+        &mut self,
+        features: Features,
+        event: Event,
+        detector: &'static str,
+        channel: &'static str,
+        config: &SpotterConfig,
+        stats: &mut SpotterStats,
+    ) {
+        let Some((model, threshold)) = &self.judge else {
+            return;
+        };
+        let probability = model.probability(&features);
+        let accepted = probability >= *threshold;
+        if self.record {
+            self.recorded.push(Candidate {
+                event: event.clone(),
+                detector,
+                channel,
+                features,
+                probability: probability as f32,
+            });
+        }
+        if !accepted {
+            stats.candidates_rejected += 1;
+            return;
+        }
+        // One class for both detectors: of overlapping candidates the more probable stays.
+        self.offer(Priority::Pulse, probability as f32, event, config, stats);
     }
 
     fn update_expression(
@@ -606,7 +689,26 @@ impl TrackState {
             return;
         };
         let event = self.make_event(onset_s, segment.peak_s, offset_s, reading);
-        self.offer(Priority::Expression, event, config, stats);
+        if self.judge.is_none() {
+            self.offer(Priority::Expression, 0.0, event, config, stats);
+            return;
+        }
+        let features = CandidateInput {
+            pulse: None,
+            peak_z: segment.peak_z,
+            onset_s: event.onset_s,
+            apex_s: event.apex_s,
+            offset_s: event.offset_s,
+            apex_deltas: &segment.apex_deltas,
+            spreads: self.baseline.spread(),
+            talking: self.talking,
+            since_blink_s: event.onset_s - self.eyes_closed_s,
+            cue: event.cue,
+            confidence: event.confidence,
+            intensity: event.intensity,
+        }
+        .features();
+        self.judge_and_offer(features, event, "expression", "blendshapes", config, stats);
     }
 
     fn update_gaze(
@@ -697,7 +799,7 @@ impl TrackState {
             offset_s,
             read_gaze(&apex, &config.reader),
         );
-        self.offer(Priority::Gaze, event, config, stats);
+        self.offer(Priority::Gaze, 0.0, event, config, stats);
     }
 
     fn make_event(&self, onset_s: f64, apex_s: f64, offset_s: f64, reading: Reading) -> Event {
@@ -723,6 +825,7 @@ impl TrackState {
     fn offer(
         &mut self,
         priority: Priority,
+        key: f32,
         event: Event,
         config: &SpotterConfig,
         stats: &mut SpotterStats,
@@ -734,29 +837,27 @@ impl TrackState {
         let overlaps =
             |other: &Event| other.onset_s < event.offset_s && event.onset_s < other.offset_s;
         // Two pulse channels seeing one movement (both corners, and the left one): the more
-        // confident reading stays.
-        let beats = |p: Priority, other: &Event| {
-            p > priority
-                || (p == priority && (p != Priority::Pulse || other.confidence >= event.confidence))
-        };
+        // confident reading (or the more probable candidate) stays.
+        let beats =
+            |p: Priority, k: f32| p > priority || (p == priority && (p != Priority::Pulse || k >= key));
         if self
             .pending
             .iter()
-            .any(|(p, other)| beats(*p, other) && overlaps(other))
+            .any(|(p, k, other)| beats(*p, *k) && overlaps(other))
         {
             stats.events_overlapped += 1;
             return;
         }
         let before = self.pending.len();
         self.pending
-            .retain(|(p, other)| beats(*p, other) || !overlaps(other));
+            .retain(|(p, k, other)| beats(*p, *k) || !overlaps(other));
         stats.events_overlapped += (before - self.pending.len()) as u64;
         let at = self
             .pending
             .iter()
-            .position(|(_, other)| other.onset_s > event.onset_s)
+            .position(|(_, _, other)| other.onset_s > event.onset_s)
             .unwrap_or(self.pending.len());
-        self.pending.insert(at, (priority, event));
+        self.pending.insert(at, (priority, key, event));
     }
 
     /// Emits pending events that no open detector can overlap any more.
@@ -783,9 +884,9 @@ impl TrackState {
         let ready = self
             .pending
             .iter()
-            .take_while(|(_, event)| event.offset_s <= horizon_s)
+            .take_while(|(_, _, event)| event.offset_s <= horizon_s)
             .count();
-        for (_, event) in self.pending.drain(..ready) {
+        for (_, _, event) in self.pending.drain(..ready) {
             stats.events += 1;
             out.push(event);
         }
@@ -849,7 +950,7 @@ impl TrackState {
                 last.offset_s,
                 read_blink_cluster(&summary, &config.reader),
             );
-            self.offer(Priority::BlinkCluster, event, config, stats);
+            self.offer(Priority::BlinkCluster, 0.0, event, config, stats);
         }
         self.release_until(f64::INFINITY, out, stats);
     }
