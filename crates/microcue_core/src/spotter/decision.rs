@@ -526,6 +526,70 @@ mod tests {
         assert!(model.threshold_at(0.7) > model.threshold_at(1.0));
     }
 
+    /// A 200 ms raise of both brows at 5 s in 10 s of an otherwise still face.
+    fn brow_raise() -> Vec<crate::FaceSignals> {
+        use crate::{BlendshapeIndex as B, FaceSignals, TrackId};
+        (0..300)
+            .map(|i| {
+                let pts_s = f64::from(i) / 30.0;
+                let mut frame = FaceSignals::neutral(TrackId(0), pts_s);
+                let raise = (0.4 - 4.0 * (pts_s - 5.1).abs()).max(0.0) as f32;
+                for brow in [B::BROW_INNER_UP, B::BROW_OUTER_UP_LEFT, B::BROW_OUTER_UP_RIGHT] {
+                    frame.blendshapes[brow.0] = raise;
+                }
+                frame
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_learned_decision_reports_the_candidates_it_accepts() {
+        let config = SpotterConfig {
+            decision: Decision::Learned,
+            ..SpotterConfig::default()
+        };
+        let signals = brow_raise();
+        let candidates = super::super::candidates_all(&signals, &config);
+        assert!(
+            candidates
+                .iter()
+                .any(|c| c.event.onset_s < 5.1 && 5.1 < c.event.offset_s),
+            "{candidates:?}"
+        );
+        let threshold = DecisionModel::builtin().threshold_at(config.sensitivity);
+        let events = super::super::analyze_all(&signals, &config);
+        for event in &events {
+            assert!(
+                candidates
+                    .iter()
+                    .any(|c| &c.event == event && f64::from(c.probability) >= threshold - 1e-6),
+                "{event:?} was not an accepted candidate"
+            );
+        }
+        // Fed frame by frame or all at once: the same events.
+        let mut spotter = super::super::Spotter::new(config.clone());
+        let mut streamed = Vec::new();
+        for frame in &signals {
+            spotter.push(frame, &mut streamed);
+        }
+        spotter.finish(&mut streamed);
+        assert_eq!(streamed, events);
+        // Rules: nothing is judged.
+        assert!(super::super::candidates_all(&signals, &SpotterConfig::default()).is_empty());
+        // At sensitivity 1 at least as much is reported as at 0.
+        let at = |sensitivity| {
+            super::super::analyze_all(
+                &signals,
+                &SpotterConfig {
+                    sensitivity,
+                    ..config.clone()
+                },
+            )
+            .len()
+        };
+        assert!(at(1.0) >= at(0.0));
+    }
+
     #[test]
     fn training_separates_a_separable_feature_and_is_deterministic() {
         let rows: Vec<Features> = (0..200)
