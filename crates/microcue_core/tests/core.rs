@@ -1072,16 +1072,47 @@ fn throughput() {
     };
     let injected = random_events(&synth, 150, 3).expect("fits");
     let frames = generate(&synth, &injected).expect("valid");
-    let started = std::time::Instant::now();
-    let events = analyze_all(&frames, &SpotterConfig::default());
-    let elapsed = started.elapsed();
-    eprintln!(
-        "{} frames, {} events in {:.1} ms: {:.2} us/frame",
-        frames.len(),
-        events.len(),
-        elapsed.as_secs_f64() * 1e3,
-        elapsed.as_secs_f64() * 1e6 / frames.len() as f64
-    );
+    let learned = SpotterConfig {
+        decision: microcue_core::spotter::Decision::Learned,
+        ..SpotterConfig::default()
+    };
+    // The rules and the learned decision alternately, five times each: medians.
+    let mut times = [Vec::new(), Vec::new()];
+    let mut counts = [0, 0];
+    for _ in 0..5 {
+        for (slot, config) in [SpotterConfig::default(), learned.clone()].iter().enumerate() {
+            let started = std::time::Instant::now();
+            counts[slot] = analyze_all(&frames, config).len();
+            times[slot].push(started.elapsed().as_secs_f64() * 1e6 / frames.len() as f64);
+        }
+    }
+    for (slot, name) in ["rules", "learned"].iter().enumerate() {
+        // How long after its offset each event is released (the decision's latency).
+        let config = [SpotterConfig::default(), learned.clone()][slot].clone();
+        let mut spotter = microcue_core::Spotter::new(config);
+        let mut out = Vec::new();
+        let mut delays = Vec::new();
+        for frame in &frames {
+            spotter.push(frame, &mut out);
+            delays.extend(out.drain(..).map(|e| frame.pts_s - e.offset_s));
+        }
+        delays.sort_by(f64::total_cmp);
+        if let (Some(max), false) = (delays.last(), delays.is_empty()) {
+            eprintln!(
+                "{name}: release after the offset: median {:.2} s, 95th percentile {:.2} s, max {max:.2} s",
+                delays[delays.len() / 2],
+                delays[delays.len() * 95 / 100]
+            );
+        }
+        times[slot].sort_by(f64::total_cmp);
+        eprintln!(
+            "{name}: {} frames, {} events, median {:.2} us/frame (of {:?})",
+            frames.len(),
+            counts[slot],
+            times[slot][2],
+            times[slot]
+        );
+    }
 }
 
 /// The figures of the spotter report: per frame rate, F1 / label accuracy on 100–500 ms

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use microcue_core::formats::{read_openface, read_signals};
 use microcue_core::hypothesis::read_context_csv;
 use microcue_core::lexicon::LIMITS;
-use microcue_core::spotter::{Spotter, SpotterConfig};
+use microcue_core::spotter::{Decision, Spotter, SpotterConfig};
 use microcue_core::{ContextTag, CueId, Event, FaceSignals};
 use microcue_vision::pipeline::{Pipeline, Step};
 use microcue_vision::recording::{RecordingError, RecordingSettings, analyze_recording};
@@ -70,6 +70,12 @@ pub struct AnalyzeArgs {
     /// movements that are not cues (docs/evaluation.md, "Sensitivity").
     #[arg(long, value_name = "0..1")]
     pub sensitivity: Option<f32>,
+    /// What decides which candidate movements are reported: `rules` (the hand-set gates,
+    /// default) or `learned` (a model trained on planted and natural movements; not the
+    /// default: it does not do better on held-out footage, docs/evaluation.md, "The learned
+    /// decision"). With `learned` the sensitivity sets the probability a movement needs.
+    #[arg(long, value_enum)]
+    pub decision: Option<DecisionArg>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -100,6 +106,13 @@ pub fn load_spotter_config(path: Option<&Path>) -> anyhow::Result<SpotterConfig>
     Ok(config)
 }
 
+/// `--decision` of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecisionArg {
+    Rules,
+    Learned,
+}
+
 /// Whose face a recording shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Consent {
@@ -120,6 +133,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|message| {
                 anyhow::anyhow!("--sensitivity: {message}\nhint: 0 reports only the clearest movements, 1 the faintest; try 0.3 or 0.7")
             })?;
+    }
+    if let Some(decision) = args.decision {
+        spotter_config.decision = match decision {
+            DecisionArg::Rules => Decision::Rules,
+            DecisionArg::Learned => Decision::Learned,
+        };
     }
     let context = args.context.as_deref().map(load_context).transpose()?;
     let mut writer = EventWriter::create(args.format, args.out.as_deref())?;
