@@ -116,7 +116,10 @@ fn candidates_of_a_synthetic_trace_carry_features_and_truth_labels() {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
     assert_eq!(header[0], "side");
-    assert_eq!(&header[header.len() - FEATURE_NAMES.len()..], &FEATURE_NAMES);
+    assert_eq!(
+        &header[header.len() - FEATURE_NAMES.len()..],
+        &FEATURE_NAMES
+    );
     let label = header.iter().position(|&h| h == "label").expect("a label");
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.iter().all(|r| r.len() == header.len()));

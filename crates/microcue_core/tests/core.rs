@@ -1080,7 +1080,10 @@ fn throughput() {
     let mut times = [Vec::new(), Vec::new()];
     let mut counts = [0, 0];
     for _ in 0..5 {
-        for (slot, config) in [SpotterConfig::default(), learned.clone()].iter().enumerate() {
+        for (slot, config) in [SpotterConfig::default(), learned.clone()]
+            .iter()
+            .enumerate()
+        {
             let started = std::time::Instant::now();
             counts[slot] = analyze_all(&frames, config).len();
             times[slot].push(started.elapsed().as_secs_f64() * 1e6 / frames.len() as f64);

@@ -119,13 +119,7 @@ pub fn run_candidates(args: CandidatesArgs) -> anyhow::Result<ExitCode> {
     if !args.append {
         let mut header: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
         header.extend([
-            "run_s",
-            "truths",
-            "label",
-            "channel",
-            "cue",
-            "onset_s",
-            "offset_s",
+            "run_s", "truths", "label", "channel", "cue", "onset_s", "offset_s",
         ]);
         header.extend(FEATURE_NAMES);
         writeln!(out, "{}", header.join(","))?;
@@ -153,10 +147,7 @@ pub fn run_candidates(args: CandidatesArgs) -> anyhow::Result<ExitCode> {
             format!("{run_s:.3}"),
             truth.as_ref().map_or(0, Vec::len).to_string(),
             label.to_string(),
-            candidate
-                .channel
-                .trim_start_matches("motion:")
-                .to_string(),
+            candidate.channel.trim_start_matches("motion:").to_string(),
             event.cue.as_str().to_string(),
             format!("{:.3}", event.onset_s),
             format!("{:.3}", event.offset_s),
@@ -184,7 +175,11 @@ pub fn run_candidates(args: CandidatesArgs) -> anyhow::Result<ExitCode> {
 fn short(x: f32, decimals: usize) -> String {
     let text = format!("{x:.decimals$}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".into() } else { text.into() }
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
 }
 
 /// One usable row of the training CSV.
@@ -315,7 +310,9 @@ fn read_rows(
             features: values,
         });
     }
-    if !rows.iter().any(|r| r.label == Label::Truth) || !rows.iter().any(|r| r.label != Label::Truth) {
+    if !rows.iter().any(|r| r.label == Label::Truth)
+        || !rows.iter().any(|r| r.label != Label::Truth)
+    {
         bail!(
             "`{}`: the tuning rows need both classes (label truth, and mistimed or natural)",
             path.display()
@@ -363,7 +360,10 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut order: Vec<usize> = (0..FEATURE_COUNT).collect();
     order.sort_by(|&a, &b| model.weights[b].abs().total_cmp(&model.weights[a].abs()));
     for &i in order.iter().take(12) {
-        text.push_str(&format!("  {:>22} {:+.3}\n", FEATURE_NAMES[i], model.weights[i]));
+        text.push_str(&format!(
+            "  {:>22} {:+.3}\n",
+            FEATURE_NAMES[i], model.weights[i]
+        ));
     }
     print(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -398,7 +398,11 @@ fn cross_validate(rows: &[Row], penalties: &[f64]) -> anyhow::Result<ExitCode> {
             .zip(&probability)
             .map(|(r, &p)| {
                 let p = p.clamp(1e-9, 1.0 - 1e-9);
-                if r.label == Label::Truth { -p.ln() } else { -(1.0 - p).ln() }
+                if r.label == Label::Truth {
+                    -p.ln()
+                } else {
+                    -(1.0 - p).ln()
+                }
             })
             .sum::<f64>()
             / rows.len() as f64;
@@ -466,9 +470,9 @@ fn keep(rows: &[Row], probability: &[f64], threshold: f64) -> Vec<bool> {
         indices.sort_by(|&a, &b| probability[b].total_cmp(&probability[a]).then(a.cmp(&b)));
         let mut chosen: Vec<usize> = Vec::new();
         for i in indices {
-            let overlaps = chosen.iter().any(|&j| {
-                rows[j].onset_s < rows[i].offset_s && rows[i].onset_s < rows[j].offset_s
-            });
+            let overlaps = chosen
+                .iter()
+                .any(|&j| rows[j].onset_s < rows[i].offset_s && rows[i].onset_s < rows[j].offset_s);
             if !overlaps {
                 chosen.push(i);
                 kept[i] = true;

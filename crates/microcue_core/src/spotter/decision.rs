@@ -534,7 +534,11 @@ mod tests {
                 let pts_s = f64::from(i) / 30.0;
                 let mut frame = FaceSignals::neutral(TrackId(0), pts_s);
                 let raise = (0.4 - 4.0 * (pts_s - 5.1).abs()).max(0.0) as f32;
-                for brow in [B::BROW_INNER_UP, B::BROW_OUTER_UP_LEFT, B::BROW_OUTER_UP_RIGHT] {
+                for brow in [
+                    B::BROW_INNER_UP,
+                    B::BROW_OUTER_UP_LEFT,
+                    B::BROW_OUTER_UP_RIGHT,
+                ] {
                     frame.blendshapes[brow.0] = raise;
                 }
                 frame

@@ -6,9 +6,7 @@ use std::collections::VecDeque;
 use super::SpotterStats;
 use super::blink::BlinkDetector;
 use super::config::SpotterConfig;
-use super::decision::{
-    Candidate, CandidateInput, Decision, DecisionModel, Features, PulseShape,
-};
+use super::decision::{Candidate, CandidateInput, Decision, DecisionModel, Features, PulseShape};
 use super::segment::{EXPRESSION, GAZE, Phase, ScoreHistory, Segment, bounds};
 use crate::baseline::Baseline;
 use crate::channels::{
@@ -514,7 +512,14 @@ impl TrackState {
             intensity: event.intensity,
         }
         .features();
-        self.judge_and_offer(features, event, "pulse", candidate.channel.name(), config, stats);
+        self.judge_and_offer(
+            features,
+            event,
+            "pulse",
+            candidate.channel.name(),
+            config,
+            stats,
+        );
     }
 
     /// The learned decision: offers the candidate if the model finds it probable enough
@@ -838,8 +843,9 @@ impl TrackState {
             |other: &Event| other.onset_s < event.offset_s && event.onset_s < other.offset_s;
         // Two pulse channels seeing one movement (both corners, and the left one): the more
         // confident reading (or the more probable candidate) stays.
-        let beats =
-            |p: Priority, k: f32| p > priority || (p == priority && (p != Priority::Pulse || k >= key));
+        let beats = |p: Priority, k: f32| {
+            p > priority || (p == priority && (p != Priority::Pulse || k >= key))
+        };
         if self
             .pending
             .iter()
