@@ -491,27 +491,19 @@ impl TrackState {
             self.offer(Priority::Pulse, confidence, event, config, stats);
             return;
         }
-        let features = CandidateInput {
-            pulse: Some(PulseShape {
-                channel: candidate.channel,
-                baseline_peak_z: candidate.baseline_peak_z,
-                return_peak_z: candidate.return_peak_z,
-                head_turn_deg: candidate.head_turn_deg,
-                jaw_change: candidate.jaw_change,
-            }),
-            peak_z: candidate.peak_z,
-            onset_s: event.onset_s,
-            apex_s: event.apex_s,
-            offset_s: event.offset_s,
-            apex_deltas: &candidate.apex_deltas,
-            spreads: self.baseline.spread(),
-            talking: self.talking,
-            since_blink_s: event.onset_s - self.eyes_closed_s,
-            cue: event.cue,
-            confidence: event.confidence,
-            intensity: event.intensity,
-        }
-        .features();
+        let pulse = PulseShape {
+            channel: candidate.channel,
+            baseline_peak_z: candidate.baseline_peak_z,
+            return_peak_z: candidate.return_peak_z,
+            head_turn_deg: candidate.head_turn_deg,
+            jaw_change: candidate.jaw_change,
+        };
+        let features = self.candidate_features(
+            Some(pulse),
+            candidate.peak_z,
+            &candidate.apex_deltas,
+            &event,
+        );
         self.judge_and_offer(
             features,
             event,
@@ -520,6 +512,31 @@ impl TrackState {
             config,
             stats,
         );
+    }
+
+    /// The learned decision's features of a candidate decided now.
+    fn candidate_features(
+        &self,
+        pulse: Option<PulseShape>,
+        peak_z: f32,
+        apex_deltas: &ChannelValues,
+        event: &Event,
+    ) -> Features {
+        CandidateInput {
+            pulse,
+            peak_z,
+            onset_s: event.onset_s,
+            apex_s: event.apex_s,
+            offset_s: event.offset_s,
+            apex_deltas,
+            spreads: self.baseline.spread(),
+            talking: self.talking,
+            since_blink_s: event.onset_s - self.eyes_closed_s,
+            cue: event.cue,
+            confidence: event.confidence,
+            intensity: event.intensity,
+        }
+        .features()
     }
 
     /// The learned decision: offers the candidate if the model finds it probable enough
@@ -698,21 +715,7 @@ impl TrackState {
             self.offer(Priority::Expression, 0.0, event, config, stats);
             return;
         }
-        let features = CandidateInput {
-            pulse: None,
-            peak_z: segment.peak_z,
-            onset_s: event.onset_s,
-            apex_s: event.apex_s,
-            offset_s: event.offset_s,
-            apex_deltas: &segment.apex_deltas,
-            spreads: self.baseline.spread(),
-            talking: self.talking,
-            since_blink_s: event.onset_s - self.eyes_closed_s,
-            cue: event.cue,
-            confidence: event.confidence,
-            intensity: event.intensity,
-        }
-        .features();
+        let features = self.candidate_features(None, segment.peak_z, &segment.apex_deltas, &event);
         self.judge_and_offer(features, event, "expression", "blendshapes", config, stats);
     }
 
