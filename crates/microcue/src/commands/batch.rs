@@ -149,10 +149,8 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         );
         let mut run_settings = settings.run_settings();
-        if let Decoding::Background { tracker_thread, .. } = &mut run_settings.decoding
-            && workers > 1
-        {
-            // The workers fill the cores already: a tracker thread per file would only contend.
+        if let Decoding::Background { tracker_thread, .. } = &mut run_settings.decoding {
+            // `--jobs N` is the cores the batch takes: a file's analysis stays on its worker.
             *tracker_thread = TrackerThread::Never;
         }
         let work = Work {
