@@ -52,6 +52,8 @@ class AnalyzeRecordings:
 
     def __init__(self, consent: str, **analyzer_options: Any):
         self.consent = consent
+        # Ray gives each worker one CPU: the analysis stays on one thread.
+        analyzer_options.setdefault("single_thread", True)
         self.analyzer = microcue.Analyzer(**analyzer_options)
 
     def __call__(self, batch: pa.Table) -> pa.Table:

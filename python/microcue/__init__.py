@@ -215,6 +215,9 @@ class Analyzer:
         ``microcue analyze --spotter-config``.
     :param ffmpeg: read formats other than H.264 MP4/MOV, Y4M and image folders through the
         ``ffmpeg`` command when it is installed.
+    :param single_thread: keep each analysis on one thread (beside its decoder). By default the
+        face tracker gets a thread of its own when the machine has two cores, as in
+        ``microcue analyze``; a worker given one CPU (a Ray actor, a process pool) should set it.
     """
 
     def __init__(
@@ -223,6 +226,7 @@ class Analyzer:
         region_motion: bool = True,
         spotter_config: Union[None, Dict[str, Any], PathLike] = None,
         ffmpeg: bool = True,
+        single_thread: bool = False,
     ):
         config_text = None
         if isinstance(spotter_config, dict):
@@ -230,7 +234,9 @@ class Analyzer:
         elif spotter_config is not None:
             with open(spotter_config, encoding="utf-8") as file:
                 config_text = file.read()
-        self._analyzer = _microcue.Analyzer(max_faces, region_motion, config_text, ffmpeg)
+        self._analyzer = _microcue.Analyzer(
+            max_faces, region_motion, config_text, ffmpeg, single_thread
+        )
 
     def analyze(self, path: PathLike, consent: Optional[str] = None, *, fps: Optional[float] = None) -> Events:
         """The events of a video, as ``microcue analyze`` finds them.

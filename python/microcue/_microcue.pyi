@@ -20,6 +20,7 @@ class Analyzer:
         region_motion: bool = True,
         spotter_config: Optional[str] = None,
         ffmpeg: bool = True,
+        single_thread: bool = False,
     ) -> None: ...
     def analyze(self, path: str, fps: Optional[float] = None) -> Tuple[str, Dict[str, Any]]: ...
     def signals(

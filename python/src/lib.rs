@@ -20,7 +20,7 @@ use microcue_core::{
     TrackId,
 };
 use microcue_vision::Pipeline;
-use microcue_vision::pipeline::Step;
+use microcue_vision::pipeline::{Decoding, Step, TrackerThread};
 use microcue_vision::recording::{RecordingError, RecordingSettings, analyze_recording};
 use microcue_vision::source::{SourceSpec, open_source};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
@@ -206,6 +206,8 @@ struct Analyzer {
     pipeline: Pipeline,
     settings: RecordingSettings,
     allow_ffmpeg: bool,
+    /// Keep a file's analysis on one thread (a worker given one CPU, e.g. a Ray actor).
+    single_thread: bool,
 }
 
 impl Analyzer {
@@ -227,7 +229,12 @@ impl Analyzer {
             let name = path.display().to_string();
             let mut events = Vec::new();
             let mut columns = Columns::default();
-            let settings = self.settings.run_settings();
+            let mut settings = self.settings.run_settings();
+            if let Decoding::Background { tracker_thread, .. } = &mut settings.decoding
+                && self.single_thread
+            {
+                *tracker_thread = TrackerThread::Never;
+            }
             let run = analyze_recording(&self.pipeline, source, &name, &settings, &mut |step| {
                 if keep_signals && let Step::Frame(report) = &step {
                     for face in report.faces {
@@ -280,13 +287,14 @@ impl Analyzer {
 #[pymethods]
 impl Analyzer {
     #[new]
-    #[pyo3(signature = (max_faces = 1, region_motion = true, spotter_config = None, ffmpeg = true))]
+    #[pyo3(signature = (max_faces = 1, region_motion = true, spotter_config = None, ffmpeg = true, single_thread = false))]
     fn new(
         py: Python<'_>,
         max_faces: usize,
         region_motion: bool,
         spotter_config: Option<&str>,
         ffmpeg: bool,
+        single_thread: bool,
     ) -> PyResult<Self> {
         let spotter = match spotter_config {
             None => SpotterConfig::default(),
@@ -311,6 +319,7 @@ impl Analyzer {
                 spotter,
             },
             allow_ffmpeg: ffmpeg,
+            single_thread,
         })
     }
 

@@ -31,6 +31,12 @@ def test_one_analyzer_gives_the_same_events_again(analyzer, clips):
     assert analyzer.analyze(clips[0], consent="given") == analyzer.analyze(str(clips[0]), consent="given")
 
 
+def test_single_thread_gives_the_same_events(analyzer, clips):
+    single = microcue.Analyzer(single_thread=True)
+    for clip in clips[:2]:
+        assert list(single.analyze(clip, consent="self")) == list(analyzer.analyze(clip, consent="self"))
+
+
 def test_signals_are_the_cli_signals_and_give_the_same_events(analyzer, cli, clips, tmp_path):
     clip = clips[0]
     out = tmp_path / "signals.jsonl"
