@@ -104,7 +104,7 @@ pub struct AnalysisOptions {
 /// [`crate::Pipeline`]. Push frames in time order; `Frame::pts_s` is the capture time.
 ///
 /// Two halves: the tracker (detection, crop, landmark model, head pose), whose next crop
-/// depends on this frame's landmarks, and [`AfterTracking`] (blendshape model, region motion,
+/// depends on this frame's landmarks, and the rest (blendshape model, region motion,
 /// spotting), which only reads them. [`FrameAnalyzer::process`] runs both in turn;
 /// [`crate::Pipeline::run`] runs them on two threads when there are two cores.
 pub struct FrameAnalyzer {
