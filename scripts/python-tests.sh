@@ -3,7 +3,7 @@
 # profile (the team rule for test wheels: the Rust build is shared with `cargo test`), installs it
 # into a fresh virtual environment with what the tests need (python/tests/requirements.txt) and
 # runs pytest, which compares the package with the `microcue` binary of the same checkout
-# (target/debug/microcue; `cargo build -p microcue` first). VENV=dir picks the environment's
+# (target/debug/microcue, or under CARGO_TARGET_DIR; `cargo build -p microcue` first). VENV=dir picks the environment's
 # folder (default target/python-tests-venv, recreated on every run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +15,8 @@ die() {
 
 venv="${VENV:-target/python-tests-venv}"
 python="${PYTHON:-python3}"
-[ -x target/debug/microcue ] || die "target/debug/microcue is missing; build it first: cargo build -p microcue"
+binary="$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug/microcue"
+[ -x "$binary" ] || die "$binary is missing; build it first: cargo build -p microcue"
 # Before anything slow: the wheel must reuse the workspace build's dependencies, not rebuild tract.
 "$python" scripts/python-features.py
 rm -rf "$venv"
@@ -27,4 +28,4 @@ rm -rf target/python-wheels
 "$venv/bin/maturin" build --quiet --profile dev --manifest-path python/Cargo.toml --out target/python-wheels ||
     die "maturin could not build the wheel"
 "$venv/bin/python" -m pip install --quiet target/python-wheels/microcue-*.whl
-MICROCUE_BIN="$PWD/target/debug/microcue" "$venv/bin/python" -m pytest -q python/tests
+MICROCUE_BIN="$binary" "$venv/bin/python" -m pytest -q python/tests
