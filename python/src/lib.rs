@@ -20,7 +20,7 @@ use microcue_core::{
     TrackId,
 };
 use microcue_vision::Pipeline;
-use microcue_vision::pipeline::{Decoding, Step, TrackerThread};
+use microcue_vision::pipeline::Step;
 use microcue_vision::recording::{RecordingError, RecordingSettings, analyze_recording};
 use microcue_vision::source::{SourceSpec, open_source};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
@@ -230,10 +230,8 @@ impl Analyzer {
             let mut events = Vec::new();
             let mut columns = Columns::default();
             let mut settings = self.settings.run_settings();
-            if let Decoding::Background { tracker_thread, .. } = &mut settings.decoding
-                && self.single_thread
-            {
-                *tracker_thread = TrackerThread::Never;
+            if self.single_thread {
+                settings = settings.on_one_thread();
             }
             let run = analyze_recording(&self.pipeline, source, &name, &settings, &mut |step| {
                 if keep_signals && let Step::Frame(report) = &step {

@@ -106,6 +106,16 @@ pub struct RunSettings {
     pub max_frames: Option<u64>,
 }
 
+impl RunSettings {
+    /// The same settings with the tracker kept on the calling thread (a worker given one core).
+    pub fn on_one_thread(mut self) -> Self {
+        if let Decoding::Background { tracker_thread, .. } = &mut self.decoding {
+            *tracker_thread = TrackerThread::Never;
+        }
+        self
+    }
+}
+
 /// One analysed frame, handed to the caller of [`Pipeline::run`].
 #[derive(Debug)]
 pub struct FrameReport<'a> {

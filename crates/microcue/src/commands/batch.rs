@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use microcue_vision::Pipeline;
-use microcue_vision::pipeline::{Decoding, RunSettings, Step, TrackerThread};
+use microcue_vision::pipeline::{RunSettings, Step};
 use microcue_vision::recording::{RecordingError, RecordingSettings, analyze_recording};
 use microcue_vision::source::{SourceSpec, open_source};
 
@@ -148,11 +148,8 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             todo.len(),
             args.out.display()
         );
-        let mut run_settings = settings.run_settings();
-        if let Decoding::Background { tracker_thread, .. } = &mut run_settings.decoding {
-            // `--jobs N` is the cores the batch takes: a file's analysis stays on its worker.
-            *tracker_thread = TrackerThread::Never;
-        }
+        // `--jobs N` is the cores the batch takes: a file's analysis stays on its worker.
+        let run_settings = settings.run_settings().on_one_thread();
         let work = Work {
             pipeline: &pipeline,
             run_settings,
