@@ -10,9 +10,11 @@ commands are in docs/benchmarks.md, "Corpora", "Run"):
 
     VENV/bin/python scripts/bench-corpora.py --bin target/release/microcue --rounds 3
 
-The corpus is made from the repository's clips (tests/data/faces, assets/) by ffmpeg stream copy
-into a temporary folder: the 40 s talking-face clip and 20 s of cap13_edit2 cut at their
-keyframes into 250-frame clips, plus three short clips (9 clips, 1742 frames).
+The corpus is made from the repository's clips by ffmpeg stream copy into a temporary folder:
+`--corpus short` (the default): the 40 s talking-face clip and 20 s of cap13_edit2 (tests/data/faces)
+cut at their keyframes into 250-frame clips, plus three short clips (9 clips, 1742 frames);
+`--corpus long`: eval/footage/talking_face_part1.mp4 and _part2.mp4 cut into eight 25 s clips
+(5000 frames), where the fixed costs of a run (start-up, loading the models) weigh less.
 """
 
 from __future__ import annotations
@@ -32,11 +34,21 @@ from typing import Callable, Dict, List
 REPO = Path(__file__).resolve().parents[1]
 
 
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", *args], check=True)
+
+
+def make_long_corpus(folder: Path) -> List[Path]:
+    footage = REPO / "eval" / "footage"
+    for part in (1, 2):
+        for start in (0, 25, 50, 75):
+            ffmpeg("-ss", str(start), "-i", str(footage / f"talking_face_part{part}.mp4"), "-t", "25",
+                   "-map", "0:v:0", "-c", "copy", str(folder / f"tf{part}_{start}.mp4"))
+    return sorted(folder.glob("*.mp4"))
+
+
 def make_corpus(folder: Path) -> List[Path]:
     faces = REPO / "tests" / "data" / "faces"
-
-    def ffmpeg(*args: str) -> None:
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", *args], check=True)
 
     ffmpeg("-i", str(faces / "talking_face_40s.mp4"), "-map", "0:v:0", "-c", "copy", "-f", "segment",
            "-segment_time", "10", "-reset_timestamps", "1", str(folder / "tf%d.mp4"))
@@ -74,6 +86,7 @@ def main() -> None:
     parser.add_argument("--bin", default=str(REPO / "target" / "release" / "microcue"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["batch", "python", "ray"], action="append")
+    parser.add_argument("--corpus", choices=["short", "long"], default="short")
     args = parser.parse_args()
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"bench-corpora: error: no microcue binary at {args.bin}\n"
@@ -83,8 +96,8 @@ def main() -> None:
     only = set(args.only or ["batch", "python", "ray"])
     work = Path(tempfile.mkdtemp(prefix="microcue-bench-"))
     (work / "corpus").mkdir()
-    corpus = make_corpus(work / "corpus")
-    results: Dict[str, Dict] = {"corpus_files": len(corpus)}
+    corpus = (make_long_corpus if args.corpus == "long" else make_corpus)(work / "corpus")
+    results: Dict[str, object] = {"corpus": args.corpus, "corpus_files": len(corpus)}
 
     if "batch" in only:
         runs = iter(range(10**6))
@@ -101,7 +114,7 @@ def main() -> None:
     if "python" in only:
         import microcue
 
-        clip = work / "corpus" / "tf0.mp4"
+        clip = next(path for path in corpus if path.name.startswith("tf"))
         def python() -> float:
             # Like the CLI: load the models, then analyse (the interpreter is already running).
             started = time.perf_counter()

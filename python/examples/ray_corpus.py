@@ -109,7 +109,7 @@ def analyze_corpus(paths: List[str], out: str, consent: str, workers: int, **ana
     files = files.map_batches(
         AnalyzeRecordings,
         fn_constructor_kwargs={"consent": consent, **analyzer_options},
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=1,
         batch_size=1,
         batch_format="pyarrow",

@@ -215,7 +215,7 @@ class Analyzer:
         ``microcue analyze --spotter-config``.
     :param ffmpeg: read formats other than H.264 MP4/MOV, Y4M and image folders through the
         ``ffmpeg`` command when it is installed.
-    :param single_thread: keep each analysis on one thread (beside its decoder). By default the
+    :param single_thread: keep each analysis on one thread, decoding included. By default the
         face tracker gets a thread of its own when the machine has two cores, as in
         ``microcue analyze``; a worker given one CPU (a Ray actor, a process pool) should set it.
     """

@@ -107,11 +107,10 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
-    /// The same settings with the tracker kept on the calling thread (a worker given one core).
+    /// The same settings with decoding and tracking on the calling thread: a worker given one
+    /// core uses that core only, so N workers on N cores do not contend for them.
     pub fn on_one_thread(mut self) -> Self {
-        if let Decoding::Background { tracker_thread, .. } = &mut self.decoding {
-            *tracker_thread = TrackerThread::Never;
-        }
+        self.decoding = Decoding::SameThread;
         self
     }
 }
