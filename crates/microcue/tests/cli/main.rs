@@ -1,4 +1,7 @@
 //! End-to-end tests of the `microcue` binary: real files in, exit code + stdout + stderr out.
+//! One test binary for the CLI (`batch` has its own module); the web app's are in `serve/`.
+
+mod batch;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

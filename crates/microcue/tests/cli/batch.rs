@@ -7,15 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{microcue, repo_root, stderr};
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, UInt32Type};
 use arrow_array::{Array, RecordBatch};
 use microcue_core::{Event, Evidence};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A real clip of the repository (tests/data/faces, or the demo clip in assets/).
 fn clip(relative: &str) -> PathBuf {
@@ -26,19 +24,6 @@ fn clip(relative: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-fn microcue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_microcue"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the microcue binary runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The run was refused before any file (exit 1) with `message` on stderr; returns stderr.
