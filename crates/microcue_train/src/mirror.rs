@@ -6,7 +6,7 @@
 //! different cues — the guide's "practice 10 micro-expressions yourself".
 
 use microcue_core::lexicon;
-use microcue_core::{CueId, Event, Evidence, Scale};
+use microcue_core::{CueId, Event, Evidence, Scale, Side};
 use serde::Serialize;
 
 use crate::dates::Date;
@@ -49,6 +49,13 @@ impl MirrorDrill {
         let cue = self.deck.draw();
         let id = self.next_id;
         self.next_id += 1;
+        MirrorPrompt::for_cue(id, cue)
+    }
+}
+
+impl MirrorPrompt {
+    /// The prompt to flash `cue` (a cue the user chose instead of the deck's).
+    pub fn for_cue(id: u32, cue: CueId) -> MirrorPrompt {
         let entry = lexicon::entry(cue);
         MirrorPrompt {
             id,
@@ -74,6 +81,10 @@ pub struct MirrorScore {
     pub duration_ms: Option<f64>,
     /// Whether that movement stayed under 0.5 s.
     pub micro: Option<bool>,
+    /// The side of that movement (the subject's own).
+    pub side: Option<Side>,
+    /// The spotter's confidence in that reading, 0..1.
+    pub confidence: Option<f32>,
     /// The channels that moved, strongest first.
     pub evidence: Vec<Evidence>,
     /// Other cues the spotter saw in the window.
@@ -143,6 +154,8 @@ pub fn score_mirror(
     let shown = matched.or_else(|| others.first().copied());
     let duration_ms = shown.map(|e| (e.offset_s - e.onset_s) * 1000.0);
     let micro = duration_ms.map(|d| d <= prompt.max_duration_ms);
+    let side = shown.map(|e| e.side);
+    let confidence = shown.map(|e| e.confidence);
     let evidence = shown.map(|e| e.evidence.clone()).unwrap_or_default();
     let units = evidence
         .iter()
@@ -187,6 +200,8 @@ pub fn score_mirror(
         seen: matched.is_some(),
         duration_ms,
         micro,
+        side,
+        confidence,
         evidence,
         other_cues,
         feedback,
@@ -196,7 +211,7 @@ pub fn score_mirror(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use microcue_core::{Side, TrackId};
+    use microcue_core::TrackId;
 
     fn event(cue: CueId, onset_s: f64, offset_s: f64) -> Event {
         Event {
@@ -237,6 +252,10 @@ mod tests {
         };
         let quick = score_mirror(&prompt, 0.0, 3.0, &[event(CueId::EyebrowFlash, 1.0, 1.2)]);
         assert!(quick.seen && quick.micro == Some(true));
+        assert_eq!(
+            (quick.side, quick.confidence),
+            (Some(Side::Both), Some(0.7))
+        );
         assert!(quick.feedback.contains("browInnerUp"));
         let slow = score_mirror(&prompt, 0.0, 3.0, &[event(CueId::EyebrowFlash, 1.0, 1.9)]);
         assert!(slow.seen && slow.micro == Some(false));

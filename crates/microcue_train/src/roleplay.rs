@@ -21,6 +21,10 @@ pub struct CueCard {
     pub expected_response: Option<ResponseFamily>,
 }
 
+/// What the partner does with a card.
+pub const ROLEPLAY_INSTRUCTION: &str =
+    "Read any line and flash it once, under 0.5 s. The spotter answers, then responds.";
+
 /// A deck of cue cards.
 #[derive(Debug, Clone)]
 pub struct RoleplayDeck {

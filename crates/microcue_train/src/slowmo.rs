@@ -19,6 +19,7 @@ use crate::dates::Date;
 use crate::error::{Result, TrainError};
 use crate::flash::ratio;
 use crate::records::{DrillKind, TrialPhase, TrialRecord};
+use crate::review::ReviewedEvent;
 
 /// Settings of a slow-motion quiz.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,22 +265,72 @@ impl SlowMotionQuiz {
 
     /// Answered items as journal records (kind `slow_motion`, phase `test`).
     pub fn records(&self, date: Date, session: &str) -> Vec<TrialRecord> {
-        self.answers
+        self.items
             .iter()
-            .zip(&self.events)
-            .filter_map(|(answer, event)| {
-                answer.as_ref().map(|answer| TrialRecord {
-                    date,
-                    kind: DrillKind::SlowMotion,
-                    phase: TrialPhase::Test,
-                    target: Some(event.cue),
-                    response: Some(answer.answer),
-                    exposure_ms: Some((event.offset_s - event.onset_s) * 1000.0),
-                    reaction_ms: Some(answer.reaction_ms),
-                    session: Some(session.to_owned()),
-                })
-            })
+            .filter_map(|item| self.record(item.id, date, session))
             .collect()
+    }
+
+    /// The journal record of one answered item (kind `slow_motion`, phase `test`, the event's
+    /// duration as its exposure); `None` while it is unanswered. `drill slowmo` and the app's
+    /// slow-motion page both save this, so their trials count alike in the accuracy KPI.
+    pub fn record(&self, item_id: u32, date: Date, session: &str) -> Option<TrialRecord> {
+        let index = self.items.iter().position(|item| item.id == item_id)?;
+        let answer = self.answers[index].as_ref()?;
+        let event = &self.events[index];
+        Some(TrialRecord {
+            date,
+            kind: DrillKind::SlowMotion,
+            phase: TrialPhase::Test,
+            target: Some(event.cue),
+            response: Some(answer.answer),
+            exposure_ms: Some(event.duration_ms),
+            reaction_ms: Some(answer.reaction_ms),
+            session: Some(session.to_owned()),
+        })
+    }
+}
+
+/// The events the user confirmed or corrected in their review of the video `label` (corrected
+/// ones with the user's cue and side): the items of a slow-motion study of that video.
+pub fn confirmed_events(reviews: &[ReviewedEvent], label: &str) -> Vec<Event> {
+    reviews
+        .iter()
+        .filter(|r| r.video == label)
+        .filter_map(ReviewedEvent::as_event)
+        .collect()
+}
+
+/// Each video label with reviews and how many of its events were confirmed or corrected (the
+/// events a slow-motion study can use), by label.
+pub fn labels_with_reviews(reviews: &[ReviewedEvent]) -> Vec<(String, usize)> {
+    let mut labels: Vec<(String, usize)> = Vec::new();
+    for review in reviews {
+        let usable = usize::from(review.as_event().is_some());
+        match labels.iter_mut().find(|(label, _)| *label == review.video) {
+            Some((_, count)) => *count += usable,
+            None => labels.push((review.video.clone(), usable)),
+        }
+    }
+    labels.sort();
+    labels
+}
+
+/// The session name of a slow-motion study started on `today` with `seed`.
+pub fn session_name(today: Date, seed: u64) -> String {
+    format!("slowmo-{today}-{:08x}", seed as u32)
+}
+
+/// The line after an answer in a study of the user's own confirmed events: the label they
+/// gave it in their review is the answer.
+pub fn confirmed_feedback(labelled: CueId, answer: CueId) -> String {
+    if labelled == answer {
+        format!("✓ {labelled}: the label you gave it in your review.")
+    } else {
+        format!(
+            "✗ In your review you labelled it {labelled} ({}); you answered {answer}.",
+            lexicon::entry(labelled).looks_like
+        )
     }
 }
 
@@ -378,7 +429,14 @@ mod tests {
         assert!(quiz.answer(items[1].id, wrong, 700.0).is_err(), "twice");
         let summary = quiz.summary();
         assert_eq!((summary.answered, summary.correct), (2, 1));
-        assert_eq!(quiz.records(Date::constant(2025, 3, 1), "q").len(), 2);
+        let records = quiz.records(Date::constant(2025, 3, 1), "q");
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].response, Some(wrong));
+        assert_eq!(records[1].exposure_ms, Some(events[0].duration_ms));
+        assert_eq!(
+            quiz.record(items[0].id, Date::constant(2025, 3, 1), "q"),
+            Some(records[0].clone())
+        );
     }
 
     #[test]

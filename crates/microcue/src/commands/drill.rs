@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use microcue_core::{CueId, lexicon};
 use microcue_train::flash::{FlashConfig, FlashDrill, FlashStep, SimulatedObserver};
-use microcue_train::roleplay::RoleplayDeck;
+use microcue_train::roleplay::{ROLEPLAY_INSTRUCTION, RoleplayDeck};
 use microcue_train::{DrillKind, TrialPhase, TrialRecord};
 
 use super::analyze::Consent;
@@ -247,10 +247,7 @@ fn execute(args: DrillArgs, out: &mut String) -> anyhow::Result<ExitCode> {
                     entry.name,
                     entry.looks_like
                 );
-                say!(
-                    out,
-                    "  Read any line and flash it once, under 0.5 s. The spotter answers, then responds."
-                );
+                say!(out, "  {ROLEPLAY_INSTRUCTION}");
                 if let Some(family) = card.expected_response {
                     say!(
                         out,

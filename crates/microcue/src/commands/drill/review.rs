@@ -19,9 +19,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use microcue_core::{CueId, Event, Side, lexicon};
+use microcue_train::ReviewedEvent;
 use microcue_train::review::{ReviewTally, parse_side};
-use microcue_train::slowmo::{SlowMotionConfig, SlowMotionQuiz};
-use microcue_train::{DrillKind, ReviewedEvent, TrialPhase, TrialRecord};
+use microcue_train::slowmo::{
+    SlowMotionConfig, SlowMotionQuiz, confirmed_events, confirmed_feedback, labels_with_reviews,
+    session_name,
+};
 use microcue_vision::source::{SourceSpec, open_source};
 use microcue_vision::{FaceTracker, Frame, TrackerConfig};
 
@@ -618,15 +621,12 @@ pub fn run_slowmo(
         .into_iter()
         .map(|r| r.record)
         .collect();
-    let events: Vec<Event> = reviews
-        .iter()
-        .filter(|r| r.video == args.label)
-        .filter_map(ReviewedEvent::as_event)
-        .collect();
+    let events = confirmed_events(&reviews, &args.label);
     if events.is_empty() {
-        let mut labels: Vec<&str> = reviews.iter().map(|r| r.video.as_str()).collect();
-        labels.sort_unstable();
-        labels.dedup();
+        let labels: Vec<String> = labels_with_reviews(&reviews)
+            .into_iter()
+            .map(|(label, _)| label)
+            .collect();
         bail!(
             "no confirmed events for `{}` in the journal\nhint: run `microcue drill review EVENTS.jsonl --label '{}'` first{}",
             args.label,
@@ -649,7 +649,7 @@ pub fn run_slowmo(
     };
     let mut quiz = SlowMotionQuiz::new(&events, &config, seed)?;
     let items = quiz.items().to_vec();
-    let session = format!("slowmo-{today}-{:08x}", seed as u32);
+    let session = session_name(today, seed);
     let width = picture_width(args.width);
     let clips = match &args.video {
         Some(video) => {
@@ -761,30 +761,15 @@ pub fn run_slowmo(
                 continue;
             };
             let reaction_ms = asked.elapsed().as_secs_f64() * 1000.0;
-            let feedback = quiz.answer(item.id, answer, reaction_ms)?;
-            let record = TrialRecord {
-                date: today,
-                kind: DrillKind::SlowMotion,
-                phase: TrialPhase::Test,
-                target: Some(event.cue),
-                response: Some(answer),
-                exposure_ms: Some(event.duration_ms),
-                reaction_ms: Some(reaction_ms),
-                session: Some(session.clone()),
-            };
+            quiz.answer(item.id, answer, reaction_ms)?;
+            let record = quiz
+                .record(item.id, today, &session)
+                .context("the answer was not recorded by the quiz")?;
             journal
                 .add_trial(&record)
                 .context("cannot save the answer; the answers given before it are saved")?;
             saved += 1;
-            let message = if feedback.correct {
-                format!("✓ {}: the label you gave it in your review.", event.cue)
-            } else {
-                format!(
-                    "✗ In your review you labelled it {} ({}); you answered {answer}.",
-                    event.cue,
-                    lexicon::entry(event.cue).looks_like
-                )
-            };
+            let message = confirmed_feedback(event.cue, answer);
             let mut bytes = Vec::new();
             let below_menu = text_row + wrap(&text, text_width()).lines().count() as u16 + 1;
             encode_text(&wrap(&message, text_width()), below_menu, &mut bytes);
