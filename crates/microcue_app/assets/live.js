@@ -1,5 +1,7 @@
 // The live coach: camera frames to the server over a WebSocket, cues and coaching back.
 // Plain JavaScript, no build step. Frames are never stored: each is encoded, sent and dropped.
+// The mirror drill's page runs the same camera and socket without the coach's panels: every
+// server message is also dispatched as a `microcue:message` event for its own script.
 'use strict';
 
 (() => {
@@ -41,6 +43,8 @@
   const overlay = $('overlay');
   const statusLine = $('status');
   const statsLine = $('stats');
+  // The coach's panels are on the Live page only.
+  const coachPage = Boolean($('cue'));
 
   const stats = {
     cameraFrames: 0,
@@ -99,6 +103,12 @@
         outcomes: stats.outcomes,
         errors: stats.errors,
       };
+    },
+    // Sends a JSON message on the live socket; false when the session is not ready.
+    send(message) {
+      if (!ready || !socket || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(message));
+      return true;
     },
     reset() {
       stats.cameraFrames = 0;
@@ -222,6 +232,7 @@
   }
 
   function showTimeline() {
+    if (!coachPage) return;
     const list = $('timeline');
     if (list.children.length !== pipeline.length) {
       list.replaceChildren(...pipeline.map((stage) => {
@@ -274,6 +285,7 @@
       onset_ms: event.onset_s * 1000, offset_ms: event.offset_s * 1000,
       shown_ms: shownMs, delay_after_offset_ms: shownMs - event.offset_s * 1000,
     });
+    if (!coachPage) return;
     const card = $('cue');
     card.replaceChildren(
       text('h2', cue.name),
@@ -341,13 +353,13 @@
         showCue(message);
         break;
       case 'hypothesis':
-        showHypothesis(message.hypothesis);
+        if (coachPage) showHypothesis(message.hypothesis);
         break;
       case 'watching':
         watching = { respondedMs: message.responded_at_s * 1000 };
         break;
       case 'outcome':
-        showOutcome(message.outcome);
+        if (coachPage) showOutcome(message.outcome);
         break;
       case 'error':
         showError(message.message);
@@ -355,6 +367,7 @@
       default:
         break;
     }
+    document.dispatchEvent(new CustomEvent('microcue:message', { detail: message }));
   }
 
   function connect() {
@@ -401,11 +414,13 @@
       setTimeout(() => button.classList.remove('pressed'), 600);
     });
   });
-  $('responded').addEventListener('click', () => {
-    if (!ready || !current) return;
-    socket.send(JSON.stringify({ type: 'responded', at_ms: performance.now() }));
-    $('watch').textContent = 'Watching the face…';
-  });
+  if (coachPage) {
+    $('responded').addEventListener('click', () => {
+      if (!ready || !current) return;
+      socket.send(JSON.stringify({ type: 'responded', at_ms: performance.now() }));
+      $('watch').textContent = 'Watching the face…';
+    });
+  }
 
   start();
 })();

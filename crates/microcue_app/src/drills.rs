@@ -392,13 +392,23 @@ pub async fn page() -> Response {
          <p id=\"flash-exposure\" class=\"muted\"></p>\
          <button type=\"button\" id=\"flash-start\">Start the flash test</button>\
          <div id=\"flash-result\" hidden></div></section>\
-         <section class=\"card\"><h2>More drills</h2>\
-         <p>Not in the browser yet: the slow-motion quiz over the events you confirmed on the \
-         Review page runs in the terminal (<code>microcue drill slowmo --label LABEL</code>), \
-         roleplay cards too (<code>microcue drill card</code>, then <code>microcue drill record \
-         --kind roleplay</code>), and so does recording a mirror-drill result (<code>microcue drill \
-         record --kind mirror</code>). Their results reach the same journal and the Journal \
-         page's KPIs.</p></section>",
+         <section id=\"slowmo-card\" class=\"card\"><h2>Slow-motion study</h2>\
+         <p>The movements you confirmed in your own videos on the Review page, replayed at 0.25× \
+         or 0.5× with the region outlined: name each one. The answers count in the week's \
+         slow-motion accuracy, as <code>microcue drill slowmo</code>'s do.</p>\
+         <p><a href=\"/drills/slowmo\" id=\"slowmo-link\">Open the slow-motion study</a></p></section>\
+         <section id=\"mirror\" class=\"card\"><h2>Mirror drill</h2>\
+         <p>The camera watches you make a cue you are asked for; the spotter says whether it saw \
+         that cue, how long it lasted and on which side. Frames stay on this computer, in \
+         memory.</p>\
+         <form method=\"get\" action=\"/drills/mirror\" class=\"consent\">\
+         <label><input type=\"radio\" name=\"consent\" value=\"self\" required checked> Only me on camera</label>\
+         <label><input type=\"radio\" name=\"consent\" value=\"given\"> Everyone on camera has agreed to this analysis</label>\
+         <button type=\"submit\" id=\"mirror-start\">Start the mirror drill</button></form></section>\
+         <section id=\"roleplay-card\" class=\"card\"><h2>Roleplay cards</h2>\
+         <p>Cards for practice with a partner: a scenario, the cue to perform and the guide's \
+         response (the deck of <code>microcue drill card</code>).</p>\
+         <p><a href=\"/drills/roleplay\" id=\"roleplay-link\">Draw roleplay cards</a></p></section>",
         cues = cues.join(", "),
         per = TRIALS_PER_PHASE,
         w = PICTURE_WIDTH_PX,

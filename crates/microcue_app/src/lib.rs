@@ -2,8 +2,9 @@
 //!
 //! The local web app of microcue, served by `microcue serve`: a first-run page (what the tool
 //! can and cannot do, the guide's ethics, whose face is on camera) and the live coach, where the
-//! browser is the camera. Review, drills and the journal in the browser slot in as more pages of
-//! the same server ([`pages::NAV`]), on the same [`Pipeline`] and journal.
+//! browser is the camera; the review of a recording; the drills (flash test, slow-motion study
+//! of the user's confirmed events, mirror drill with the webcam, roleplay cards); the journal.
+//! All are pages of the same server ([`pages::NAV`]), on the same [`Pipeline`] and journal.
 //!
 //! Main types: [`Server`] (bind, print the URL, serve until Ctrl-C), [`ServeOptions`]. The live
 //! page sends each camera frame over a WebSocket as one binary message tagged with its capture
@@ -42,11 +43,14 @@ mod frames;
 mod journal;
 mod journal_page;
 mod live;
+mod mirror;
 pub mod pages;
 pub mod protocol;
 pub mod render;
 mod review;
+mod roleplay;
 pub mod security;
+mod slowmo;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -100,6 +104,8 @@ pub(crate) struct AppState {
     pub drills: drills::Drills,
     /// The recording under review (one at a time).
     pub review: Arc<review::ReviewStore>,
+    /// The slow-motion study in progress (one at a time).
+    pub slowmo: Arc<slowmo::SlowmoStore>,
     /// Set while a live session runs: one camera at a time (inference takes a core).
     pub live_busy: Arc<AtomicBool>,
 }
@@ -135,6 +141,7 @@ impl Server {
             access: Arc::new(access),
             live_busy: Arc::new(AtomicBool::new(false)),
             review: Arc::default(),
+            slowmo: Arc::default(),
             drills: Arc::default(),
         };
         Ok(Server {
@@ -202,6 +209,12 @@ fn router(state: AppState) -> Router {
         .route("/drills/flash/learned", post(drills::learned))
         .route("/drills/flash/answer", post(drills::answer))
         .route("/drills/flash/picture/{which}", get(drills::picture))
+        .route("/drills/slowmo", get(slowmo::page))
+        .route("/drills/slowmo/start", post(slowmo::start))
+        .route("/drills/slowmo/answer", post(slowmo::answer))
+        .route("/drills/slowmo/stop", post(slowmo::stop))
+        .route("/drills/mirror", get(mirror::page))
+        .route("/drills/roleplay", get(roleplay::page))
         .route("/journal", get(journal_page::page))
         .route("/journal/log", post(journal_page::add_log))
         .route("/journal/plan/start", post(journal_page::start_plan))

@@ -26,8 +26,9 @@ use crate::frames::decode_into;
 use crate::journal::JournalStore;
 use crate::protocol::{
     BaselineStatus, ClientMessage, FaceBox, FrameCounts, MAX_MESSAGE_BYTES, MAX_TEXT_BYTES,
-    OutcomeView, ServerMessage, parse_frame,
+    MirrorView, OutcomeView, ServerMessage, parse_frame,
 };
+use microcue_train::mirror::{MirrorPrompt, score_mirror};
 
 /// Frames waiting for the worker at most (one being analysed, one or two waiting).
 pub const QUEUE_FRAMES: usize = 2;
@@ -41,6 +42,19 @@ const OUTGOING_MESSAGES: usize = 64;
 const RELOAD_WAIT_STEPS: u32 = 30;
 /// A page that has not said `start` by then is disconnected.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a mirror-drill attempt may last, seconds.
+const MIRROR_WINDOW_S: std::ops::RangeInclusive<f64> = 1.0..=15.0;
+/// Seconds of video after a mirror attempt's window before it is scored: the spotter ends an
+/// event at its offset or a little later, when it must rule out an overlapping movement.
+const MIRROR_SETTLE_S: f64 = 1.5;
+
+/// A mirror-drill attempt in progress: the prompt, its window, the events seen in it.
+struct MirrorAttempt {
+    prompt: MirrorPrompt,
+    start_s: f64,
+    end_s: f64,
+    events: Vec<microcue_core::Event>,
+}
 
 /// The settings of a live session's analysis, with the page's sensitivity (checked by
 /// `wait_for_start`).
@@ -180,6 +194,8 @@ async fn session(mut socket: WebSocket, state: AppState) {
         events: Vec::new(),
         last_pts_s: f64::NEG_INFINITY,
         face_since: None,
+        mirror: None,
+        mirror_prompts: 0,
     };
     let spawned = std::thread::Builder::new()
         .name("microcue-live".into())
@@ -338,7 +354,21 @@ async fn take_control(
     };
     let at_ms = match &message {
         ClientMessage::Start { .. } => return Some("the session has started already".to_owned()),
-        ClientMessage::Context { at_ms, .. } | ClientMessage::Responded { at_ms } => *at_ms,
+        ClientMessage::Mirror { cue, .. } if !cue.is_supported() => {
+            return Some(format!(
+                "{cue} cannot be seen in ordinary video: choose another cue"
+            ));
+        }
+        ClientMessage::Mirror { window_s, .. } if !MIRROR_WINDOW_S.contains(window_s) => {
+            return Some(format!(
+                "window_s must be {}..={} seconds",
+                MIRROR_WINDOW_S.start(),
+                MIRROR_WINDOW_S.end()
+            ));
+        }
+        ClientMessage::Context { at_ms, .. }
+        | ClientMessage::Responded { at_ms }
+        | ClientMessage::Mirror { at_ms, .. } => *at_ms,
     };
     if !(at_ms.is_finite() && at_ms >= 0.0) {
         return Some("at_ms must be a finite, non-negative number of milliseconds".to_owned());
@@ -361,6 +391,10 @@ struct Worker {
     last_pts_s: f64,
     /// The track whose baseline warms up, and the capture time of its first frame.
     face_since: Option<(TrackId, f64)>,
+    /// The mirror-drill attempt being watched, if any.
+    mirror: Option<MirrorAttempt>,
+    /// Mirror attempts so far (their prompt ids).
+    mirror_prompts: u32,
 }
 
 impl Worker {
@@ -434,6 +468,15 @@ impl Worker {
         });
         // The coach sees the events before it is asked for an outcome.
         let mut cues = Vec::with_capacity(self.events.len());
+        if let Some(attempt) = self.mirror.as_mut() {
+            let (start_s, end_s) = (attempt.start_s, attempt.end_s);
+            attempt.events.extend(
+                self.events
+                    .iter()
+                    .filter(|e| e.offset_s >= start_s && e.onset_s <= end_s)
+                    .cloned(),
+            );
+        }
         for event in self.events.drain(..) {
             let update = self.coach.on_event(&event, now_s);
             cues.push(ServerMessage::Cue {
@@ -459,10 +502,50 @@ impl Worker {
                 return false;
             }
         }
+        let mirror_done = self
+            .mirror
+            .as_ref()
+            .is_some_and(|attempt| now_s > attempt.end_s + MIRROR_SETTLE_S);
+        if mirror_done
+            && let Some(attempt) = self.mirror.take()
+            && !self.finish_mirror(attempt)
+        {
+            return false;
+        }
         match call {
             Some(call) => self.log_outcome(call),
             None => true,
         }
+    }
+
+    /// Scores a finished mirror attempt with the drill's own scorer, writes it to the journal
+    /// as the record `microcue drill record --kind mirror` writes, and tells the page.
+    fn finish_mirror(&self, attempt: MirrorAttempt) -> bool {
+        let score = score_mirror(
+            &attempt.prompt,
+            attempt.start_s,
+            attempt.end_s,
+            &attempt.events,
+        );
+        let today = self.journal.today();
+        let session = format!("mirror-web-{today}");
+        let record = score.record(today, Some(session.as_str()));
+        let (journal_uid, journal_error) =
+            match self.journal.write(|journal| journal.add_trial(&record)) {
+                Ok(uid) => (Some(uid), None),
+                Err(failure) => (None, Some(failure.to_string())),
+            };
+        let requested = attempt.prompt.cue;
+        self.send(ServerMessage::Mirror {
+            mirror: Box::new(MirrorView {
+                requested,
+                name: microcue_core::lexicon::entry(requested).name,
+                window_s: [attempt.start_s, attempt.end_s],
+                score,
+                journal_uid,
+                journal_error,
+            }),
+        })
     }
 
     fn control(&mut self, message: ClientMessage) -> bool {
@@ -483,6 +566,26 @@ impl Worker {
                     message: format!("not watching: {problem}"),
                 }),
             },
+            ClientMessage::Mirror {
+                cue,
+                at_ms,
+                window_s,
+            } => {
+                self.mirror_prompts += 1;
+                let start_s = at_ms / 1000.0;
+                let end_s = start_s + window_s;
+                // A new attempt replaces one still running (the user pressed Go again).
+                self.mirror = Some(MirrorAttempt {
+                    prompt: MirrorPrompt::for_cue(self.mirror_prompts, cue),
+                    start_s,
+                    end_s,
+                    events: Vec::new(),
+                });
+                self.send(ServerMessage::MirrorStarted {
+                    cue,
+                    window_s: [start_s, end_s],
+                })
+            }
         }
     }
 

@@ -64,6 +64,21 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../assets/review.js"),
     ),
+    (
+        "slowmo.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/slowmo.js"),
+    ),
+    (
+        "mirror.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/mirror.js"),
+    ),
+    (
+        "roleplay.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/roleplay.js"),
+    ),
 ];
 
 /// Escapes text for HTML.
@@ -167,6 +182,26 @@ pub fn problem(
     (status, shell("", message, &body, None)).into_response()
 }
 
+/// A problem with the user's request (400), from a plain message.
+pub fn bad_request(message: &str, detail: String, hint: &str, back: &str) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        message,
+        &std::io::Error::other(detail),
+        hint,
+        back,
+    )
+}
+
+/// The consent choice of a camera page's query: `self` or `given`, else `None`.
+pub(crate) fn consent_choice(consent: Option<&str>) -> Option<&'static str> {
+    match consent {
+        Some("self") => Some("self"),
+        Some("given") => Some("given"),
+        _ => None,
+    }
+}
+
 /// `GET /`: the first-run page: what microcue can and cannot do, the guide's ethics, whose face
 /// will be on camera.
 pub async fn welcome() -> Html<String> {
@@ -204,6 +239,15 @@ pub async fn welcome() -> Html<String> {
     shell("/", "Start", &body, None)
 }
 
+/// The camera picture, the status lines and the baseline warm-up: the elements `live.js`
+/// drives, on the Live page and the mirror drill's.
+pub(crate) const CAMERA: &str = "<div class=\"stage\"><video id=\"video\" autoplay muted playsinline></video>\
+    <canvas id=\"overlay\" aria-hidden=\"true\"></canvas></div>\
+    <p id=\"status\" role=\"status\">Starting the camera…</p>\
+    <p id=\"stats\" class=\"muted\"></p>\
+    <div id=\"baseline\" class=\"baseline\" hidden><span id=\"baseline-text\"></span>\
+    <progress id=\"baseline-bar\" max=\"1\" value=\"0\"></progress></div>";
+
 /// The query of `GET /live`.
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {
@@ -213,10 +257,8 @@ pub struct LiveQuery {
 /// `GET /live?consent=self|given`: the live coach. Without a consent choice it sends the user
 /// back to the first page.
 pub async fn live(Query(query): Query<LiveQuery>) -> Response {
-    let consent = match query.consent.as_deref() {
-        Some("self") => "self",
-        Some("given") => "given",
-        _ => return Redirect::to("/#consent").into_response(),
+    let Some(consent) = consent_choice(query.consent.as_deref()) else {
+        return Redirect::to("/#consent").into_response();
     };
     let buttons: String = ["joke", "question", "compliment", "touch"]
         .iter()
@@ -228,13 +270,7 @@ pub async fn live(Query(query): Query<LiveQuery>) -> Response {
         .collect();
     let body = format!(
         "<div id=\"live\" data-consent=\"{consent}\">\
-         <section class=\"camera\" aria-label=\"camera\">\
-           <div class=\"stage\"><video id=\"video\" autoplay muted playsinline></video>\
-           <canvas id=\"overlay\" aria-hidden=\"true\"></canvas></div>\
-           <p id=\"status\" role=\"status\">Starting the camera…</p>\
-           <p id=\"stats\" class=\"muted\"></p>\
-           <div id=\"baseline\" class=\"baseline\" hidden><span id=\"baseline-text\"></span>\
-             <progress id=\"baseline-bar\" max=\"1\" value=\"0\"></progress></div>\
+         <section class=\"camera\" aria-label=\"camera\">{CAMERA}\
            <label class=\"sensitivity\">Sensitivity \
              <select id=\"sensitivity\">\
                <option value=\"0.3\">low: fewer cues, fewer false alarms</option>\

@@ -172,6 +172,13 @@ pub enum ClientMessage {
     Context { kind: ContextButton, at_ms: f64 },
     /// The user responded to the cue on screen: start the outcome watch.
     Responded { at_ms: f64 },
+    /// Mirror drill: the user starts flashing `cue` now; the spotter's events in the next
+    /// `window_s` seconds are scored against it.
+    Mirror {
+        cue: CueId,
+        at_ms: f64,
+        window_s: f64,
+    },
 }
 
 /// A face in a frame, for the page's overlay.
@@ -236,6 +243,20 @@ pub struct OutcomeView {
     pub journal_error: Option<String>,
 }
 
+/// What the spotter saw of one mirror-drill attempt, and what went to the journal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MirrorView {
+    /// The cue the user was asked to make, and its name in the lexicon.
+    pub requested: CueId,
+    pub name: &'static str,
+    /// The attempt window on the page's clock, seconds.
+    pub window_s: [f64; 2],
+    pub score: microcue_train::mirror::MirrorScore,
+    /// Uid of the journal's trial; `None` when it could not be written (see `journal_error`).
+    pub journal_uid: Option<String>,
+    pub journal_error: Option<String>,
+}
+
 /// JSON messages to the page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -269,6 +290,10 @@ pub enum ServerMessage {
     Watching { cue: CueId, responded_at_s: f64 },
     /// The outcome watch ended.
     Outcome { outcome: Box<OutcomeView> },
+    /// A mirror-drill attempt began (the page's clock, seconds).
+    MirrorStarted { cue: CueId, window_s: [f64; 2] },
+    /// A mirror-drill attempt was scored.
+    Mirror { mirror: Box<MirrorView> },
     /// A message was refused; the session goes on.
     Error { message: String },
 }
@@ -366,7 +391,19 @@ mod tests {
                 ..
             }
         ));
+        let mirror: ClientMessage = serde_json::from_str(
+            r#"{"type":"mirror","cue":"eyebrow_flash","at_ms":5.0,"window_s":4.0}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            mirror,
+            ClientMessage::Mirror {
+                cue: CueId::EyebrowFlash,
+                ..
+            }
+        ));
         for bad in [
+            r#"{"type":"mirror","cue":"frown","at_ms":5.0,"window_s":4.0}"#,
             r#"{"type":"start"}"#,
             r#"{"type":"start","consent":"maybe"}"#,
             r#"{"type":"explode"}"#,

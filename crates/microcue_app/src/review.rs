@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::frames::face_rect;
 use crate::journal_page::{blocking, download};
-use crate::pages::{escape, problem, shell};
+use crate::pages::{bad_request, escape, problem, shell};
 
 /// Most bytes of the video sent in one response (an open-ended range gets this much).
 pub const MAX_RANGE_BYTES: u64 = 4 << 20;
@@ -105,6 +105,32 @@ impl ReviewStore {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
+
+/// The region to outline for each of `events` (as the Review page outlines an event), when the
+/// video under review is the one labelled `label` and the browser can play it; `None`
+/// otherwise. The slow-motion study plays confirmed events through `GET /review/video`.
+pub(crate) fn regions_in_review(
+    store: &ReviewStore,
+    label: &str,
+    events: &[Event],
+) -> Option<Vec<Option<[f32; 4]>>> {
+    let job = store.current()?;
+    if job.label != label || media_type(&job.path).is_none() {
+        return None;
+    }
+    let found = job.found();
+    Some(
+        events
+            .iter()
+            .map(|e| face_near(&found.faces, e.apex_s).map(|face| region_rect(face, e.cue, e.side)))
+            .collect(),
+    )
+}
+
+/// The label of the video under review, if any.
+pub(crate) fn label_in_review(store: &ReviewStore) -> Option<String> {
+    store.current().map(|job| job.label.clone())
 }
 
 /// The status of `GET /review/status`.
@@ -260,13 +286,7 @@ pub struct OpenForm {
 }
 
 fn bad(message: &str, detail: String, hint: &str) -> Response {
-    problem(
-        StatusCode::BAD_REQUEST,
-        message,
-        &std::io::Error::other(detail),
-        hint,
-        "/review",
-    )
+    bad_request(message, detail, hint, "/review")
 }
 
 /// `POST /review/open`: checks the path and the consent, opens the video and starts the

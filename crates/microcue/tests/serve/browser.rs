@@ -65,7 +65,7 @@ fn free_port() -> u16 {
 
 /// Renders the camera clip: `microcue stimuli make` (640x360 at 30 fps), then letterboxed to
 /// 640x480, the size of a common webcam.
-fn make_camera_clip(dir: &Path, neutral_ms: u32) -> PathBuf {
+pub(crate) fn make_camera_clip(dir: &Path, neutral_ms: u32) -> PathBuf {
     let flash = dir.join("flash.y4m");
     let status = Command::new(BIN)
         .args([
@@ -282,6 +282,15 @@ pub(crate) async fn screenshot(client: &Client, name: &str) {
     }
 }
 
+/// Asserts that no frame reached the disk: `home` holds the journal only, `cwd` nothing.
+pub(crate) fn assert_only_the_journal_written(home: &Path, cwd: &Path) {
+    for file in files_under(home) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("journal"), "unexpected {}", file.display());
+    }
+    assert_eq!(files_under(cwd), Vec::<PathBuf>::new());
+}
+
 /// Files under `dir`, recursively.
 pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -445,16 +454,7 @@ async fn the_live_coach_spots_a_cue_from_the_camera_and_logs_the_outcome() {
     assert_eq!(entry["context"], "live coach: question");
     assert!(entry["outcome"].is_string());
 
-    // No frame reached the disk: the home holds the journal only, the working directory nothing.
-    for file in files_under(&home) {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            name.starts_with("journal"),
-            "unexpected file {}",
-            file.display()
-        );
-    }
-    assert_eq!(files_under(&cwd), Vec::<PathBuf>::new());
+    assert_only_the_journal_written(&home, &cwd);
     assert!(
         started.elapsed() < Duration::from_secs(150),
         "the browser test stays bounded"

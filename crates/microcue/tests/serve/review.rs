@@ -6,16 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fantoccini::Locator;
+use fantoccini::{Client, Locator};
 use serde_json::Value;
 
 use crate::browser::{
-    click, fetch_text, files_under, microcue, screenshot, start_browser, start_server,
-    text_when_shown, wait_for,
+    assert_only_the_journal_written, click, fetch_text, microcue, screenshot, start_browser,
+    start_server, text_when_shown, wait_for,
 };
 
 /// The bundled clip (MIT, assets/README.md): a man, neutral, then a broad smile.
-fn clip() -> PathBuf {
+pub(crate) fn clip() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/single_face.mp4")
 }
 
@@ -30,6 +30,26 @@ fn reviews(home: &Path) -> Value {
     reviews
 }
 
+/// Opens `video` on the Review page as a user does (its path typed, "only me") and waits for
+/// the analysis to finish.
+pub(crate) async fn analyse_on_the_review_page(client: &Client, base: &str, video: &Path) {
+    client.goto(&format!("{base}/review")).await.unwrap();
+    screenshot(client, "review-1280-empty.png").await;
+    let field = client.find(Locator::Id("review-path")).await.unwrap();
+    field.send_keys(video.to_str().unwrap()).await.unwrap();
+    click(client, Locator::Css("input[name=consent][value=self]")).await;
+    click(client, Locator::Id("review-open")).await;
+    let state = wait_for(
+        client,
+        "const j = document.getElementById('job'); return j && j.dataset.state",
+        Duration::from_secs(180),
+        "the analysis to finish",
+        |state| state.as_str().is_some_and(|s| s != "running"),
+    )
+    .await;
+    assert_eq!(state, "done");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_is_reviewed_in_the_browser_and_exported_as_the_cli_writes_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,21 +62,7 @@ async fn a_clip_is_reviewed_in_the_browser_and_exported_as_the_cli_writes_it() {
     let (_driver, client) = start_browser(None).await;
     let base = url.trim_end_matches('/');
 
-    client.goto(&format!("{base}/review")).await.unwrap();
-    screenshot(&client, "review-1280-empty.png").await;
-    let field = client.find(Locator::Id("review-path")).await.unwrap();
-    field.send_keys(video.to_str().unwrap()).await.unwrap();
-    click(&client, Locator::Css("input[name=consent][value=self]")).await;
-    click(&client, Locator::Id("review-open")).await;
-    let state = wait_for(
-        &client,
-        "const j = document.getElementById('job'); return j && j.dataset.state",
-        Duration::from_secs(180),
-        "the analysis to finish",
-        |state| state.as_str().is_some_and(|s| s != "running"),
-    )
-    .await;
-    assert_eq!(state, "done");
+    analyse_on_the_review_page(&client, base, &video).await;
     let events: usize = client
         .execute(
             "return document.getElementById('job').dataset.events",
@@ -211,12 +217,7 @@ async fn a_clip_is_reviewed_in_the_browser_and_exported_as_the_cli_writes_it() {
     assert_eq!(app_reviews.as_array().map(Vec::len), Some(1));
     assert_eq!(app_reviews, reviews(&cli_home));
 
-    // No frame reached the disk: the home holds the journal only, the working directory nothing.
-    for file in files_under(&home) {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with("journal"), "unexpected {}", file.display());
-    }
-    assert_eq!(files_under(&cwd), Vec::<PathBuf>::new());
+    assert_only_the_journal_written(&home, &cwd);
 
     // A path that is not a video: a clear error naming it.
     client.goto(&format!("{base}/review")).await.unwrap();
