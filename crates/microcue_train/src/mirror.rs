@@ -62,7 +62,7 @@ impl MirrorPrompt {
             cue,
             max_duration_ms: MIRROR_MAX_DURATION_MS,
             instruction: format!(
-                "Say a word, then flash a {} ({}) for under 0.5 s; notice which muscles move.",
+                "Say a word, then show this cue for under 0.5 s: {} ({}); notice which muscles move.",
                 entry.name.to_lowercase(),
                 entry.looks_like
             ),
