@@ -8,8 +8,10 @@
 //! samples outside the image read black. MediaPipe's own CPU path samples on a grid shifted by
 //! half a crop pixel minus half an image pixel; [`SampleGrid::MediaPipe`] reproduces it for the
 //! peer comparison. Rows that lie wholly inside the image (nearly all of them) take a fast path
-//! without per-sample bounds tests, four samples at a time; it computes the same values. [`RotatedRect::image_from_crop`] maps model outputs (normalised crop coordinates)
-//! back to image pixels.
+//! without per-sample bounds tests: eight samples at a time with AVX2 (`pulp`'s safe intrinsics,
+//! chosen at run time), else four; every path computes the same values.
+//! [`RotatedRect::image_from_crop`] maps model outputs (normalised crop coordinates) back to
+//! image pixels.
 
 use crate::error::VisionError;
 use crate::frame::Frame;
@@ -198,15 +200,14 @@ pub fn sample_rotated_rect_in_layout(
             len: size_px,
         }
     };
-    let scale = |value: f32| value * value_scale + value_offset;
+    let scale = Scale {
+        factor: value_scale,
+        offset: value_offset,
+    };
     match layout {
         PixelLayout::Interleaved => {
             for (row, row_out) in out.chunks_exact_mut(size_px * 3).enumerate() {
-                image.sample_row(&row_samples(row), &mut |col, sample: [f32; 3]| {
-                    for (slot, value) in row_out[col * 3..col * 3 + 3].iter_mut().zip(sample) {
-                        *slot = scale(value);
-                    }
-                });
+                image.sample_row(&row_samples(row), scale, &mut Interleaved(row_out));
             }
         }
         PixelLayout::Planar => {
@@ -216,14 +217,71 @@ pub fn sample_rotated_rect_in_layout(
                 .chunks_exact_mut(size_px)
                 .zip(green.chunks_exact_mut(size_px))
                 .zip(blue.chunks_exact_mut(size_px));
-            for (row, ((r, g), b)) in rows.enumerate() {
-                image.sample_row(&row_samples(row), &mut |col, sample: [f32; 3]| {
-                    r[col] = scale(sample[0]);
-                    g[col] = scale(sample[1]);
-                    b[col] = scale(sample[2]);
-                });
+            for (row, ((red, green), blue)) in rows.enumerate() {
+                image.sample_row(&row_samples(row), scale, &mut Planar { red, green, blue });
             }
         }
+    }
+}
+
+/// The affine map from 0..=255 channel values to the tensor's values.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    factor: f32,
+    offset: f32,
+}
+
+impl Scale {
+    #[inline(always)]
+    fn apply(self, value: f32) -> f32 {
+        value * self.factor + self.offset
+    }
+}
+
+/// Where the scaled samples of one crop row go.
+trait RowSink {
+    /// Stores column `col`.
+    fn put(&mut self, col: usize, rgb: [f32; 3]);
+
+    /// Stores columns `col..col + 8`, channel by channel.
+    #[inline(always)]
+    fn put8(&mut self, col: usize, [red, green, blue]: [[f32; 8]; 3]) {
+        for (lane, ((r, g), b)) in red.into_iter().zip(green).zip(blue).enumerate() {
+            self.put(col + lane, [r, g, b]);
+        }
+    }
+}
+
+/// A row of `[column][channel]` values.
+struct Interleaved<'a>(&'a mut [f32]);
+
+impl RowSink for Interleaved<'_> {
+    #[inline(always)]
+    fn put(&mut self, col: usize, rgb: [f32; 3]) {
+        self.0[col * 3..col * 3 + 3].copy_from_slice(&rgb);
+    }
+}
+
+/// The same row in each of the three channel planes.
+struct Planar<'a> {
+    red: &'a mut [f32],
+    green: &'a mut [f32],
+    blue: &'a mut [f32],
+}
+
+impl RowSink for Planar<'_> {
+    #[inline(always)]
+    fn put(&mut self, col: usize, [r, g, b]: [f32; 3]) {
+        self.red[col] = r;
+        self.green[col] = g;
+        self.blue[col] = b;
+    }
+
+    #[inline(always)]
+    fn put8(&mut self, col: usize, [r, g, b]: [[f32; 8]; 3]) {
+        self.red[col..col + 8].copy_from_slice(&r);
+        self.green[col..col + 8].copy_from_slice(&g);
+        self.blue[col..col + 8].copy_from_slice(&b);
     }
 }
 
@@ -281,66 +339,20 @@ impl Image<'_> {
         sample
     }
 
-    /// Samples a row bilinearly, handing `store` each column's RGB (0..=255 scale). When the
-    /// whole row lies inside the image (its two ends do: the points are on a line), every
-    /// sample takes the fast path with no bounds test; otherwise each point is tested and
-    /// neighbours outside the image read black. Both paths give the same values.
-    fn sample_row(&self, row: &RowSamples, store: &mut impl FnMut(usize, [f32; 3])) {
+    /// Samples a row bilinearly into `sink`, scaled. When the whole row lies inside the image
+    /// (its two ends do: the points are on a line), every sample takes a fast path with no
+    /// bounds test (eight at a time with AVX2 where the CPU has it); otherwise each point is
+    /// tested and neighbours outside the image read black. All paths give the same values.
+    fn sample_row(&self, row: &RowSamples, scale: Scale, sink: &mut impl RowSink) {
         let (first, last) = (row.point(0), row.point(row.len.saturating_sub(1)));
         // floor(v) >= 0 and floor(v) + 1 < limit, for both ends.
         let inside = |a: f32, b: f32, limit: i64| a.min(b) >= 0.0 && a.max(b) < (limit - 1) as f32;
         if inside(first.0, last.0, self.width) && inside(first.1, last.1, self.height) {
-            // Four columns at a time, lane by lane the same arithmetic as one at a time (so the
-            // same values), written so that the compiler can use vector instructions for it.
-            const LANES: usize = 4;
-            let f = |byte: u8| BYTE_TO_F32[usize::from(byte)];
-            let mut col = 0;
-            while col + LANES <= row.len {
-                let mut fx = [0.0f32; LANES];
-                let mut fy = [0.0f32; LANES];
-                let mut taps = [[0.0f32; LANES]; 12];
-                for lane in 0..LANES {
-                    let (x, y) = row.point(col + lane);
-                    // Non-negative and below the image size: truncation is the floor (an i32
-                    // cast is cheaper than a usize one).
-                    let (x0, y0) = (x as i32, y as i32);
-                    fx[lane] = x - x0 as f32;
-                    fy[lane] = y - y0 as f32;
-                    let top = y0 as usize * self.stride + x0 as usize * 3;
-                    let bottom = top + self.stride;
-                    let (top, bottom) = (&self.rgb[top..top + 6], &self.rgb[bottom..bottom + 6]);
-                    for c in 0..3 {
-                        taps[c * 4][lane] = f(top[c]);
-                        taps[c * 4 + 1][lane] = f(top[c + 3]);
-                        taps[c * 4 + 2][lane] = f(bottom[c]);
-                        taps[c * 4 + 3][lane] = f(bottom[c + 3]);
-                    }
-                }
-                let mut samples = [[0.0f32; LANES]; 3];
-                for (c, channel) in samples.iter_mut().enumerate() {
-                    for lane in 0..LANES {
-                        let w00 = (1.0 - fx[lane]) * (1.0 - fy[lane]);
-                        let w10 = fx[lane] * (1.0 - fy[lane]);
-                        let w01 = (1.0 - fx[lane]) * fy[lane];
-                        let w11 = fx[lane] * fy[lane];
-                        channel[lane] = taps[c * 4][lane] * w00
-                            + taps[c * 4 + 1][lane] * w10
-                            + taps[c * 4 + 2][lane] * w01
-                            + taps[c * 4 + 3][lane] * w11;
-                    }
-                }
-                let [red, green, blue] = samples;
-                for (lane, ((r, g), b)) in red.into_iter().zip(green).zip(blue).enumerate() {
-                    store(col + lane, [r, g, b]);
-                }
-                col += LANES;
-            }
-            for col in col..row.len {
-                let (x, y) = row.point(col);
-                let (x0, y0) = (x as i32, y as i32);
-                let top = y0 as usize * self.stride + x0 as usize * 3;
-                store(col, self.blend(top, x - x0 as f32, y - y0 as f32));
-            }
+            #[cfg(target_arch = "x86_64")]
+            let col = avx2::sample_inside_row(self, row, scale, sink);
+            #[cfg(not(target_arch = "x86_64"))]
+            let col = 0;
+            self.sample_inside_row(row, col, scale, sink);
             return;
         }
         for col in 0..row.len {
@@ -371,7 +383,223 @@ impl Image<'_> {
                     }
                 }
             }
-            store(col, sample);
+            sink.put(col, sample.map(|value| scale.apply(value)));
+        }
+    }
+
+    /// Columns `start..` of a row that lies wholly inside the image, four at a time, lane by
+    /// lane the same arithmetic as one at a time (so the same values), written so that the
+    /// compiler can use vector instructions for it.
+    fn sample_inside_row(
+        &self,
+        row: &RowSamples,
+        start: usize,
+        scale: Scale,
+        sink: &mut impl RowSink,
+    ) {
+        const LANES: usize = 4;
+        let f = |byte: u8| BYTE_TO_F32[usize::from(byte)];
+        let mut col = start;
+        while col + LANES <= row.len {
+            let mut fx = [0.0f32; LANES];
+            let mut fy = [0.0f32; LANES];
+            let mut taps = [[0.0f32; LANES]; 12];
+            for lane in 0..LANES {
+                let (x, y) = row.point(col + lane);
+                // Non-negative and below the image size: truncation is the floor (an i32
+                // cast is cheaper than a usize one).
+                let (x0, y0) = (x as i32, y as i32);
+                fx[lane] = x - x0 as f32;
+                fy[lane] = y - y0 as f32;
+                let top = y0 as usize * self.stride + x0 as usize * 3;
+                let bottom = top + self.stride;
+                let (top, bottom) = (&self.rgb[top..top + 6], &self.rgb[bottom..bottom + 6]);
+                for c in 0..3 {
+                    taps[c * 4][lane] = f(top[c]);
+                    taps[c * 4 + 1][lane] = f(top[c + 3]);
+                    taps[c * 4 + 2][lane] = f(bottom[c]);
+                    taps[c * 4 + 3][lane] = f(bottom[c + 3]);
+                }
+            }
+            let mut samples = [[0.0f32; LANES]; 3];
+            for (c, channel) in samples.iter_mut().enumerate() {
+                for lane in 0..LANES {
+                    let w00 = (1.0 - fx[lane]) * (1.0 - fy[lane]);
+                    let w10 = fx[lane] * (1.0 - fy[lane]);
+                    let w01 = (1.0 - fx[lane]) * fy[lane];
+                    let w11 = fx[lane] * fy[lane];
+                    channel[lane] = taps[c * 4][lane] * w00
+                        + taps[c * 4 + 1][lane] * w10
+                        + taps[c * 4 + 2][lane] * w01
+                        + taps[c * 4 + 3][lane] * w11;
+                }
+            }
+            let [red, green, blue] = samples;
+            for (lane, ((r, g), b)) in red.into_iter().zip(green).zip(blue).enumerate() {
+                sink.put(col + lane, [r, g, b].map(|value| scale.apply(value)));
+            }
+            col += LANES;
+        }
+        for col in col..row.len {
+            let (x, y) = row.point(col);
+            let (x0, y0) = (x as i32, y as i32);
+            let top = y0 as usize * self.stride + x0 as usize * 3;
+            let sample = self.blend(top, x - x0 as f32, y - y0 as f32);
+            sink.put(col, sample.map(|value| scale.apply(value)));
+        }
+    }
+}
+
+/// The inside-row fast path eight columns at a time with AVX2 (through `pulp`'s safe
+/// intrinsics; chosen at run time). The same operations in the same order as the scalar path,
+/// without fused multiply-adds, so the same values; only the loads differ: each 2x2 block is
+/// read as four little-endian words and its bytes are picked apart in vector registers, where
+/// the scalar path converts twelve bytes one by one.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{__m256, __m256i};
+
+    use pulp::bytemuck::cast;
+    use pulp::x86::V3;
+
+    use super::{Image, RowSamples, RowSink, Scale};
+
+    /// Samples columns `0..8 * k` of a row that lies wholly inside the image and returns where
+    /// it stopped (0 without AVX2).
+    pub(super) fn sample_inside_row(
+        image: &Image<'_>,
+        row: &RowSamples,
+        scale: Scale,
+        sink: &mut impl RowSink,
+    ) -> usize {
+        // Byte offsets are computed in i32 lanes.
+        if image.rgb.len() > i32::MAX as usize {
+            return 0;
+        }
+        match V3::try_new() {
+            Some(simd) => simd.vectorize(Row {
+                simd,
+                image,
+                row,
+                scale,
+                sink,
+            }),
+            None => 0,
+        }
+    }
+
+    struct Row<'a, 'b, S> {
+        simd: V3,
+        image: &'a Image<'b>,
+        row: &'a RowSamples,
+        scale: Scale,
+        sink: &'a mut S,
+    }
+
+    impl<S: RowSink> pulp::NullaryFnOnce for Row<'_, '_, S> {
+        type Output = usize;
+
+        // Inlined into pulp's target-feature function: that is what makes these AVX2 code.
+        #[inline(always)]
+        fn call(self) -> usize {
+            let Row {
+                simd,
+                image,
+                row,
+                scale,
+                sink,
+            } = self;
+            let (avx, avx2) = (simd.avx, simd.avx2);
+            let lanes = avx._mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+            let (start_x, start_y) = (
+                avx._mm256_set1_ps(row.start[0]),
+                avx._mm256_set1_ps(row.start[1]),
+            );
+            let (step_x, step_y) = (
+                avx._mm256_set1_ps(row.step[0]),
+                avx._mm256_set1_ps(row.step[1]),
+            );
+            let one = avx._mm256_set1_ps(1.0);
+            let stride = avx._mm256_set1_epi32(image.stride as i32);
+            let three = avx._mm256_set1_epi32(3);
+            let low_byte = avx._mm256_set1_epi32(0xff);
+            let (factor, offset) = (
+                avx._mm256_set1_ps(scale.factor),
+                avx._mm256_set1_ps(scale.offset),
+            );
+            let mut col = 0;
+            while col + 8 <= row.len {
+                // Sample points exactly as `RowSamples::point`: start + col * step.
+                let cols = avx._mm256_add_ps(avx._mm256_set1_ps(col as f32), lanes);
+                let x = avx._mm256_add_ps(start_x, avx._mm256_mul_ps(cols, step_x));
+                let y = avx._mm256_add_ps(start_y, avx._mm256_mul_ps(cols, step_y));
+                // Inside the image: truncation is the floor.
+                let (x0, y0) = (avx._mm256_cvttps_epi32(x), avx._mm256_cvttps_epi32(y));
+                let fx = avx._mm256_sub_ps(x, avx._mm256_cvtepi32_ps(x0));
+                let fy = avx._mm256_sub_ps(y, avx._mm256_cvtepi32_ps(y0));
+                let top = avx2._mm256_add_epi32(
+                    avx2._mm256_mullo_epi32(y0, stride),
+                    avx2._mm256_mullo_epi32(x0, three),
+                );
+                let top: [i32; 8] = cast(top);
+                // Per lane, the block's top and bottom rows: bytes R G B R | G B.
+                let mut words = [[0u32; 8]; 4];
+                for (lane, &at) in top.iter().enumerate() {
+                    let at = at as usize;
+                    let upper = &image.rgb[at..at + 6];
+                    let lower = &image.rgb[at + image.stride..at + image.stride + 6];
+                    words[0][lane] = u32::from_le_bytes([upper[0], upper[1], upper[2], upper[3]]);
+                    words[1][lane] = u32::from(u16::from_le_bytes([upper[4], upper[5]]));
+                    words[2][lane] = u32::from_le_bytes([lower[0], lower[1], lower[2], lower[3]]);
+                    words[3][lane] = u32::from(u16::from_le_bytes([lower[4], lower[5]]));
+                }
+                let upper_left: __m256i = cast(words[0]);
+                let upper_right: __m256i = cast(words[1]);
+                let lower_left: __m256i = cast(words[2]);
+                let lower_right: __m256i = cast(words[3]);
+                // Taps per channel: [left top, right top, left bottom, right bottom].
+                let taps = [
+                    [
+                        avx2._mm256_and_si256(upper_left, low_byte),
+                        avx2._mm256_srli_epi32::<24>(upper_left),
+                        avx2._mm256_and_si256(lower_left, low_byte),
+                        avx2._mm256_srli_epi32::<24>(lower_left),
+                    ],
+                    [
+                        avx2._mm256_and_si256(avx2._mm256_srli_epi32::<8>(upper_left), low_byte),
+                        avx2._mm256_and_si256(upper_right, low_byte),
+                        avx2._mm256_and_si256(avx2._mm256_srli_epi32::<8>(lower_left), low_byte),
+                        avx2._mm256_and_si256(lower_right, low_byte),
+                    ],
+                    [
+                        avx2._mm256_and_si256(avx2._mm256_srli_epi32::<16>(upper_left), low_byte),
+                        avx2._mm256_srli_epi32::<8>(upper_right),
+                        avx2._mm256_and_si256(avx2._mm256_srli_epi32::<16>(lower_left), low_byte),
+                        avx2._mm256_srli_epi32::<8>(lower_right),
+                    ],
+                ];
+                let (gx, gy) = (avx._mm256_sub_ps(one, fx), avx._mm256_sub_ps(one, fy));
+                let w00 = avx._mm256_mul_ps(gx, gy);
+                let w10 = avx._mm256_mul_ps(fx, gy);
+                let w01 = avx._mm256_mul_ps(gx, fy);
+                let w11 = avx._mm256_mul_ps(fx, fy);
+                let mut rgb = [[0.0f32; 8]; 3];
+                for (out, [t00, t10, t01, t11]) in rgb.iter_mut().zip(taps) {
+                    let sum = avx._mm256_add_ps(
+                        avx._mm256_mul_ps(avx._mm256_cvtepi32_ps(t00), w00),
+                        avx._mm256_mul_ps(avx._mm256_cvtepi32_ps(t10), w10),
+                    );
+                    let sum =
+                        avx._mm256_add_ps(sum, avx._mm256_mul_ps(avx._mm256_cvtepi32_ps(t01), w01));
+                    let sum =
+                        avx._mm256_add_ps(sum, avx._mm256_mul_ps(avx._mm256_cvtepi32_ps(t11), w11));
+                    let scaled: __m256 = avx._mm256_add_ps(avx._mm256_mul_ps(sum, factor), offset);
+                    *out = cast(scaled);
+                }
+                sink.put8(col, rgb);
+                col += 8;
+            }
+            col
         }
     }
 }
@@ -466,6 +694,49 @@ mod tests {
             for c in 0..3 {
                 assert_eq!(interleaved[pixel * 3 + c], planar[c * size * size + pixel]);
             }
+        }
+    }
+
+    /// The fast paths (AVX2 eight at a time where the CPU has it, four at a time) give the
+    /// same bits as sampling point by point, on rotated rows with tails of every length.
+    #[test]
+    fn inside_rows_match_point_by_point_sampling_exactly() {
+        let mut frame = Frame::default();
+        frame.resize(97, 61);
+        let mut state = 12345u32;
+        for byte in frame.rgb.iter_mut() {
+            state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+            *byte = (state >> 24) as u8;
+        }
+        let image = Image {
+            rgb: &frame.rgb,
+            width: 97,
+            height: 61,
+            stride: 97 * 3,
+        };
+        let scale = Scale {
+            factor: 1.0 / 255.0,
+            offset: 0.0,
+        };
+        for (len, angle) in [(256, 0.0f32), (64, 0.3), (37, -1.2), (9, 2.5), (5, 0.7)] {
+            let (sin, cos) = angle.sin_cos();
+            let row = RowSamples {
+                start: [48.3 - 10.0 * cos, 30.7 - 10.0 * sin],
+                step: [20.0 * cos / len as f32, 20.0 * sin / len as f32],
+                len,
+            };
+            let mut fast = vec![0.0f32; len * 3];
+            image.sample_row(&row, scale, &mut Interleaved(&mut fast));
+            let mut expected = vec![0.0f32; len * 3];
+            for col in 0..len {
+                let (x, y) = row.point(col);
+                let (x0, y0) = (x.floor(), y.floor());
+                let top = y0 as usize * image.stride + x0 as usize * 3;
+                let sample = image.blend(top, x - x0, y - y0).map(|v| scale.apply(v));
+                expected[col * 3..col * 3 + 3].copy_from_slice(&sample);
+            }
+            let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&expected), "{len} samples at {angle} rad");
         }
     }
 
