@@ -29,7 +29,7 @@ use std::path::Path;
 use openh264::OpenH264API;
 use openh264::decoder::{Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
-use re_mp4::{BoxHeader, MoofBox, MoovBox, Mp4, ReadBox, StsdBoxContent, TrakBox};
+use re_mp4::{BoxHeader, MoovBox, Mp4, ReadBox, StsdBoxContent, TrakBox};
 
 use super::{
     DecodeFailure, FrameSource, PtsOrigin, SourceError, SourceInfo, SourceKind, check_frame_size,
@@ -872,29 +872,31 @@ fn box_header(bytes: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
 
 /// Calls `visit(offset, type)` for each box inside the container box at
 /// `container`, stepping by the declared sizes as re_mp4 does; stops at a size that would not
-/// move forward or that exceeds the container's.
-fn for_each_child(bytes: &[u8], container: usize, visit: &mut dyn FnMut(usize, [u8; 4])) {
+/// move forward or that exceeds the container's. Returns whether the children filled the
+/// container exactly (nothing stopped the walk).
+fn for_each_child(bytes: &[u8], container: usize, visit: &mut dyn FnMut(usize, [u8; 4])) -> bool {
     let Some((container_size, container_header, _)) = box_header(bytes, container) else {
-        return;
+        return false;
     };
     let end = (container as u64).saturating_add(container_size);
     let mut at = container + container_header;
     while (at as u64) < end {
         let Some((size, header, kind)) = box_header(bytes, at) else {
-            return;
+            return false;
         };
         if size < header as u64 || size > container_size {
-            return;
+            return false;
         }
         visit(at, kind);
         let Some(next) = usize::try_from(size)
             .ok()
             .and_then(|size| at.checked_add(size))
         else {
-            return;
+            return false;
         };
         at = next;
     }
+    at as u64 == end
 }
 
 /// Runs a `re_mp4` parse step, turning a panic on malformed tables into an error.
@@ -1030,7 +1032,10 @@ fn check_sample_total(sample_total: u64) -> Result<(), ParseFailure> {
     Ok(())
 }
 
-/// The samples a `moof` box lists (every run of every track), read before re_mp4 lists them.
+/// The samples a `moof` box lists (every run of every track), counted from its bytes before
+/// re_mp4 parses it: re_mp4 loops over a run's sample count even when the run stores nothing
+/// per sample, so a hostile count would cost seconds per run. Only fragments whose boxes step
+/// exactly as re_mp4 steps are accepted, so that it finds no run this count missed.
 fn fragment_sample_count(bytes: &mut Bytes, offset: u64, size: u64) -> Result<u64, ParseFailure> {
     if size > MAX_MOOV_BYTES {
         return Err(ParseFailure::Invalid(format!(
@@ -1040,17 +1045,39 @@ fn fragment_sample_count(bytes: &mut Bytes, offset: u64, size: u64) -> Result<u6
     }
     let mut moof_bytes = vec![0u8; size as usize];
     bytes.read_exact_at(offset, &mut moof_bytes)?;
-    let moof = guarded(|| {
-        let mut reader = Guarded::new(Cursor::new(&moof_bytes[..]), Vec::new(), size);
-        let header = BoxHeader::read(&mut reader)?;
-        MoofBox::read_box(&mut reader, header.size)
-    })?;
-    Ok(moof
-        .trafs
-        .iter()
-        .flat_map(|traf| &traf.truns)
-        .map(|trun| u64::from(trun.sample_count))
-        .sum())
+    let mut total = 0u64;
+    let mut runs_sound = true;
+    let boxes_sound = for_each_child(&moof_bytes, 0, &mut |traf, kind| {
+        if &kind == b"traf" {
+            let mut counted = true;
+            let stepped = for_each_child(&moof_bytes, traf, &mut |run, kind| {
+                if &kind == b"trun" {
+                    match run_sample_count(&moof_bytes, run) {
+                        Some(count) => total += u64::from(count),
+                        None => counted = false,
+                    }
+                }
+            });
+            runs_sound &= stepped && counted;
+        }
+    });
+    if !(boxes_sound && runs_sound) {
+        return Err(ParseFailure::Invalid(format!(
+            "the `moof` fragment at byte {offset}: its boxes do not add up (corrupt file?)"
+        )));
+    }
+    Ok(total)
+}
+
+/// The sample count of the `trun` box at `at` (after its header, version and flags); `None`
+/// when the box is too short to hold it.
+fn run_sample_count(bytes: &[u8], at: usize) -> Option<u32> {
+    let (size, header, _) = box_header(bytes, at)?;
+    if size < header as u64 + 8 {
+        return None;
+    }
+    let count = bytes.get(at + header + 4..at + header + 8)?;
+    Some(u32::from_be_bytes(count.try_into().ok()?))
 }
 
 /// The `trak` boxes of `moov_bytes` that are not video, as (index into `moov.traks`, byte

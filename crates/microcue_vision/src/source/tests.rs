@@ -660,20 +660,26 @@ fn truncated_faststart_mp4_yields_frames_then_names_the_missing_one() {
     }
 }
 
-#[test]
-fn fragmented_mp4_decodes_like_the_original() {
-    let path = single_face();
+/// `path` remuxed by ffmpeg into a fragmented MP4 (`moof` boxes) in `dir`.
+fn fragmented_copy(path: &Path, dir: &Path) -> PathBuf {
     require_ffmpeg();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fragmented = dir.path().join("fragmented.mp4");
+    let fragmented = dir.join("fragmented.mp4");
     let status = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-i"])
-        .arg(&path)
+        .arg(path)
         .args(["-c", "copy", "-an", "-movflags", "frag_keyframe+empty_moov"])
         .arg(&fragmented)
         .status()
         .expect("run ffmpeg");
     assert!(status.success());
+    fragmented
+}
+
+#[test]
+fn fragmented_mp4_decodes_like_the_original() {
+    let path = single_face();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fragmented = fragmented_copy(&path, dir.path());
     let original = decode_all(&mut Mp4Source::open(&path).expect("open"));
     let mut source = Mp4Source::open(&fragmented).expect("open fragmented");
     assert_eq!(source.info().frame_count, Some(72));
@@ -684,6 +690,31 @@ fn fragmented_mp4_decodes_like_the_original() {
         assert!((a - b).abs() < 1e-9, "frame {index}: {a} vs {b}");
     }
     assert_eq!(decoded.mean_rgb, original.mean_rgb);
+}
+
+#[test]
+fn hostile_fragment_sample_runs_are_refused_before_parsing() {
+    let path = single_face();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fragmented = fragmented_copy(&path, dir.path());
+    let original = std::fs::read(&fragmented).expect("read");
+    let moof = find_box(&original, b"moof");
+
+    // A run that stores nothing per sample and claims 4 294 967 295 samples.
+    let mut huge = original.clone();
+    let run = moof + find_box(&huge[moof..], b"trun");
+    huge[run + 9..run + 12].fill(0);
+    huge[run + 12..run + 16].copy_from_slice(&u32::MAX.to_be_bytes());
+    let error = Mp4Source::from_bytes("huge_run.mp4", huge).expect_err("refused");
+    assert!(error.to_string().contains("4294967295 samples"), "{error}");
+
+    // A box of size 0 inside a fragment's track (re_mp4 would read the same boxes again and
+    // again, each time looping over the run's samples).
+    let mut looping = original;
+    let header = moof + find_box(&looping[moof..], b"tfhd");
+    looping[header..header + 4].fill(0);
+    let error = Mp4Source::from_bytes("looping.mp4", looping).expect_err("refused");
+    assert!(error.to_string().contains("do not add up"), "{error}");
 }
 
 /// Frame `index` of a source (decoding from the start).
