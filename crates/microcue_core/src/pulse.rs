@@ -346,7 +346,11 @@ struct LocalLevel {
 
 impl LocalLevel {
     fn new(config: &PulseConfig, max_fps: f64) -> Self {
-        let frames = |seconds: f64| ((seconds * max_fps).ceil() as usize + 2).clamp(4, 1 << 16);
+        let frames = |seconds: f64| {
+            ((seconds * max_fps).ceil() as usize)
+                .saturating_add(2)
+                .clamp(4, 1 << 16)
+        };
         LocalLevel {
             recent: VecDeque::with_capacity(frames(config.local_guard_s)),
             window: VecDeque::with_capacity(frames(config.local_window_s)),

@@ -709,6 +709,8 @@ impl From<std::io::Error> for ParseFailure {
 struct TopLevel {
     moov: Option<(u64, u64)>,
     moov_cut_off: bool,
+    /// More than one complete `moov`: re_mp4 would parse one this walk did not pick.
+    second_moov: bool,
     /// (offset, size) of each complete `moof` box.
     fragments: Vec<(u64, u64)>,
     /// Number of top-level boxes.
@@ -722,6 +724,7 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
     let mut top = TopLevel {
         moov: None,
         moov_cut_off: false,
+        second_moov: false,
         fragments: Vec::new(),
         boxes: 0,
         has_fragments: false,
@@ -753,7 +756,10 @@ fn walk_top_level(bytes: &mut Bytes) -> std::io::Result<TopLevel> {
         let complete = offset.checked_add(size).is_some_and(|end| end <= len_bytes);
         top.boxes += 1;
         match &kind {
-            b"moov" if complete => top.moov = Some((offset, size)),
+            b"moov" if complete => {
+                top.second_moov |= top.moov.is_some();
+                top.moov = Some((offset, size));
+            }
             b"moov" => top.moov_cut_off = true,
             b"moof" => {
                 top.has_fragments = true;
@@ -840,12 +846,15 @@ impl<R: Seek> Seek for Guarded<R> {
 /// (relative to `moov_bytes`), found by stepping through the boxes as re_mp4 does. re_mp4
 /// parses their contents without checking declared sizes against what is there (a size
 /// becomes an allocation), and microcue needs none of it: renamed to `free`, they are skipped.
-fn metadata_boxes(moov_bytes: &[u8]) -> Vec<u64> {
+/// `None` when the boxes of `moov` or of a `trak` do not add up: re_mp4 would step through
+/// them differently and could meet a `udta` this walk did not see.
+fn metadata_boxes(moov_bytes: &[u8]) -> Option<Vec<u64>> {
     let mut found = Vec::new();
-    for_each_child(moov_bytes, 0, &mut |at, kind| match &kind {
+    let mut traks_sound = true;
+    let moov_sound = for_each_child(moov_bytes, 0, &mut |at, kind| match &kind {
         b"udta" | b"meta" => found.push(at as u64 + 4),
         b"trak" => {
-            for_each_child(moov_bytes, at, &mut |at, kind| {
+            traks_sound &= for_each_child(moov_bytes, at, &mut |at, kind| {
                 if matches!(&kind, b"udta" | b"meta") {
                     found.push(at as u64 + 4);
                 }
@@ -853,7 +862,7 @@ fn metadata_boxes(moov_bytes: &[u8]) -> Vec<u64> {
         }
         _ => {}
     });
-    found
+    (moov_sound && traks_sound).then_some(found)
 }
 
 /// A box header at `at`: (size, header length, type); `None` past the end of `bytes`. A
@@ -923,6 +932,11 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
         };
         return Err(ParseFailure::Invalid(reason.to_owned()));
     };
+    if top.second_moov {
+        return Err(ParseFailure::Invalid(
+            "it has more than one `moov` index (corrupt file?)".to_owned(),
+        ));
+    }
     if moov_size > MAX_MOOV_BYTES {
         return Err(ParseFailure::Invalid(format!(
             "its `moov` index claims {moov_size} bytes, more than microcue reads \
@@ -937,10 +951,12 @@ fn parse_container(bytes: &mut Bytes) -> Result<Mp4, ParseFailure> {
     compact.extend_from_slice(COMPACT_FTYP);
     compact.resize(COMPACT_FTYP.len() + moov_size as usize, 0);
     bytes.read_exact_at(moov_offset, &mut compact[COMPACT_FTYP.len()..])?;
-    let renames: Vec<(u64, [u8; 4])> = metadata_boxes(&compact[COMPACT_FTYP.len()..])
-        .into_iter()
-        .map(|at| (at, *b"free"))
-        .collect();
+    let Some(metadata) = metadata_boxes(&compact[COMPACT_FTYP.len()..]) else {
+        return Err(ParseFailure::Invalid(
+            "the boxes of its `moov` index do not add up (corrupt file?)".to_owned(),
+        ));
+    };
+    let renames: Vec<(u64, [u8; 4])> = metadata.into_iter().map(|at| (at, *b"free")).collect();
     for &(at, kind) in &renames {
         let at = COMPACT_FTYP.len() + at as usize;
         compact[at..at + 4].copy_from_slice(&kind);

@@ -865,6 +865,27 @@ fn find_box(bytes: &[u8], kind: &[u8; 4]) -> usize {
 }
 
 #[test]
+fn a_second_moov_or_a_moov_whose_boxes_do_not_add_up_is_refused() {
+    let original = std::fs::read(single_face()).expect("read");
+    let moov = find_box(&original, b"moov");
+    let size = u32::from_be_bytes(original[moov..moov + 4].try_into().expect("4 bytes")) as usize;
+
+    let mut twice = original.clone();
+    twice.extend_from_slice(&original[moov..moov + size]);
+    let error = Mp4Source::from_bytes("two_moov.mp4", twice).expect_err("refused");
+    assert!(
+        error.to_string().contains("more than one `moov`"),
+        "{error}"
+    );
+
+    // `mvhd` declared 4 bytes long: re_mp4 would step into the middle of it.
+    let mut short = original;
+    short[moov + 8..moov + 12].copy_from_slice(&4u32.to_be_bytes());
+    let error = Mp4Source::from_bytes("short_box.mp4", short).expect_err("refused");
+    assert!(error.to_string().contains("do not add up"), "{error}");
+}
+
+#[test]
 fn inconsistent_sample_tables_are_errors_not_panics() {
     let path = single_face();
     let original = std::fs::read(&path).expect("read");
