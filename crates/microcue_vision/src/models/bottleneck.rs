@@ -211,14 +211,16 @@ impl WithSimd for Block<'_> {
     }
 }
 
+/// The first `count` whole vectors of `values`: one bounds check here, so that the kernels'
+/// loops index vectors whose count the compiler knows (not one check per vector).
 #[inline(always)]
-fn load<S: Simd>(values: &[f32]) -> S::f32s {
-    S::as_simd_f32s(values).0[0]
+fn as_vectors<S: Simd>(values: &[f32], count: usize) -> &[S::f32s] {
+    &S::as_simd_f32s(values).0[..count]
 }
 
 #[inline(always)]
-fn store<S: Simd>(values: &mut [f32], vector: S::f32s) {
-    S::as_mut_simd_f32s(values).0[0] = vector;
+fn as_vectors_mut<S: Simd>(values: &mut [f32], count: usize) -> &mut [S::f32s] {
+    &mut S::as_mut_simd_f32s(values).0[..count]
 }
 
 #[inline(always)]
@@ -349,7 +351,6 @@ fn depthwise<S: Simd>(
     width: usize,
     vectors: usize,
 ) {
-    let lanes = S::F32_LANES;
     let mid = op.mid;
     let padded = width + 2;
     let taps = &op.depthwise.0;
@@ -370,16 +371,22 @@ fn depthwise<S: Simd>(
             *tap = simd.splat_f32s(value);
         }
         let bias = simd.splat_f32s(biases[channel]);
-        let out_row = &mut out[channel * width..(channel + 1) * width];
-        for v in 0..vectors {
-            let x = v * lanes;
-            let mut acc = bias;
-            for (dy, source) in rows.iter().enumerate() {
-                acc = simd.mul_add_e_f32s(k[dy * 3], load::<S>(&source[x..]), acc);
-                acc = simd.mul_add_e_f32s(k[dy * 3 + 1], load::<S>(&source[x + 1..]), acc);
-                acc = simd.mul_add_e_f32s(k[dy * 3 + 2], load::<S>(&source[x + 2..]), acc);
+        // Each source row seen from columns 0, 1 and 2: the three taps of a row.
+        let mut shifted: [[&[S::f32s]; 3]; 3] = [[&[]; 3]; 3];
+        for (taps_of_row, source) in shifted.iter_mut().zip(&rows) {
+            for (dx, view) in taps_of_row.iter_mut().enumerate() {
+                *view = as_vectors::<S>(&source[dx..], vectors);
             }
-            store::<S>(&mut out_row[x..], acc);
+        }
+        let out_row = as_vectors_mut::<S>(&mut out[channel * width..], vectors);
+        for (v, out_vector) in out_row.iter_mut().enumerate() {
+            let mut acc = bias;
+            for (dy, taps_of_row) in shifted.iter().enumerate() {
+                for (dx, view) in taps_of_row.iter().enumerate() {
+                    acc = simd.mul_add_e_f32s(k[dy * 3 + dx], view[v], acc);
+                }
+            }
+            *out_vector = acc;
         }
     }
 }
@@ -432,33 +439,30 @@ fn tile<S: Simd, const N: usize>(
     let mut acc = [[simd.splat_f32s(0.0); N]; BLOCK_CHANNELS];
     for (k, row) in acc.iter_mut().enumerate() {
         let bias = simd.splat_f32s(conv.bias.0[block + k]);
-        for (j, a) in row.iter_mut().enumerate() {
-            *a = if residual {
-                let at = to.base + (block + k) * to.stride + offset + j * lanes;
-                simd.add_f32s(bias, load::<S>(&dst[at..]))
-            } else {
-                bias
-            };
+        if residual {
+            let at = to.base + (block + k) * to.stride + offset;
+            for (a, &old) in row.iter_mut().zip(as_vectors::<S>(&dst[at..], N)) {
+                *a = simd.add_f32s(bias, old);
+            }
+        } else {
+            *row = [bias; N];
         }
     }
-    let mut x = [simd.splat_f32s(0.0); N];
     for (input, w) in weights.chunks_exact(BLOCK_CHANNELS).enumerate() {
         let at = from.base + input * from.stride + offset;
-        for (j, xj) in x.iter_mut().enumerate() {
-            *xj = load::<S>(&src[at + j * lanes..]);
-        }
+        let x = as_vectors::<S>(&src[at..], N);
         for (k, row) in acc.iter_mut().enumerate() {
             let wk = simd.splat_f32s(w[k]);
-            for (a, &xj) in row.iter_mut().zip(&x) {
+            for (a, &xj) in row.iter_mut().zip(x) {
                 *a = simd.mul_add_e_f32s(wk, xj, *a);
             }
         }
     }
     for (k, row) in acc.iter().enumerate() {
         let slope = simd.splat_f32s(conv.slope.0[block + k]);
-        for (j, &a) in row.iter().enumerate() {
-            let at = to.base + (block + k) * to.stride + offset + j * lanes;
-            store::<S>(&mut dst[at..], prelu(simd, a, slope));
+        let at = to.base + (block + k) * to.stride + offset;
+        for (out, &a) in as_vectors_mut::<S>(&mut dst[at..], N).iter_mut().zip(row) {
+            *out = prelu(simd, a, slope);
         }
     }
 }
