@@ -345,6 +345,14 @@ pub enum DecodeFailure {
         /// openh264's native decoding state bits.
         state: i64,
     },
+    /// The decoder returned a picture with no pixels (its stream's cropping removes them all).
+    #[error("the H.264 decoder returned an empty {width}x{height} picture (corrupt stream?)")]
+    EmptyPicture {
+        /// Decoded width.
+        width: u64,
+        /// Decoded height.
+        height: u64,
+    },
     /// A stream ended in the middle of a frame.
     #[error("the stream ended after {got_bytes} of the frame's {expected_bytes} bytes")]
     ShortFrame {

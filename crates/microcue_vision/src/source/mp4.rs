@@ -401,7 +401,7 @@ impl Mp4Source {
                     let pts = presentation_at(&self.presentation_s, ordinal, self.frame_interval_s);
                     if let Some(pts_s) = pts {
                         let (width, height) = picture.dimensions();
-                        check_frame_size(&self.info.path, width as u64, height as u64)?;
+                        check_picture_size(&self.info.path, sample_index, width, height)?;
                         let (width, height) = (width as u32, height as u32);
                         if self.rotation == Rotation::None {
                             frame.resize(width, height);
@@ -435,7 +435,7 @@ impl Mp4Source {
             };
             for picture in remaining {
                 let (width, height) = picture.dimensions();
-                check_frame_size(&self.info.path, width as u64, height as u64)?;
+                check_picture_size(&self.info.path, self.samples.len(), width, height)?;
                 let mut rgb = vec![0; width * height * 3];
                 picture.write_rgb8(&mut rgb);
                 self.flushed.push(FlushedPicture {
@@ -473,6 +473,25 @@ fn presentation_at(presentation_s: &[Option<f64>], ordinal: usize, interval_s: f
     }
     let last_s = presentation_s.iter().rev().flatten().next().copied()?;
     Some(last_s + (ordinal + 1 - presentation_s.len()) as f64 * interval_s)
+}
+
+/// A decoded picture's size: within the frame limits and not empty.
+fn check_picture_size(
+    path: &Path,
+    sample_index: usize,
+    width: usize,
+    height: usize,
+) -> Result<(), SourceError> {
+    let (width, height) = (width as u64, height as u64);
+    check_frame_size(path, width, height)?;
+    if width == 0 || height == 0 {
+        return Err(SourceError::Decode {
+            path: path.to_path_buf(),
+            frame_index: sample_index as u64,
+            source: DecodeFailure::EmptyPicture { width, height },
+        });
+    }
+    Ok(())
 }
 
 fn h264_failure(error: &openh264::Error) -> DecodeFailure {
