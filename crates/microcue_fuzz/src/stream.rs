@@ -322,7 +322,8 @@ fn apply(frames: &mut Vec<FaceSignals>, edit: &Edit) {
 
 /// A random stream of face signals (a synthetic face, then NaN, infinities, time jumps,
 /// backwards times, repeats, lost faces, track switches, second faces, wrong shapes) through
-/// the spotter in chunks of random sizes, which must give sound events; then the reader's hypotheses and the coach's suggestions and outcome watch.
+/// the spotter in chunks of random sizes, which must give sound events; then the reader's
+/// hypotheses and the coach's suggestions and outcome watch.
 pub fn face_stream(data: &[u8]) {
     let Ok(stream) = Stream::arbitrary_take_rest(Unstructured::new(data)) else {
         return;

@@ -345,7 +345,7 @@ pub enum DecodeFailure {
         /// openh264's native decoding state bits.
         state: i64,
     },
-    /// The decoder returned a picture with no pixels (its stream's cropping removes them all).
+    /// The decoder returned a picture with no pixels (a corrupt stream).
     #[error("the H.264 decoder returned an empty {width}x{height} picture (corrupt stream?)")]
     EmptyPicture {
         /// Decoded width.

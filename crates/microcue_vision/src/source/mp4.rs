@@ -869,19 +869,13 @@ impl<R: Seek> Seek for Guarded<R> {
 /// them differently and could meet a `udta` this walk did not see.
 fn metadata_boxes(moov_bytes: &[u8]) -> Option<Vec<u64>> {
     let mut found = Vec::new();
-    let mut traks_sound = true;
-    let moov_sound = for_each_child(moov_bytes, 0, &mut |at, kind| match &kind {
-        b"udta" | b"meta" => found.push(at as u64 + 4),
-        b"trak" => {
-            traks_sound &= for_each_child(moov_bytes, at, &mut |at, kind| {
-                if matches!(&kind, b"udta" | b"meta") {
-                    found.push(at as u64 + 4);
-                }
-            });
+    let sound = for_each_box_two_deep(moov_bytes, 0, b"trak", &mut |at, kind, _| {
+        if matches!(&kind, b"udta" | b"meta") {
+            found.push(at as u64 + 4);
         }
-        _ => {}
+        true
     });
-    (moov_sound && traks_sound).then_some(found)
+    sound.then_some(found)
 }
 
 /// A box header at `at`: (size, header length, type); `None` past the end of `bytes`. A
@@ -925,6 +919,27 @@ fn for_each_child(bytes: &[u8], container: usize, visit: &mut dyn FnMut(usize, [
         at = next;
     }
     at as u64 == end
+}
+
+/// Calls `visit(offset, type, inside)` for each box inside `container` and, with `inside` set,
+/// for each box inside those of type `into`. Returns whether every level filled its container
+/// exactly (see [`for_each_child`]) and every `visit` returned true.
+fn for_each_box_two_deep(
+    bytes: &[u8],
+    container: usize,
+    into: &[u8; 4],
+    visit: &mut dyn FnMut(usize, [u8; 4], bool) -> bool,
+) -> bool {
+    let mut inner_sound = true;
+    let outer_sound = for_each_child(bytes, container, &mut |at, kind| {
+        inner_sound &= visit(at, kind, false);
+        if &kind == into {
+            inner_sound &= for_each_child(bytes, at, &mut |at, kind| {
+                inner_sound &= visit(at, kind, true);
+            });
+        }
+    });
+    outer_sound && inner_sound
 }
 
 /// Runs a `re_mp4` parse step, turning a panic on malformed tables into an error.
@@ -1081,22 +1096,15 @@ fn fragment_sample_count(bytes: &mut Bytes, offset: u64, size: u64) -> Result<u6
     let mut moof_bytes = vec![0u8; size as usize];
     bytes.read_exact_at(offset, &mut moof_bytes)?;
     let mut total = 0u64;
-    let mut runs_sound = true;
-    let boxes_sound = for_each_child(&moof_bytes, 0, &mut |traf, kind| {
-        if &kind == b"traf" {
-            let mut counted = true;
-            let stepped = for_each_child(&moof_bytes, traf, &mut |run, kind| {
-                if &kind == b"trun" {
-                    match run_sample_count(&moof_bytes, run) {
-                        Some(count) => total += u64::from(count),
-                        None => counted = false,
-                    }
-                }
-            });
-            runs_sound &= stepped && counted;
+    let sound = for_each_box_two_deep(&moof_bytes, 0, b"traf", &mut |at, kind, inside| {
+        if !(inside && &kind == b"trun") {
+            return true;
         }
+        run_sample_count(&moof_bytes, at)
+            .map(|count| total += u64::from(count))
+            .is_some()
     });
-    if !(boxes_sound && runs_sound) {
+    if !sound {
         return Err(ParseFailure::Invalid(format!(
             "the `moof` fragment at byte {offset}: its boxes do not add up (corrupt file?)"
         )));
